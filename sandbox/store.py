@@ -1,0 +1,134 @@
+"""The generated sandbox on disk, and what each department shows at the current wave.
+
+Layout under ``<data_dir>/sandbox/``: ``data/<dataset>.parquet`` (every version of every record, with
+``_wave``), ``manifest.json`` (ground truth), ``inbox/`` (the housing drop folder), ``drops/wave1/``
+(files that arrive on ``advance``), ``state.json`` (current wave) and ``token`` (the API bearer token).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sandbox.departments import DATASETS, PRIMARY_KEYS, build_departments
+from sandbox.filedrops import write_drops
+from sandbox.population import build_population
+from xgate.errors import ConfigError
+from xgate.settings import Settings
+
+LAST_WAVE = 1
+
+
+@dataclass(frozen=True)
+class SandboxPaths:
+    root: Path
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def pending(self) -> Path:
+        return self.root / "drops" / "wave1"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state.json"
+
+    @property
+    def token(self) -> Path:
+        return self.root / "token"
+
+    def dataset(self, name: str) -> Path:
+        return self.data / f"{name}.parquet"
+
+
+def paths(settings: Settings) -> SandboxPaths:
+    return SandboxPaths(settings.sandbox_dir)
+
+
+def generate(settings: Settings, people: int, seed: int) -> dict:
+    """(Re)build the whole sandbox; the same (people, seed) gives the same bytes."""
+    if people < 1:
+        raise ConfigError(f"--people must be at least 1, got {people}")
+    where = paths(settings)
+    for old in (where.data, where.inbox, where.pending.parent):
+        shutil.rmtree(old, ignore_errors=True)
+    where.data.mkdir(parents=True)
+    tables, manifest = build_departments(build_population(people, seed), seed)
+    for name, table in tables.items():
+        pq.write_table(table, where.dataset(name), compression="zstd", row_group_size=256_000)
+    write_drops(tables["housing.rental_filings"], 0, where.inbox)
+    write_drops(tables["housing.rental_filings"], 1, where.pending)
+    manifest.write(where.manifest)
+    ensure_token(settings)
+    write_state(settings, {"wave": 0, "people": people, "seed": seed})
+    return {"people": people, "seed": seed, "rows": {n: t.num_rows for n, t in tables.items()},
+            "anomalies": manifest.counts()}
+
+
+def read_state(settings: Settings) -> dict:
+    where = paths(settings)
+    if not where.state.exists():
+        raise ConfigError(f"no sandbox in {where.root}: run 'xgate sandbox generate' first")
+    return json.loads(where.state.read_text())
+
+
+def write_state(settings: Settings, state: dict) -> None:
+    target = paths(settings).state
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, sort_keys=True))
+    tmp.replace(target)  # servers poll this file; never let them see half of it
+
+
+def ensure_token(settings: Settings) -> str:
+    """The bearer token the sandbox APIs accept: from the environment, else a generated one kept 0600."""
+    if settings.sandbox_token is not None:
+        return settings.sandbox_token.get_secret_value()
+    file = paths(settings).token
+    if not file.exists():
+        file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(24))
+    return file.read_text().strip()
+
+
+def visible(settings: Settings, dataset: str, wave: int | None = None) -> pa.Table:
+    """The department's current rows: per key, the latest version at or before ``wave``."""
+    if dataset not in DATASETS:
+        raise ConfigError(f"unknown sandbox dataset {dataset!r}; known: {', '.join(DATASETS)}")
+    wave = read_state(settings)["wave"] if wave is None else wave
+    file = paths(settings).dataset(dataset)
+    key = PRIMARY_KEYS[dataset]
+    with duckdb.connect() as con:
+        return con.execute(
+            f"SELECT * EXCLUDE (_wave) FROM read_parquet(?) WHERE _wave <= ? "
+            f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _wave DESC) = 1 ORDER BY {key}",
+            [str(file), wave],
+        ).fetch_arrow_table()
+
+
+def changed_in(settings: Settings, dataset: str, wave: int) -> pa.Table:
+    """The versions a wave brings (what ``advance`` applies to a department database)."""
+    with duckdb.connect() as con:
+        return con.execute(
+            "SELECT * EXCLUDE (_wave) FROM read_parquet(?) WHERE _wave = ? ORDER BY 1",
+            [str(paths(settings).dataset(dataset)), wave],
+        ).fetch_arrow_table()

@@ -1,0 +1,59 @@
+"""The one settings object of xgate.
+
+Everything configurable comes from the environment (prefix ``XGATE_``) or a ``.env`` file, never from
+code: credentials in particular are read here and nowhere else, so they can be rotated without a
+release and never need to sit in the repository or in a DAG.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Typed configuration; one instance per process via :func:`get_settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="XGATE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path(".xgate"), description="Root for everything xgate generates or stores.")
+    catalog_url: str | None = Field(
+        None, description="DuckLake catalog; default: a DuckDB file under the data directory."
+    )
+
+    sandbox_host: str = "127.0.0.1"
+    telecom_port: int = Field(18081, ge=1, le=65535)
+    health_port: int = Field(18082, ge=1, le=65535)
+    sandbox_token: SecretStr | None = Field(
+        None, description="Bearer token the sandbox APIs accept; generated into the data directory if unset."
+    )
+    sandbox_rate_limit: float = Field(200.0, gt=0, description="Requests per second per client.")
+    sandbox_pg_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/xgate_civil"
+    sandbox_mysql_url: str = "mysql+pymysql://root@127.0.0.1:3306/xgate_housing"
+
+    @cached_property
+    def sandbox_dir(self) -> Path:
+        return self.data_dir / "sandbox"
+
+    def sqlite_url(self, department: str) -> str:
+        return f"sqlite:///{(self.sandbox_dir / f'{department}.db').resolve()}"
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    global _settings
+    if _settings is None:
+        _settings = Settings()
+    return _settings
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the CLI change the environment between calls)."""
+    global _settings
+    _settings = None
