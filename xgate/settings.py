@@ -31,8 +31,11 @@ class Settings(BaseSettings):
         None, description="Bearer token the sandbox APIs accept; generated into the data directory if unset."
     )
     sandbox_rate_limit: float = Field(200.0, gt=0, description="Requests per second per client.")
-    sandbox_pg_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/xgate_civil"
-    sandbox_mysql_url: str = "mysql+pymysql://root@127.0.0.1:3306/xgate_housing"
+    sandbox_pg_url: str = Field(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/xgate",
+        description="Server for department databases; each department gets <database>_<department>.",
+    )
+    sandbox_mysql_url: str = "mysql+pymysql://root@127.0.0.1:3306/xgate"
 
     @cached_property
     def sandbox_dir(self) -> Path:

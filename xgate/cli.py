@@ -1,0 +1,32 @@
+"""The ``xgate`` command. Each capability adds its sub-commands here; errors end as one line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+from rich.console import Console
+
+from sandbox.cli import app as sandbox_app
+from xgate.errors import XgateError
+
+app = typer.Typer(help="xgate: the cross-department data-sharing gateway.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+app.add_typer(sandbox_app, name="sandbox")
+_stderr = Console(stderr=True)
+
+
+def main() -> None:
+    """Entry point: a known error prints one line and exits non-zero, never a traceback."""
+    try:
+        code = app(standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except XgateError as exc:
+        _stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
