@@ -122,7 +122,7 @@ def visible(settings: Settings, dataset: str, wave: int | None = None) -> pa.Tab
             f"SELECT * EXCLUDE (_wave) FROM read_parquet(?) WHERE _wave <= ? "
             f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _wave DESC) = 1 ORDER BY {key}",
             [str(file), wave],
-        ).fetch_arrow_table()
+        ).to_arrow_table()
 
 
 def changed_in(settings: Settings, dataset: str, wave: int) -> pa.Table:
@@ -131,4 +131,4 @@ def changed_in(settings: Settings, dataset: str, wave: int) -> pa.Table:
         return con.execute(
             "SELECT * EXCLUDE (_wave) FROM read_parquet(?) WHERE _wave = ? ORDER BY 1",
             [str(paths(settings).dataset(dataset)), wave],
-        ).fetch_arrow_table()
+        ).to_arrow_table()

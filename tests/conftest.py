@@ -1,0 +1,101 @@
+"""Shared fixtures: one generated sandbox and one pair of running servers for the whole session.
+
+Generation and server start-up are paid once; tests that change the sandbox (advance a wave) work on
+their own copy. Databases on the real PostgreSQL and MariaDB get a name unique to the run and are
+dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from sandbox import store
+from sandbox.servers import process
+from xgate.settings import Settings, reset_settings
+
+SANDBOX_PEOPLE = 3000
+SANDBOX_SEED = 7
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    return Settings(data_dir=data_dir, telecom_port=free_port(), health_port=free_port(),
+                    sandbox_rate_limit=1000.0, **overrides)
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def sandbox_settings(tmp_path_factory: pytest.TempPathFactory, run_id: str) -> Iterator[Settings]:
+    """A generated sandbox (wave 0) with its servers running; do not advance it."""
+    settings = make_settings(
+        tmp_path_factory.mktemp("xgate"),
+        sandbox_pg_url=f"postgresql+psycopg://postgres@127.0.0.1:5432/xgtest_{run_id}",
+        sandbox_mysql_url=f"mysql+pymysql://root@127.0.0.1:3306/xgtest_{run_id}",
+    )
+    store.generate(settings, SANDBOX_PEOPLE, SANDBOX_SEED)
+    process.serve(settings)
+    yield settings
+    process.stop(settings)
+    _drop_databases(settings)
+
+
+@pytest.fixture
+def own_sandbox(sandbox_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """A private copy of the session sandbox (servers not started), free to advance or break."""
+    shutil.copytree(store.paths(sandbox_settings).root, tmp_path / "sandbox", ignore=shutil.ignore_patterns("run"))
+    settings = make_settings(tmp_path, sandbox_pg_url=sandbox_settings.sandbox_pg_url,
+                             sandbox_mysql_url=sandbox_settings.sandbox_mysql_url)
+    yield settings
+    process.stop(settings)
+
+
+@pytest.fixture
+def token(sandbox_settings: Settings) -> str:
+    return store.ensure_token(sandbox_settings)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No test sees another's XGATE_* environment or cached settings."""
+    for name in list(os.environ):
+        if name.startswith("XGATE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XGATE_DATA_DIR", str(tmp_path / "default-data"))
+    reset_settings()
+    yield
+    reset_settings()
+
+
+def _drop_databases(settings: Settings) -> None:
+    for url, admin_db in ((settings.sandbox_pg_url, "postgres"), (settings.sandbox_mysql_url, "mysql")):
+        base = sa.make_url(url)
+        engine = sa.create_engine(base.set(database=admin_db))
+        try:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
+                for department in ("civil", "housing"):
+                    name = f"{base.database}_{department}"
+                    if base.get_backend_name() == "postgresql":
+                        con.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                    else:
+                        con.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+        except sa.exc.OperationalError:
+            pass
+        finally:
+            engine.dispose()
