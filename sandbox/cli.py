@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-import shutil
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from sandbox import dbload, store
+from sandbox import dbload, store, waves
 from sandbox.servers import process
 from xgate.errors import ConfigError
 from xgate.settings import get_settings
 
-app = typer.Typer(help="The department sandbox: a synthetic population served the way each department serves it.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The department sandbox: a synthetic population served the way each department serves it.",
+    no_args_is_help=True,
+)
 console = Console()
 
 
-class Target(str, Enum):
+class Target(StrEnum):
     sqlite = "sqlite"
     postgres = "postgres"
     mysql = "mysql"
 
 
-class Department(str, Enum):
+class Department(StrEnum):
     civil = "civil"
     housing = "housing"
 
@@ -72,10 +73,7 @@ def load_db(
     """Create and fill the civil-affairs and housing databases as of the current wave."""
     settings = get_settings()
     departments = tuple(d.value for d in dept) if dept else ("civil", "housing")
-    counts = dbload.load(settings, target.value, departments)
-    state = store.read_state(settings)
-    state.setdefault("databases", {}).update({d: target.value for d in departments})
-    store.write_state(settings, state)
+    counts = waves.load_databases(settings, target.value, departments)
     for department in departments:
         console.print(f"{department:8} {dbload.database_url(settings, target.value, department).render_as_string()}")
     for name, rows in counts.items():
@@ -85,20 +83,7 @@ def load_db(
 @app.command()
 def advance() -> None:
     """Move every department to the next wave: updates (some arriving late) and new file drops."""
-    settings = get_settings()
-    state = store.read_state(settings)
-    if state["wave"] >= store.LAST_WAVE:
-        raise ConfigError(f"the sandbox is already at its last wave ({store.LAST_WAVE})")
-    wave = state["wave"] + 1
-    where = store.paths(settings)
-    for target in sorted(set(state.get("databases", {}).values())):
-        departments = tuple(d for d, t in state["databases"].items() if t == target)
-        dbload.apply_wave(settings, target, departments, wave)
-    where.inbox.mkdir(parents=True, exist_ok=True)
-    for file in sorted(where.pending.glob("*")):
-        shutil.move(file, where.inbox / file.name)
-    store.write_state(settings, state | {"wave": wave})
-    console.print(f"sandbox at wave {wave}")
+    console.print(f"sandbox at wave {waves.advance(get_settings())}")
 
 
 @app.command()
@@ -108,7 +93,7 @@ def status() -> None:
     state = store.read_state(settings)
     pid = process.running_pid(settings)
     console.print(f"people {state['people']:,}, seed {state['seed']}, wave {state['wave']}")
-    console.print(f"servers: {'running (pid %d)' % pid if pid else 'stopped'}")
+    console.print(f"servers: running (pid {pid})" if pid else "servers: stopped")
     for name, url in process.urls(settings).items():
         console.print(f"  {name:8} {url}")
     for department, target in state.get("databases", {}).items():

@@ -131,8 +131,7 @@ def _column_type(field: pa.Field) -> sa.types.TypeEngine:
 
 def _sql_table(dataset: str, schema: pa.Schema) -> sa.Table:
     key = PRIMARY_KEYS[dataset]
-    columns = [sa.Column(f.name, _column_type(f), primary_key=f.name == key, nullable=f.name != key)
-               for f in schema]
+    columns = [sa.Column(f.name, _column_type(f), primary_key=f.name == key, nullable=f.name != key) for f in schema]
     table = sa.Table(dataset.split(".", 1)[1], sa.MetaData(), *columns)
     if "updated_at" in schema.names:
         sa.Index(f"ix_{table.name}_updated_at", table.c.updated_at, table.c[key])

@@ -16,10 +16,19 @@ import pyarrow as pa
 from openpyxl import Workbook
 
 HEADERS = {
-    "filing_no": "备案编号", "subdistrict": "街道", "landlord_type": "出租人类型", "landlord_id": "出租人证件号码",
-    "landlord_name": "出租人名称", "tenant_id_number": "承租人身份证号", "tenant_name": "承租人姓名",
-    "tenant_phone": "联系电话", "address_code": "地址编码", "address": "房屋地址", "start_date": "起租日期",
-    "end_date": "止租日期", "filed_at": "登记时间",
+    "filing_no": "备案编号",
+    "subdistrict": "街道",
+    "landlord_type": "出租人类型",
+    "landlord_id": "出租人证件号码",
+    "landlord_name": "出租人名称",
+    "tenant_id_number": "承租人身份证号",
+    "tenant_name": "承租人姓名",
+    "tenant_phone": "联系电话",
+    "address_code": "地址编码",
+    "address": "房屋地址",
+    "start_date": "起租日期",
+    "end_date": "止租日期",
+    "filed_at": "登记时间",
 }
 DROP_MONTH = {0: "2026-10", 1: "2026-11"}
 FIXED_TIME = datetime(2026, 11, 1)
@@ -71,8 +80,11 @@ def _xlsx(body: list[list[str]]) -> bytes:
             data = src.read(info.filename)
             if info.filename == "docProps/core.xml":
                 data = _pin_times(data)
-            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2026, 11, 1, 0, 0, 0)), data,
-                         compress_type=zipfile.ZIP_DEFLATED)
+            dst.writestr(
+                zipfile.ZipInfo(info.filename, date_time=(2026, 11, 1, 0, 0, 0)),
+                data,
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
     return fixed.getvalue()
 
 

@@ -31,8 +31,25 @@ YI_CLAN_NAMES = ("吉克", "阿苏", "沙马", "马海", "俄木", "阿力", "�
 YI_GIVEN_NAMES = ("阿呷", "拉且", "石一", "尔古", "木呷", "日火", "阿依", "伍各")
 # Mobile prefixes of the three carriers (工信部 number plan).
 CARRIER_PREFIXES = {
-    "中国移动": ("134", "135", "136", "137", "138", "139", "150", "151", "152", "157", "158", "159", "182",
-                 "183", "187", "188", "198"),
+    "中国移动": (
+        "134",
+        "135",
+        "136",
+        "137",
+        "138",
+        "139",
+        "150",
+        "151",
+        "152",
+        "157",
+        "158",
+        "159",
+        "182",
+        "183",
+        "187",
+        "188",
+        "198",
+    ),
     "中国联通": ("130", "131", "132", "155", "156", "166", "185", "186"),
     "中国电信": ("133", "153", "173", "177", "180", "181", "189", "199"),
 }
@@ -131,11 +148,25 @@ class _Builder:
         phones = self._phones(birth, died_on)
         units = self._units(max(10, n // 50))
         return Population(
-            id_number=id_number, name=name, sex=sex, ethnicity=ethnicity, birth_date=birth,
-            household=household, died_on=died_on, household_address=household_address,
-            household_head=starts, address_code=code, address_text=text, address_subdistrict=subdistrict,
-            phone_number=phones[0], phone_owner=phones[1], phone_carrier=phones[2],
-            phone_activated=phones[3], phone_cancelled=phones[4], unit_code=units[0], unit_name=units[1],
+            id_number=id_number,
+            name=name,
+            sex=sex,
+            ethnicity=ethnicity,
+            birth_date=birth,
+            household=household,
+            died_on=died_on,
+            household_address=household_address,
+            household_head=starts,
+            address_code=code,
+            address_text=text,
+            address_subdistrict=subdistrict,
+            phone_number=phones[0],
+            phone_owner=phones[1],
+            phone_carrier=phones[2],
+            phone_activated=phones[3],
+            phone_cancelled=phones[4],
+            unit_code=units[0],
+            unit_name=units[1],
         )
 
     def _birth_dates(self, is_head: np.ndarray) -> np.ndarray:
@@ -205,20 +236,31 @@ class _Builder:
         def draw(size: int) -> np.ndarray:
             county = rng.choice(len(counties), size=size, p=geography.COUNTY_WEIGHTS)
             room = rng.integers(1, 33, size=size) * 100 + rng.integers(1, 5, size=size)
-            return _concat(county_codes[county], _digits(rng.integers(0, 60, size=size) % sub_counts[county] + 1, 3),
-                           _digits(rng.integers(1, len(road_names) + 1, size=size), 3),
-                           _digits(rng.integers(1, 400, size=size), 4), _digits(rng.integers(1, 41, size=size), 3),
-                           _digits(rng.integers(1, 7, size=size), 2), _digits(room, 4))
+            return _concat(
+                county_codes[county],
+                _digits(rng.integers(0, 60, size=size) % sub_counts[county] + 1, 3),
+                _digits(rng.integers(1, len(road_names) + 1, size=size), 3),
+                _digits(rng.integers(1, 400, size=size), 4),
+                _digits(rng.integers(1, 41, size=size), 3),
+                _digits(rng.integers(1, 7, size=size), 2),
+                _digits(room, 4),
+            )
 
         code = _unique_draw(draw, count)
         county = {c.code: c for c in counties}
-        parts = [(county[c[:6]], int(c[6:9]), int(c[9:12]), int(c[12:16]), int(c[16:19]), int(c[19:21]),
-                  int(c[21:])) for c in code]
+        parts = [
+            (county[c[:6]], int(c[6:9]), int(c[9:12]), int(c[12:16]), int(c[16:19]), int(c[19:21]), int(c[21:]))
+            for c in code
+        ]
         subdistrict = np.array([cty.subdistricts[sub - 1] for cty, sub, *_ in parts], dtype=object)
         prefix = geography.PROVINCE + geography.PREFECTURE
-        text = np.array([f"{prefix}{cty.name}{cty.subdistricts[sub - 1]}{road_names[road - 1]}{num}号"
-                         f"{bldg}栋{unit}单元{room}室" for cty, sub, road, num, bldg, unit, room in parts],
-                        dtype=object)
+        text = np.array(
+            [
+                f"{prefix}{cty.name}{cty.subdistricts[sub - 1]}{road_names[road - 1]}{num}号{bldg}栋{unit}单元{room}室"
+                for cty, sub, road, num, bldg, unit, room in parts
+            ],
+            dtype=object,
+        )
         return code, text, subdistrict
 
     def _phones(self, birth: np.ndarray, died_on: np.ndarray):
@@ -245,10 +287,12 @@ class _Builder:
         span = np.maximum((REFERENCE_DAY - np.timedelta64(30, "D") - earliest).astype(int), 1)
         activated = earliest + (rng.random(total) * span).astype("timedelta64[D]")
         activated = activated.astype("datetime64[s]") + rng.integers(8 * 3600, 20 * 3600, total).astype(
-            "timedelta64[s]")
+            "timedelta64[s]"
+        )
         life = (rng.random(total) * ((REFERENCE_DAY - activated.astype("datetime64[D]")).astype(int))).astype(int)
-        cancelled = np.where(cancelled_flag, activated + (life * 86400).astype("timedelta64[s]"),
-                             np.datetime64("NaT", "s"))
+        cancelled = np.where(
+            cancelled_flag, activated + (life * 86400).astype("timedelta64[s]"), np.datetime64("NaT", "s")
+        )
         return number, owner, carrier_name, activated, cancelled
 
     def _units(self, count: int):
@@ -257,8 +301,12 @@ class _Builder:
         prefixes = sorted({faker.company_prefix() for _ in range(600)})
         suffixes = sorted({faker.company_suffix() for _ in range(200)})
         county = rng.integers(0, len(geography.COUNTIES), size=count)
-        names = _concat(geography.PREFECTURE[:3], np.array([c.name for c in geography.COUNTIES], dtype=object)[county],
-                        _choice(rng, prefixes, count), _choice(rng, suffixes, count))
+        names = _concat(
+            geography.PREFECTURE[:3],
+            np.array([c.name for c in geography.COUNTIES], dtype=object)[county],
+            _choice(rng, prefixes, count),
+            _choice(rng, suffixes, count),
+        )
         alphabet = np.array(list("0123456789ABCDEFGHJKLMNPQRTUWXY"), dtype=object)
 
         def draw(size: int) -> np.ndarray:

@@ -79,8 +79,12 @@ def generate(settings: Settings, people: int, seed: int) -> dict:
     manifest.write(where.manifest)
     ensure_token(settings)
     write_state(settings, {"wave": 0, "people": people, "seed": seed})
-    return {"people": people, "seed": seed, "rows": {n: t.num_rows for n, t in tables.items()},
-            "anomalies": manifest.counts()}
+    return {
+        "people": people,
+        "seed": seed,
+        "rows": {n: t.num_rows for n, t in tables.items()},
+        "anomalies": manifest.counts(),
+    }
 
 
 def read_state(settings: Settings) -> dict:

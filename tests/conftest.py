@@ -32,8 +32,9 @@ def free_port() -> int:
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    return Settings(data_dir=data_dir, telecom_port=free_port(), health_port=free_port(),
-                    sandbox_rate_limit=1000.0, **overrides)
+    return Settings(
+        data_dir=data_dir, telecom_port=free_port(), health_port=free_port(), sandbox_rate_limit=1000.0, **overrides
+    )
 
 
 @pytest.fixture(scope="session")
@@ -60,8 +61,9 @@ def sandbox_settings(tmp_path_factory: pytest.TempPathFactory, run_id: str) -> I
 def own_sandbox(sandbox_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     """A private copy of the session sandbox (servers not started), free to advance or break."""
     shutil.copytree(store.paths(sandbox_settings).root, tmp_path / "sandbox", ignore=shutil.ignore_patterns("run"))
-    settings = make_settings(tmp_path, sandbox_pg_url=sandbox_settings.sandbox_pg_url,
-                             sandbox_mysql_url=sandbox_settings.sandbox_mysql_url)
+    settings = make_settings(
+        tmp_path, sandbox_pg_url=sandbox_settings.sandbox_pg_url, sandbox_mysql_url=sandbox_settings.sandbox_mysql_url
+    )
     yield settings
     process.stop(settings)
 

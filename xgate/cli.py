@@ -11,8 +11,9 @@ from rich.console import Console
 from sandbox.cli import app as sandbox_app
 from xgate.errors import XgateError
 
-app = typer.Typer(help="xgate: the cross-department data-sharing gateway.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="xgate: the cross-department data-sharing gateway.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 app.add_typer(sandbox_app, name="sandbox")
 _stderr = Console(stderr=True)
 

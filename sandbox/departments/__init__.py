@@ -19,15 +19,30 @@ from sandbox.population import Population
 FLOATING_SHARE = 0.005  # people unknown to civil affairs (health knows them)
 
 DATASETS = (
-    "civil.residents", "civil.households", "civil.marriages", "civil.deaths",
-    "housing.properties", "housing.rentals", "housing.rental_filings",
-    "telecom.subscribers", "health.patients", "health.encounters", "health.immunizations",
+    "civil.residents",
+    "civil.households",
+    "civil.marriages",
+    "civil.deaths",
+    "housing.properties",
+    "housing.rentals",
+    "housing.rental_filings",
+    "telecom.subscribers",
+    "health.patients",
+    "health.encounters",
+    "health.immunizations",
 )
 PRIMARY_KEYS = {
-    "civil.residents": "resident_id", "civil.households": "household_id", "civil.marriages": "marriage_id",
-    "civil.deaths": "death_id", "housing.properties": "property_id", "housing.rentals": "rental_id",
-    "housing.rental_filings": "filing_no", "telecom.subscribers": "subscriber_id", "health.patients": "patient_id",
-    "health.encounters": "encounter_id", "health.immunizations": "immunization_id",
+    "civil.residents": "resident_id",
+    "civil.households": "household_id",
+    "civil.marriages": "marriage_id",
+    "civil.deaths": "death_id",
+    "housing.properties": "property_id",
+    "housing.rentals": "rental_id",
+    "housing.rental_filings": "filing_no",
+    "telecom.subscribers": "subscriber_id",
+    "health.patients": "patient_id",
+    "health.encounters": "encounter_id",
+    "health.immunizations": "immunization_id",
 }
 
 
@@ -39,8 +54,9 @@ def build_departments(pop: Population, seed: int) -> tuple[dict[str, pa.Table], 
     floating = np.zeros(pop.size, bool)
     floating[rng.choice(alone, size=min(len(alone), round(pop.size * FLOATING_SHARE)), replace=False)] = True
     world = World(pop=pop, rng=rng, manifest=manifest, used=floating.copy(), floating=floating)
-    name_pool = "".join(sorted({c for n in (*PersonProvider.first_names_male, *PersonProvider.first_names_female)
-                                for c in n}))
+    name_pool = "".join(
+        sorted({c for n in (*PersonProvider.first_names_male, *PersonProvider.first_names_female) for c in n})
+    )
     health.build(world)
     civil.build(world)
     housing.build(world, name_pool)

@@ -21,15 +21,21 @@ def build(world: World) -> None:
     n = len(person)
     resident_id = keys("R", n)
     address = pop.household_address[pop.household[person]]
-    registered = np.maximum(pop.birth_date[person], np.datetime64("1990-01-01")) + rng.integers(
-        0, 400, n).astype("timedelta64[D]")
+    registered = np.maximum(pop.birth_date[person], np.datetime64("1990-01-01")) + rng.integers(0, 400, n).astype(
+        "timedelta64[D]"
+    )
     columns = {
-        "resident_id": resident_id, "id_number": pop.id_number[person].copy(), "name": pop.name[person],
-        "sex": np.where(pop.sex[person] == 1, "男", "女").astype(object), "ethnicity": pop.ethnicity[person],
+        "resident_id": resident_id,
+        "id_number": pop.id_number[person].copy(),
+        "name": pop.name[person],
+        "sex": np.where(pop.sex[person] == 1, "男", "女").astype(object),
+        "ethnicity": pop.ethnicity[person],
         "birth_date": pop.birth_date[person].copy(),
         "household_id": np.array([f"H{h:08d}" for h in pop.household[person]], dtype=object),
-        "address_code": pop.address_code[address], "address": pop.address_text[address],
-        "status": np.full(n, "正常", dtype=object), "registered_on": registered,
+        "address_code": pop.address_code[address],
+        "address": pop.address_text[address],
+        "status": np.full(n, "正常", dtype=object),
+        "registered_on": registered,
         "updated_at": world.updated_at(n, after=registered),
     }
 
@@ -50,8 +56,10 @@ def build(world: World) -> None:
     later = dead[(fate >= UNREGISTERED_DEATH_SHARE) & (fate < UNREGISTERED_DEATH_SHARE + LATE_DEATH_SHARE)]
     now = dead[fate >= UNREGISTERED_DEATH_SHARE + LATE_DEATH_SHARE]
     for row in never:
-        manifest.add("dead_but_registered", [("civil.residents", resident_id[row]),
-                                             ("health.patients", world.patient_of[int(person[row])])])
+        manifest.add(
+            "dead_but_registered",
+            [("civil.residents", resident_id[row]), ("health.patients", world.patient_of[int(person[row])])],
+        )
     death_registered = pop.died_on[person] + rng.integers(1, 30, n).astype("timedelta64[D]")
     columns["status"][now] = "注销"
     columns["updated_at"][now] = world.updated_at(len(now), after=death_registered[now])
@@ -61,29 +69,45 @@ def build(world: World) -> None:
     twins = world.pick(alive, 0.003, person[alive])
     other = rng.integers(0, n, len(twins))
     twin_ids = keys("R", len(twins), start=n)
-    world.table("civil.residents", take(columns, twins) | {
-        "resident_id": twin_ids, "household_id": columns["household_id"][other],
-        "address_code": columns["address_code"][other], "address": columns["address"][other],
-        "updated_at": world.updated_at(len(twins)),
-    })
+    world.table(
+        "civil.residents",
+        take(columns, twins)
+        | {
+            "resident_id": twin_ids,
+            "household_id": columns["household_id"][other],
+            "address_code": columns["address_code"][other],
+            "address": columns["address"][other],
+            "updated_at": world.updated_at(len(twins)),
+        },
+    )
     for row, twin in zip(twins, twin_ids):
-        manifest.add("duplicate_household_registration", [("civil.residents", resident_id[row]),
-                                                          ("civil.residents", twin)])
+        manifest.add(
+            "duplicate_household_registration", [("civil.residents", resident_id[row]), ("civil.residents", twin)]
+        )
 
     # Wave 1: deaths registered late; a third with an updated_at older than rows already served.
     late = rng.random(len(later)) < 1 / 3
     stamp = np.where(late, world.late_at(len(later)), world.wave1_at(len(later)))
-    world.table("civil.residents", take(columns, later) | {
-        "status": np.full(len(later), "注销", dtype=object), "updated_at": stamp}, wave=1)
+    world.table(
+        "civil.residents",
+        take(columns, later) | {"status": np.full(len(later), "注销", dtype=object), "updated_at": stamp},
+        wave=1,
+    )
     for row in later[late]:
         manifest.add("late_arriving_update", [("civil.residents", resident_id[row])])
     for wave, rows, updated in ((0, now, columns["updated_at"][now]), (1, later, stamp)):
-        world.table("civil.deaths", {
-            "death_id": keys("D", len(rows), start=0 if wave == 0 else len(now), width=8),
-            "id_number": pop.id_number[person[rows]], "name": pop.name[person[rows]],
-            "death_date": pop.died_on[person[rows]], "registered_on": death_registered[rows],
-            "updated_at": updated,
-        }, wave=wave)
+        world.table(
+            "civil.deaths",
+            {
+                "death_id": keys("D", len(rows), start=0 if wave == 0 else len(now), width=8),
+                "id_number": pop.id_number[person[rows]],
+                "name": pop.name[person[rows]],
+                "death_date": pop.died_on[person[rows]],
+                "registered_on": death_registered[rows],
+                "updated_at": updated,
+            },
+            wave=wave,
+        )
     _households(world, person, resident_id)
     _marriages(world)
 
@@ -95,15 +119,21 @@ def _households(world: World, person: np.ndarray, resident_id: np.ndarray) -> No
     row_of = np.full(pop.size, -1)
     row_of[person] = np.arange(len(person))
     address = pop.household_address[registered]
-    world.table("civil.households", {
-        "household_id": np.array([f"H{h:08d}" for h in registered], dtype=object),
-        "head_resident_id": resident_id[row_of[head]], "head_id_number": pop.id_number[head],
-        "address_code": pop.address_code[address], "address": pop.address_text[address],
-        "household_type": np.full(len(registered), "家庭户", dtype=object),
-        "member_count": np.bincount(pop.household[person], minlength=len(pop.household_head))[registered].astype(
-            np.int32),
-        "updated_at": world.updated_at(len(registered)),
-    })
+    world.table(
+        "civil.households",
+        {
+            "household_id": np.array([f"H{h:08d}" for h in registered], dtype=object),
+            "head_resident_id": resident_id[row_of[head]],
+            "head_id_number": pop.id_number[head],
+            "address_code": pop.address_code[address],
+            "address": pop.address_text[address],
+            "household_type": np.full(len(registered), "家庭户", dtype=object),
+            "member_count": np.bincount(pop.household[person], minlength=len(pop.household_head))[registered].astype(
+                np.int32
+            ),
+            "updated_at": world.updated_at(len(registered)),
+        },
+    )
 
 
 def _marriages(world: World) -> None:
@@ -119,9 +149,16 @@ def _marriages(world: World) -> None:
     n = len(husband)
     on = np.maximum(pop.birth_date[husband], pop.birth_date[wife]) + np.timedelta64(22 * 365, "D")
     on = np.minimum(on + rng.integers(0, 3000, n).astype("timedelta64[D]"), np.datetime64("2026-06-30"))
-    world.table("civil.marriages", {
-        "marriage_id": keys("M", n, width=8), "husband_id_number": pop.id_number[husband],
-        "husband_name": pop.name[husband], "wife_id_number": pop.id_number[wife], "wife_name": pop.name[wife],
-        "registered_on": on, "status": np.where(rng.random(n) < 0.05, "离婚", "结婚").astype(object),
-        "updated_at": world.updated_at(n, after=on),
-    })
+    world.table(
+        "civil.marriages",
+        {
+            "marriage_id": keys("M", n, width=8),
+            "husband_id_number": pop.id_number[husband],
+            "husband_name": pop.name[husband],
+            "wife_id_number": pop.id_number[wife],
+            "wife_name": pop.name[wife],
+            "registered_on": on,
+            "status": np.where(rng.random(n) < 0.05, "离婚", "结婚").astype(object),
+            "updated_at": world.updated_at(n, after=on),
+        },
+    )

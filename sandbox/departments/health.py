@@ -24,15 +24,18 @@ def build(world: World) -> None:
     for p in np.flatnonzero(world.floating):
         world.manifest.add("unknown_to_civil", [("health.patients", world.patient_of[int(p)])])
     died = pop.died_on[person].astype("datetime64[s]") + rng.integers(0, 86400, len(person)).astype("timedelta64[s]")
-    world.table("health.patients", {
-        "patient_id": patient_id,
-        "id_number": pop.id_number[person],
-        "name": pop.name[person],
-        "gender": np.where(pop.sex[person] == 1, "male", "female").astype(object),
-        "birth_date": pop.birth_date[person],
-        "deceased_at": died,
-        "last_updated": world.updated_at(len(person), after=died),
-    })
+    world.table(
+        "health.patients",
+        {
+            "patient_id": patient_id,
+            "id_number": pop.id_number[person],
+            "name": pop.name[person],
+            "gender": np.where(pop.sex[person] == 1, "male", "female").astype(object),
+            "birth_date": pop.birth_date[person],
+            "deceased_at": died,
+            "last_updated": world.updated_at(len(person), after=died),
+        },
+    )
 
     visits = rng.poisson(1.5, len(person))
     owner = np.repeat(np.arange(len(person)), visits)
@@ -58,15 +61,18 @@ def build(world: World) -> None:
     n = len(owner)
     vaccine = rng.integers(0, len(VACCINES), n)
     given = world.updated_at(n) - rng.integers(0, 400 * 86400, n).astype("timedelta64[s]")
-    world.table("health.immunizations", {
-        "immunization_id": keys("I", n),
-        "patient_id": patient_id[owner],
-        "vaccine_code": np.array([VACCINES[v][0] for v in vaccine], dtype=object),
-        "vaccine_display": np.array([VACCINES[v][1] for v in vaccine], dtype=object),
-        "status": np.full(n, "completed", dtype=object),
-        "occurrence": given,
-        "last_updated": world.updated_at(n, after=given),
-    })
+    world.table(
+        "health.immunizations",
+        {
+            "immunization_id": keys("I", n),
+            "patient_id": patient_id[owner],
+            "vaccine_code": np.array([VACCINES[v][0] for v in vaccine], dtype=object),
+            "vaccine_display": np.array([VACCINES[v][1] for v in vaccine], dtype=object),
+            "status": np.full(n, "completed", dtype=object),
+            "occurrence": given,
+            "last_updated": world.updated_at(n, after=given),
+        },
+    )
 
     # Wave 1: new visits of patients who are alive.
     alive = np.flatnonzero(np.isnat(died))
@@ -74,13 +80,17 @@ def build(world: World) -> None:
     n = len(again)
     at = world.wave1_at(n)
     start = at - np.timedelta64(2, "h")
-    world.table("health.encounters", {
-        "encounter_id": keys("E", n, start=len(encounter["encounter_id"])),
-        "patient_id": patient_id[again],
-        "class_code": np.full(n, "AMB", dtype=object),
-        "type_text": np.full(n, "门诊", dtype=object),
-        "status": np.full(n, "finished", dtype=object),
-        "period_start": start,
-        "period_end": start + np.timedelta64(1, "h"),
-        "last_updated": at,
-    }, wave=1)
+    world.table(
+        "health.encounters",
+        {
+            "encounter_id": keys("E", n, start=len(encounter["encounter_id"])),
+            "patient_id": patient_id[again],
+            "class_code": np.full(n, "AMB", dtype=object),
+            "type_text": np.full(n, "门诊", dtype=object),
+            "status": np.full(n, "finished", dtype=object),
+            "period_start": start,
+            "period_end": start + np.timedelta64(1, "h"),
+            "last_updated": at,
+        },
+        wave=1,
+    )

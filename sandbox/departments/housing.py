@@ -11,7 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from sandbox.departments.world import (
-    FULLWIDTH, World, bad_phone, break_check_char, keys, legacy_15, one_char_diff, styled_phone,
+    FULLWIDTH,
+    World,
+    bad_phone,
+    break_check_char,
+    keys,
+    legacy_15,
+    one_char_diff,
+    styled_phone,
 )
 
 RENTED_SHARE = 0.25  # of households, living in a home they rent
@@ -58,8 +65,11 @@ def _landlord(world: World, owner: np.ndarray, address: np.ndarray):
     who = owner[address]
     unit = world.rng.integers(0, len(pop.unit_code), len(address))
     is_unit = who < 0
-    return (np.where(is_unit, "单位", "个人").astype(object), np.where(is_unit, pop.unit_code[unit], pop.id_number[who]),
-            np.where(is_unit, pop.unit_name[unit], pop.name[who]))
+    return (
+        np.where(is_unit, "单位", "个人").astype(object),
+        np.where(is_unit, pop.unit_code[unit], pop.id_number[who]),
+        np.where(is_unit, pop.unit_name[unit], pop.name[who]),
+    )
 
 
 def _phone_of(world: World, person: np.ndarray) -> np.ndarray:
@@ -80,15 +90,24 @@ def _properties(world: World, owner: np.ndarray) -> None:
         owner_id[row] = legacy_15(owner_id[row])
         world.manifest.add("legacy_15_digit_id", [("housing.properties", key[row])])
     registered = np.datetime64("2000-01-01") + rng.integers(0, 9000, n).astype("timedelta64[D]")
-    world.table("housing.properties", {
-        "property_id": key,
-        "certificate_no": np.array([f"川({d.astype(object).year})攀枝花市不动产权第{i:07d}号" for i, d in
-                                    enumerate(registered)], dtype=object),
-        "owner_type": kind, "owner_id": owner_id, "owner_name": owner_name,
-        "address_code": pop.address_code, "address": pop.address_text,
-        "area_m2": np.round(rng.uniform(30, 180, n), 2), "registered_on": registered,
-        "updated_at": world.updated_at(n, after=registered),
-    })
+    world.table(
+        "housing.properties",
+        {
+            "property_id": key,
+            "certificate_no": np.array(
+                [f"川({d.astype(object).year})攀枝花市不动产权第{i:07d}号" for i, d in enumerate(registered)],
+                dtype=object,
+            ),
+            "owner_type": kind,
+            "owner_id": owner_id,
+            "owner_name": owner_name,
+            "address_code": pop.address_code,
+            "address": pop.address_text,
+            "area_m2": np.round(rng.uniform(30, 180, n), 2),
+            "registered_on": registered,
+            "updated_at": world.updated_at(n, after=registered),
+        },
+    )
 
 
 def _tenancy(world: World, address, tenant, owner, unregistered, dataset: str, key: np.ndarray, name_pool: str):
@@ -114,23 +133,33 @@ def _tenancy(world: World, address, tenant, owner, unregistered, dataset: str, k
     for row in np.flatnonzero((rng.random(n) < 0.1) & np.array([len(p) == 11 for p in phones])):
         phones[row] = styled_phone(phones[row], int(rng.integers(0, 4)))
     return {
-        "landlord_type": kind, "landlord_id": landlord_id, "landlord_name": landlord_name,
-        "tenant_id_number": ids, "tenant_name": names, "tenant_phone": phones,
-        "address_code": pop.address_code[address], "address": pop.address_text[address],
-        "start_date": start, "end_date": start + np.timedelta64(365, "D") * rng.integers(1, 4, n),
+        "landlord_type": kind,
+        "landlord_id": landlord_id,
+        "landlord_name": landlord_name,
+        "tenant_id_number": ids,
+        "tenant_name": names,
+        "tenant_phone": phones,
+        "address_code": pop.address_code[address],
+        "address": pop.address_text[address],
+        "start_date": start,
+        "end_date": start + np.timedelta64(365, "D") * rng.integers(1, 4, n),
     }
 
 
 def _rentals(world: World, address, tenant, owner, unregistered, name_pool: str) -> None:
     key = keys("Z", len(address), width=8)
-    columns = {"rental_id": key} | _tenancy(world, address, tenant, owner, unregistered, "housing.rentals", key,
-                                            name_pool)
+    columns = {"rental_id": key} | _tenancy(
+        world, address, tenant, owner, unregistered, "housing.rentals", key, name_pool
+    )
     world.table("housing.rentals", columns | {"updated_at": world.updated_at(len(key), after=columns["start_date"])})
     # Wave 1: renewals extend the end date.
     renew = np.flatnonzero(world.rng.random(len(key)) < 0.02)
-    world.table("housing.rentals", {k: v[renew] for k, v in columns.items()} | {
-        "end_date": columns["end_date"][renew] + np.timedelta64(365, "D"),
-        "updated_at": world.wave1_at(len(renew))}, wave=1)
+    world.table(
+        "housing.rentals",
+        {k: v[renew] for k, v in columns.items()}
+        | {"end_date": columns["end_date"][renew] + np.timedelta64(365, "D"), "updated_at": world.wave1_at(len(renew))},
+        wave=1,
+    )
 
 
 def _filings(world: World, address, tenant, owner, unregistered) -> None:
@@ -154,7 +183,6 @@ def _filings(world: World, address, tenant, owner, unregistered) -> None:
         manifest.add("fullwidth_digits", [("housing.rental_filings", key[row])])
     filed = world.updated_at(n, after=columns["start_date"])
     filed[wave == 1] = world.wave1_at(int(wave.sum()))
-    rows = {"filing_no": key, "subdistrict": pop.address_subdistrict[address]} | columns | text | {
-        "filed_at": filed}
+    rows = {"filing_no": key, "subdistrict": pop.address_subdistrict[address]} | columns | text | {"filed_at": filed}
     for w in (0, 1):
         world.table("housing.rental_filings", {k: v[wave == w] for k, v in rows.items()}, wave=w)

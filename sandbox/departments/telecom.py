@@ -21,9 +21,14 @@ def build(world: World, name_pool: str) -> None:
     key = keys("S", n)
     cancelled = pop.phone_cancelled.copy()
     columns = {
-        "subscriber_id": key, "msisdn": pop.phone_number.copy(), "id_number": pop.id_number[owner].copy(),
-        "name": pop.name[owner].copy(), "carrier": pop.phone_carrier, "activated_at": pop.phone_activated,
-        "cancelled_at": cancelled, "status": np.where(np.isnat(cancelled), "active", "cancelled").astype(object),
+        "subscriber_id": key,
+        "msisdn": pop.phone_number.copy(),
+        "id_number": pop.id_number[owner].copy(),
+        "name": pop.name[owner].copy(),
+        "carrier": pop.phone_carrier,
+        "activated_at": pop.phone_activated,
+        "cancelled_at": cancelled,
+        "status": np.where(np.isnat(cancelled), "active", "cancelled").astype(object),
     }
     columns["updated_at"] = world.updated_at(n, after=np.where(np.isnat(cancelled), pop.phone_activated, cancelled))
 
@@ -33,8 +38,10 @@ def build(world: World, name_pool: str) -> None:
         rows = np.flatnonzero(dead_owner & (owner == person))
         draw = rng.random()
         if draw < DEAD_STILL_ACTIVE_SHARE:
-            manifest.add("dead_but_active_phone", [("telecom.subscribers", key[r]) for r in rows]
-                         + [("health.patients", world.patient_of[int(person)])])
+            manifest.add(
+                "dead_but_active_phone",
+                [("telecom.subscribers", key[r]) for r in rows] + [("health.patients", world.patient_of[int(person)])],
+            )
         elif draw < DEAD_STILL_ACTIVE_SHARE + 0.07:
             wave1_rows.extend(rows.tolist())  # the operator learns of the death later
         else:
@@ -62,10 +69,17 @@ def build(world: World, name_pool: str) -> None:
     active = np.flatnonzero(np.isnat(columns["cancelled_at"]) & (columns["updated_at"] < np.datetime64("2026-09-01")))
     cancel = np.concatenate([np.array(wave1_rows, dtype=np.int64), world.pick(active, 0.012, owner[active])])
     late = np.zeros(len(cancel), bool)
-    late[len(wave1_rows):] = rng.random(len(cancel) - len(wave1_rows)) < 0.2
+    late[len(wave1_rows) :] = rng.random(len(cancel) - len(wave1_rows)) < 0.2
     stamp = np.where(late, world.late_at(len(cancel)), world.wave1_at(len(cancel)))
-    world.table("telecom.subscribers", take(columns, cancel) | {
-        "cancelled_at": stamp - np.timedelta64(60, "s"), "status": np.full(len(cancel), "cancelled", dtype=object),
-        "updated_at": stamp}, wave=1)
+    world.table(
+        "telecom.subscribers",
+        take(columns, cancel)
+        | {
+            "cancelled_at": stamp - np.timedelta64(60, "s"),
+            "status": np.full(len(cancel), "cancelled", dtype=object),
+            "updated_at": stamp,
+        },
+        wave=1,
+    )
     for row in cancel[late]:
         manifest.add("late_arriving_update", [("telecom.subscribers", key[row])])

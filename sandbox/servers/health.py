@@ -32,9 +32,15 @@ RESOURCES = {
 
 
 def _patient(r: dict) -> dict:
-    out = {"resourceType": "Patient", "id": r["patient_id"], "meta": {"lastUpdated": r["last_updated"]},
-           "identifier": [{"system": RESIDENT_ID_SYSTEM, "value": r["id_number"]}],
-           "name": [{"use": "official", "text": r["name"]}], "gender": r["gender"], "birthDate": r["birth_date"]}
+    out = {
+        "resourceType": "Patient",
+        "id": r["patient_id"],
+        "meta": {"lastUpdated": r["last_updated"]},
+        "identifier": [{"system": RESIDENT_ID_SYSTEM, "value": r["id_number"]}],
+        "name": [{"use": "official", "text": r["name"]}],
+        "gender": r["gender"],
+        "birthDate": r["birth_date"],
+    }
     if r["deceased_at"]:
         out["deceasedDateTime"] = r["deceased_at"]
     else:
@@ -43,17 +49,28 @@ def _patient(r: dict) -> dict:
 
 
 def _encounter(r: dict) -> dict:
-    return {"resourceType": "Encounter", "id": r["encounter_id"], "meta": {"lastUpdated": r["last_updated"]},
-            "status": r["status"], "class": {"system": ACT_CODE, "code": r["class_code"]},
-            "type": [{"text": r["type_text"]}], "subject": {"reference": f"Patient/{r['patient_id']}"},
-            "period": {"start": r["period_start"], "end": r["period_end"]}}
+    return {
+        "resourceType": "Encounter",
+        "id": r["encounter_id"],
+        "meta": {"lastUpdated": r["last_updated"]},
+        "status": r["status"],
+        "class": {"system": ACT_CODE, "code": r["class_code"]},
+        "type": [{"text": r["type_text"]}],
+        "subject": {"reference": f"Patient/{r['patient_id']}"},
+        "period": {"start": r["period_start"], "end": r["period_end"]},
+    }
 
 
 def _immunization(r: dict) -> dict:
-    return {"resourceType": "Immunization", "id": r["immunization_id"], "meta": {"lastUpdated": r["last_updated"]},
-            "status": r["status"],
-            "vaccineCode": {"coding": [{"system": CVX, "code": r["vaccine_code"]}], "text": r["vaccine_display"]},
-            "patient": {"reference": f"Patient/{r['patient_id']}"}, "occurrenceDateTime": r["occurrence"]}
+    return {
+        "resourceType": "Immunization",
+        "id": r["immunization_id"],
+        "meta": {"lastUpdated": r["last_updated"]},
+        "status": r["status"],
+        "vaccineCode": {"coding": [{"system": CVX, "code": r["vaccine_code"]}], "text": r["vaccine_display"]},
+        "patient": {"reference": f"Patient/{r['patient_id']}"},
+        "occurrenceDateTime": r["occurrence"],
+    }
 
 
 _SECOND = timedelta(seconds=1)
@@ -85,17 +102,36 @@ def health_app(settings: Settings, control: Control) -> FastAPI:
 
     @app.get("/fhir/metadata")
     def metadata() -> Response:
-        body = {"resourceType": "CapabilityStatement", "status": "active", "date": "2026-11-01", "kind": "instance",
-                "fhirVersion": "4.0.1", "format": ["json"],
-                "rest": [{"mode": "server", "resource": [
-                    {"type": kind, "interaction": [{"code": "search-type"}],
-                     "searchParam": [{"name": "_lastUpdated", "type": "date"}]} for kind in RESOURCES]}]}
+        body = {
+            "resourceType": "CapabilityStatement",
+            "status": "active",
+            "date": "2026-11-01",
+            "kind": "instance",
+            "fhirVersion": "4.0.1",
+            "format": ["json"],
+            "rest": [
+                {
+                    "mode": "server",
+                    "resource": [
+                        {
+                            "type": kind,
+                            "interaction": [{"code": "search-type"}],
+                            "searchParam": [{"name": "_lastUpdated", "type": "date"}],
+                        }
+                        for kind in RESOURCES
+                    ],
+                }
+            ],
+        }
         return Response(orjson.dumps(body), media_type=FHIR_JSON)
 
     @app.get("/fhir/{kind}")
     async def search(
-        kind: str, request: Request, _count: Annotated[int, Query(ge=1, le=5000)] = 100,
-        _lastUpdated: Annotated[list[str] | None, Query()] = None, _page_token: str | None = None,
+        kind: str,
+        request: Request,
+        _count: Annotated[int, Query(ge=1, le=5000)] = 100,
+        _lastUpdated: Annotated[list[str] | None, Query()] = None,
+        _page_token: str | None = None,
     ) -> Response:
         if kind not in RESOURCES:
             raise HTTPException(404, f"unknown resource type {kind}")
@@ -113,10 +149,16 @@ def health_app(settings: Settings, control: Control) -> FastAPI:
         if token:
             links.append({"relation": "next", "url": f"{base}?{urlencode([*query, ('_page_token', token)])}"})
         to_resource = TO_RESOURCE[kind]
-        bundle = {"resourceType": "Bundle", "type": "searchset", "total": total, "link": links,
-                  "entry": [{"fullUrl": f"{base}/{r[RESOURCES[kind][1]]}", "resource": to_resource(r),
-                             "search": {"mode": "match"}} for r in rows]}
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": total,
+            "link": links,
+            "entry": [
+                {"fullUrl": f"{base}/{r[RESOURCES[kind][1]]}", "resource": to_resource(r), "search": {"mode": "match"}}
+                for r in rows
+            ],
+        }
         return control.respond(request, orjson.dumps(bundle), FHIR_JSON)
 
     return app
-

@@ -42,8 +42,9 @@ class PagedDataset:
                 self._loaded_state = state
             return self._rows
 
-    def page(self, since: datetime | None, until: datetime | None, after: str | None,
-             limit: int) -> tuple[list[dict], str | None, int]:
+    def page(
+        self, since: datetime | None, until: datetime | None, after: str | None, limit: int
+    ) -> tuple[list[dict], str | None, int]:
         """Rows with since <= stamp < until, after the token; returns (rows, next token, total matched)."""
         rows = self._current()
         seconds, keys = self._seconds, self._keys

@@ -69,13 +69,22 @@ def serve(settings: Settings, wait_seconds: float = 30.0) -> dict[str, str]:
             raise ConfigError(f"{name} port {port} on {settings.sandbox_host} is already in use")
     log = store.paths(settings).root / "run" / "servers.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = os.environ | {"XGATE_DATA_DIR": str(settings.data_dir.resolve()),
-                        "XGATE_TELECOM_PORT": str(settings.telecom_port),
-                        "XGATE_HEALTH_PORT": str(settings.health_port), "XGATE_SANDBOX_HOST": settings.sandbox_host,
-                        "XGATE_SANDBOX_RATE_LIMIT": str(settings.sandbox_rate_limit)}
+    env = os.environ | {
+        "XGATE_DATA_DIR": str(settings.data_dir.resolve()),
+        "XGATE_TELECOM_PORT": str(settings.telecom_port),
+        "XGATE_HEALTH_PORT": str(settings.health_port),
+        "XGATE_SANDBOX_HOST": settings.sandbox_host,
+        "XGATE_SANDBOX_RATE_LIMIT": str(settings.sandbox_rate_limit),
+    }
     with log.open("ab") as out:
-        child = subprocess.Popen([sys.executable, "-m", "sandbox.servers.process"], stdout=out, stderr=out,
-                                 stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "sandbox.servers.process"],
+            stdout=out,
+            stderr=out,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
     _pid_file(settings).write_text(str(child.pid))
     deadline = time.monotonic() + wait_seconds
     for url in (urls(settings)["telecom"] + "/healthz", urls(settings)["health"].removesuffix("/fhir") + "/healthz"):
@@ -114,8 +123,7 @@ async def _run(settings: Settings) -> None:
     servers = []
     for factory, port in ((telecom_app, settings.telecom_port), (health_app, settings.health_port)):
         app = factory(settings, Control(token=token, rate_limit=settings.sandbox_rate_limit))
-        config = uvicorn.Config(app, host=settings.sandbox_host, port=port, log_level="warning",
-                                access_log=False)
+        config = uvicorn.Config(app, host=settings.sandbox_host, port=port, log_level="warning", access_log=False)
         servers.append(uvicorn.Server(config))
     await asyncio.gather(*(s.serve() for s in servers))
 

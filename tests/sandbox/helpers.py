@@ -17,8 +17,9 @@ def telecom_rows(base: str, token: str, page: int = 500, **params: str) -> list[
     rows, cursor = [], None
     while True:
         query = {"limit": page, **params} | ({"cursor": cursor} if cursor else {})
-        reply = requests.get(f"{base}/v1/subscribers", params=query, headers={"Authorization": f"Bearer {token}"},
-                             timeout=10)
+        reply = requests.get(
+            f"{base}/v1/subscribers", params=query, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
         reply.raise_for_status()
         body = reply.json()
         rows += body["data"]

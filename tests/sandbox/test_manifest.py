@@ -9,8 +9,7 @@ from collections.abc import Iterator
 import pytest
 from stdnum.cn import ric
 
-from sandbox import dbload, store
-from sandbox.cli import advance
+from sandbox import store, waves
 from sandbox.manifest import read_manifest
 from sandbox.servers import process
 from tests.conftest import make_settings
@@ -35,13 +34,8 @@ def served(sandbox_settings: Settings, tmp_path_factory) -> Iterator[dict]:
     root = tmp_path_factory.mktemp("final")
     shutil.copytree(store.paths(sandbox_settings).root, root / "sandbox", ignore=shutil.ignore_patterns("run"))
     settings = make_settings(root)
-    dbload.load(settings, "sqlite", ("civil", "housing"))
-    state = store.read_state(settings)
-    store.write_state(settings, state | {"databases": {"civil": "sqlite", "housing": "sqlite"}})
-    from xgate import settings as settings_module
-
-    settings_module._settings = settings
-    advance()
+    waves.load_databases(settings, "sqlite", ("civil", "housing"))
+    waves.advance(settings)
     urls = process.serve(settings)
     token = store.ensure_token(settings)
     try:
@@ -56,12 +50,16 @@ def served(sandbox_settings: Settings, tmp_path_factory) -> Iterator[dict]:
         }
     finally:
         process.stop(settings)
-        settings_module._settings = None
 
 
 def planted(served: dict, kind: str, dataset: str) -> set[str]:
-    return {r["key"] for a in served["manifest"]["anomalies"] if a["kind"] == kind
-            for r in a["records"] if r["dataset"] == dataset}
+    return {
+        r["key"]
+        for a in served["manifest"]["anomalies"]
+        if a["kind"] == kind
+        for r in a["records"]
+        if r["dataset"] == dataset
+    }
 
 
 def test_every_kind_is_planted(served) -> None:
@@ -81,8 +79,11 @@ def test_legacy_ids_and_birth_dates(served) -> None:
     assert legacy == planted(served, "legacy_15_digit_id", "civil.residents")
     owners = {r["property_id"] for r in served["properties"] if len(r["owner_id"]) == 15}
     assert owners == planted(served, "legacy_15_digit_id", "housing.properties")
-    mismatch = {r["resident_id"] for r in served["residents"]
-                if len(r["id_number"]) == 18 and str(ric.get_birth_date(r["id_number"])) != str(r["birth_date"])}
+    mismatch = {
+        r["resident_id"]
+        for r in served["residents"]
+        if len(r["id_number"]) == 18 and str(ric.get_birth_date(r["id_number"])) != str(r["birth_date"])
+    }
     assert mismatch == planted(served, "birth_date_mismatch", "civil.residents")
 
 
@@ -110,17 +111,24 @@ def test_tenants_and_contacts(served) -> None:
     home = defaultdict(set)
     for r in served["residents"]:
         home[r["id_number"]].add(r["address_code"])
-    elsewhere = {r["rental_id"] for r in served["rentals"]
-                 if ric.is_valid(r["tenant_id_number"]) and r["address_code"] not in home[r["tenant_id_number"]]}
+    elsewhere = {
+        r["rental_id"]
+        for r in served["rentals"]
+        if ric.is_valid(r["tenant_id_number"]) and r["address_code"] not in home[r["tenant_id_number"]]
+    }
     assert elsewhere == planted(served, "tenant_not_registered", "housing.rentals")
-    phones = {r["rental_id"] for r in served["rentals"]
-              if not MOBILE.match(re.sub(r"^\+86|[\s-]", "", r["tenant_phone"].replace("+86-", "")))}
+    phones = {
+        r["rental_id"]
+        for r in served["rentals"]
+        if not MOBILE.match(re.sub(r"^\+86|[\s-]", "", r["tenant_phone"].replace("+86-", "")))
+    }
     assert phones == planted(served, "invalid_phone", "housing.rentals")
     names = {}
     for r in served["residents"]:
         names[r["id_number"]] = r["name"]
-    differ = {r["subscriber_id"] for r in served["telecom"]
-              if r["id_number"] in names and names[r["id_number"]] != r["name"]}
+    differ = {
+        r["subscriber_id"] for r in served["telecom"] if r["id_number"] in names and names[r["id_number"]] != r["name"]
+    }
     assert differ == planted(served, "name_one_char_diff", "telecom.subscribers")
 
 

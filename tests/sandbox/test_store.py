@@ -13,8 +13,11 @@ from tests.conftest import make_settings
 
 
 def _digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and p.name not in ("token", "state.json")}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name not in ("token", "state.json")
+    }
 
 
 def test_same_seed_gives_identical_bytes(tmp_path: Path) -> None:
