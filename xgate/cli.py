@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 from rich.console import Console
 
@@ -22,11 +21,12 @@ def main() -> None:
     """Entry point: a known error prints one line and exits non-zero, never a traceback."""
     try:
         code = app(standalone_mode=False)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.exit(130)
+    except typer.TyperException as exc:  # usage errors: bad option, bad value, missing argument
+        show = getattr(exc, "show", None)
+        show() if show else _stderr.print(f"error: {exc}")
+        sys.exit(getattr(exc, "exit_code", 2))
     except XgateError as exc:
         _stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

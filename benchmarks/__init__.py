@@ -1,0 +1,1 @@
+"""``make bench``: every benchmark, each beside a baseline measured in the same run."""

@@ -1,0 +1,39 @@
+"""Every command the README shows runs, in order, as written."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import free_port
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def readme_commands() -> list[str]:
+    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    lines = [line.split("#")[0].strip() for block in blocks for line in block.splitlines()]
+    return [line for line in lines if line.startswith("xgate ")]
+
+
+def test_readme_xgate_commands_run(tmp_path: Path) -> None:
+    commands = readme_commands()
+    assert any("sandbox generate" in c for c in commands)
+    env = os.environ | {
+        "XGATE_DATA_DIR": str(tmp_path),
+        "XGATE_TELECOM_PORT": str(free_port()),
+        "XGATE_HEALTH_PORT": str(free_port()),
+    }
+    try:
+        for command in commands:
+            args = shlex.split(command)[1:]
+            result = subprocess.run(
+                [sys.executable, "-m", "xgate", *args], env=env, capture_output=True, text=True, timeout=300
+            )
+            assert result.returncode == 0, f"{command}: {result.stderr}"
+    finally:
+        subprocess.run([sys.executable, "-m", "xgate", "sandbox", "stop"], env=env, capture_output=True, timeout=60)

@@ -1,0 +1,83 @@
+"""The ``xgate`` command as a user meets it: bad input ends in one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sandbox.servers import process
+
+
+def xgate(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "xgate", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ | (env or {}),
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    message = " ".join(result.stderr.split())
+    assert all(w in message for w in words), result.stderr
+
+
+def test_help_everywhere() -> None:
+    for args in ((), ("sandbox",), ("sandbox", "generate"), ("sandbox", "load-db")):
+        result = xgate(*args, "--help")
+        assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_negative_count(tmp_path: Path) -> None:
+    assert_one_line_error(
+        xgate("sandbox", "generate", "--people", "-5", env={"XGATE_DATA_DIR": str(tmp_path)}), "at least 1"
+    )
+
+
+def test_bad_target() -> None:
+    assert_one_line_error(xgate("sandbox", "load-db", "--target", "oracle"), "oracle")
+
+
+def test_serve_before_generate(tmp_path: Path) -> None:
+    assert_one_line_error(xgate("sandbox", "serve", env={"XGATE_DATA_DIR": str(tmp_path)}), "generate")
+
+
+def test_port_in_use(own_sandbox) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = xgate(
+            "sandbox", "serve", env={"XGATE_DATA_DIR": str(own_sandbox.data_dir), "XGATE_TELECOM_PORT": str(port)}
+        )
+    assert_one_line_error(result, "telecom port", str(port), "in use")
+    assert process.running_pid(own_sandbox) is None
+
+
+def test_unreachable_database(own_sandbox) -> None:
+    result = xgate(
+        "sandbox",
+        "load-db",
+        "--target",
+        "postgres",
+        env={
+            "XGATE_DATA_DIR": str(own_sandbox.data_dir),
+            "XGATE_SANDBOX_PG_URL": "postgresql+psycopg://postgres:hunter2@127.0.0.1:1/x",
+        },
+    )
+    assert_one_line_error(result, "127.0.0.1:1")
+    assert "hunter2" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [("sandbox", "stop"), ("sandbox", "status")])
+def test_lifecycle_commands_run(own_sandbox, command) -> None:
+    result = xgate(*command, env={"XGATE_DATA_DIR": str(own_sandbox.data_dir)})
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,5 @@
+"""``python -m xgate`` is the ``xgate`` command."""
+
+from xgate.cli import main
+
+main()
