@@ -7,6 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
+from connectors import cli as connectors_cli
 from sandbox.cli import app as sandbox_app
 from xgate.errors import XgateError
 
@@ -14,6 +15,8 @@ app = typer.Typer(
     help="xgate: the cross-department data-sharing gateway.", no_args_is_help=True, pretty_exceptions_enable=False
 )
 app.add_typer(sandbox_app, name="sandbox")
+app.command()(connectors_cli.sources)
+app.command()(connectors_cli.extract)
 _stderr = Console(stderr=True)
 
 

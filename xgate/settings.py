@@ -10,19 +10,34 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Connection(BaseModel):
+    """Where a department system is and how to authenticate: ``XGATE_CONNECTIONS__<NAME>__URL`` / ``__TOKEN``."""
+
+    url: str
+    token: SecretStr | None = None
 
 
 class Settings(BaseSettings):
     """Typed configuration; one instance per process via :func:`get_settings`."""
 
-    model_config = SettingsConfigDict(env_prefix="XGATE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="XGATE_", env_file=".env", env_nested_delimiter="__", extra="ignore")
 
     data_dir: Path = Field(Path(".xgate"), description="Root for everything xgate generates or stores.")
     catalog_url: str | None = Field(
         None, description="DuckLake catalog; default: a DuckDB file under the data directory."
     )
+
+    connections: dict[str, Connection] = Field(
+        default_factory=dict, description="department systems by connection name; unset ones point at the sandbox"
+    )
+    source_timezone: str = Field("+08:00", description="offset of naive times in department systems")
+    http_timeout: float = Field(30.0, gt=0, description="read timeout of one HTTP request, seconds")
+    http_retries: int = Field(5, ge=0, description="retries of one page before the extract fails")
+    http_backoff: float = Field(0.5, ge=0, description="backoff factor: waits of about 0.5, 1, 2, 4 ... s")
 
     sandbox_host: str = "127.0.0.1"
     telecom_port: int = Field(18081, ge=1, le=65535)
@@ -40,6 +55,14 @@ class Settings(BaseSettings):
     @cached_property
     def sandbox_dir(self) -> Path:
         return self.data_dir / "sandbox"
+
+    @cached_property
+    def staging_dir(self) -> Path:
+        return self.data_dir / "staging"
+
+    @cached_property
+    def state_dir(self) -> Path:
+        return self.data_dir / "state"
 
     def sqlite_url(self, department: str) -> str:
         return f"sqlite:///{(self.sandbox_dir / f'{department}.db').resolve()}"

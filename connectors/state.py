@@ -1,0 +1,148 @@
+"""Incremental state and the batch ledger, in one SQLite file under the data directory.
+
+A stream's checkpoint is the newest (cursor, primary key) that has **landed**. Extraction never moves
+it: it records a pending checkpoint with the batch, and :meth:`StateStore.commit` moves it once the
+warehouse reports the batch landed. So a crash anywhere before that re-reads from the last landed
+point, and nothing is skipped. Beside the checkpoint we keep the (key, cursor) pairs inside the
+look-back window, so re-reading the window for late updates does not re-deliver unchanged rows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from xgate.errors import ConfigError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS checkpoint (
+    source TEXT, stream TEXT, cursor TEXT, key TEXT, window TEXT, schema TEXT, committed_at TEXT,
+    PRIMARY KEY (source, stream));
+CREATE TABLE IF NOT EXISTS batch (
+    batch_id TEXT PRIMARY KEY, source TEXT, stream TEXT, mode TEXT, status TEXT, rows INTEGER,
+    started_at TEXT, finished_at TEXT, pending TEXT, error TEXT);
+CREATE INDEX IF NOT EXISTS batch_by_stream ON batch (source, stream, started_at);
+"""
+
+
+@dataclass
+class Checkpoint:
+    cursor: str | None = None  # ISO-8601 UTC instant
+    key: str | None = None
+    window: list[tuple[str, str]] = field(default_factory=list)  # (key, cursor) pairs already landed
+    schema: dict[str, str] = field(default_factory=dict)  # column -> type of the last landed batch
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class StateStore:
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / "connectors.sqlite"
+        with self._db() as db:
+            db.executescript(SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.row_factory = sqlite3.Row
+        return db
+
+    def checkpoint(self, source: str, stream: str) -> Checkpoint:
+        with self._db() as db:
+            row = db.execute("SELECT * FROM checkpoint WHERE source=? AND stream=?", (source, stream)).fetchone()
+        if row is None:
+            return Checkpoint()
+        return Checkpoint(
+            row["cursor"], row["key"], [tuple(p) for p in json.loads(row["window"])], json.loads(row["schema"])
+        )
+
+    def begin(self, batch_id: str, source: str, stream: str, mode: str) -> None:
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO batch (batch_id, source, stream, mode, status, rows, started_at) "
+                "VALUES (?, ?, ?, ?, 'running', 0, ?)",
+                (batch_id, source, stream, mode, now()),
+            )
+
+    def staged(self, batch_id: str, rows: int, pending: dict) -> None:
+        """The batch's files are complete; ``pending`` is what commit will apply once it lands."""
+        with self._db() as db:
+            db.execute(
+                "UPDATE batch SET status='staged', rows=?, finished_at=?, pending=? WHERE batch_id=?",
+                (rows, now(), json.dumps(pending), batch_id),
+            )
+
+    def failed(self, batch_id: str, error: str) -> None:
+        with self._db() as db:
+            db.execute(
+                "UPDATE batch SET status='failed', finished_at=?, error=? WHERE batch_id=?", (now(), error, batch_id)
+            )
+
+    def batch(self, batch_id: str) -> sqlite3.Row:
+        with self._db() as db:
+            row = db.execute("SELECT * FROM batch WHERE batch_id=?", (batch_id,)).fetchone()
+        if row is None:
+            raise ConfigError(f"unknown batch {batch_id!r}")
+        return row
+
+    def commit(self, batch_id: str) -> None:
+        """The warehouse landed this batch: move the stream's checkpoint forward (never back)."""
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT * FROM batch WHERE batch_id=?", (batch_id,)).fetchone()
+            if row is None or row["status"] not in ("staged", "landed"):
+                db.execute("ROLLBACK")
+                raise ConfigError(f"batch {batch_id!r} is not staged; only a staged batch can be committed")
+            pending = json.loads(row["pending"] or "{}")
+            if pending.get("cursor"):
+                old = db.execute(
+                    "SELECT * FROM checkpoint WHERE source=? AND stream=?", (row["source"], row["stream"])
+                ).fetchone()
+                merged = _merge(old, pending)
+                db.execute(
+                    "INSERT OR REPLACE INTO checkpoint VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        row["source"],
+                        row["stream"],
+                        merged["cursor"],
+                        merged["key"],
+                        json.dumps(merged["window"]),
+                        json.dumps(merged["schema"]),
+                        now(),
+                    ),
+                )
+            db.execute("UPDATE batch SET status='landed' WHERE batch_id=?", (batch_id,))
+            db.execute("COMMIT")
+
+    def last_batches(self, source: str) -> list[sqlite3.Row]:
+        with self._db() as db:
+            return db.execute(
+                "SELECT * FROM batch WHERE source=? AND started_at = (SELECT max(started_at) FROM batch b "
+                "WHERE b.source = batch.source AND b.stream = batch.stream) ORDER BY stream",
+                (source,),
+            ).fetchall()
+
+    def reset(self, source: str, stream: str) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM checkpoint WHERE source=? AND stream=?", (source, stream))
+
+
+def _merge(old: sqlite3.Row | None, pending: dict) -> dict:
+    """Newest checkpoint wins; the look-back window keeps pairs from both that are still inside it."""
+    if old is None:
+        return pending
+    newest = max((old["cursor"], old["key"] or ""), (pending["cursor"], pending["key"] or ""))
+    floor = pending.get("window_floor") or ""
+    pairs = {tuple(p) for p in json.loads(old["window"])} | {tuple(p) for p in pending["window"]}
+    return {
+        "cursor": newest[0],
+        "key": newest[1],
+        "window": sorted(p for p in pairs if p[1] >= floor),
+        "schema": pending.get("schema") or json.loads(old["schema"]),
+    }
