@@ -22,7 +22,7 @@ def sources() -> None:
     settings = get_settings()
     state = StateStore(settings.state_dir)
     table = Table("source", "kind", "schedule", "stream", "key", "cursor", "checkpoint", "last batch")
-    for source in declarations.sources().values():
+    for source in declarations.sources(settings.sources_dir).values():
         last = {row["stream"]: row for row in state.last_batches(source.name)}
         for stream in source.streams:
             checkpoint = state.checkpoint(source.name, stream.name).cursor or "-"

@@ -90,10 +90,10 @@ def load_source(path: Path) -> Source:
 
 
 @cache
-def sources(folder: Path = SOURCES_DIR) -> dict[str, Source]:
-    """Every declared source, by name."""
+def sources(folder: Path | None = None) -> dict[str, Source]:
+    """Every declared source, by name (``folder`` defaults to the built-in declarations)."""
     found = {}
-    for path in sorted(folder.glob("*.yaml")):
+    for path in sorted((folder or SOURCES_DIR).glob("*.yaml")):
         source = load_source(path)
         if source.name in found:
             raise ConfigError(f"{path}: source {source.name!r} is declared twice")
@@ -101,8 +101,8 @@ def sources(folder: Path = SOURCES_DIR) -> dict[str, Source]:
     return found
 
 
-def source(name: str) -> Source:
-    known = sources()
+def source(name: str, folder: Path | None = None) -> Source:
+    known = sources(folder)
     if name not in known:
         raise ConfigError(f"unknown source {name!r}; declared: {', '.join(known)}")
     return known[name]

@@ -161,7 +161,7 @@ def extract(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[BatchResult]:
-    source = declarations.source(source_name)
+    source = declarations.source(source_name, settings.sources_dir)
     streams = [source.stream(stream_name)] if stream_name else list(source.streams)
     return [extract_stream(settings, source, s, mode, since, until) for s in streams]
 
@@ -171,5 +171,5 @@ def commit(settings: Settings, batch_id: str) -> None:
     manifest = staging.batch_manifest(settings, batch_id)
     StateStore(settings.state_dir).commit(batch_id)
     if manifest.get("files"):
-        source = declarations.source(manifest["source"])
+        source = declarations.source(manifest["source"], settings.sources_dir)
         archive(Path(resolve(source.connection, settings).url), list(manifest["files"]))

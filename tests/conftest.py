@@ -11,10 +11,11 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import requests
 import sqlalchemy as sa
 
 from sandbox import store
@@ -61,16 +62,36 @@ def sandbox_settings(tmp_path_factory: pytest.TempPathFactory, run_id: str) -> I
 def own_sandbox(sandbox_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     """A private copy of the session sandbox (servers not started), free to advance or break."""
     shutil.copytree(store.paths(sandbox_settings).root, tmp_path / "sandbox", ignore=shutil.ignore_patterns("run"))
+    own = uuid.uuid4().hex[:6]
     settings = make_settings(
-        tmp_path, sandbox_pg_url=sandbox_settings.sandbox_pg_url, sandbox_mysql_url=sandbox_settings.sandbox_mysql_url
+        tmp_path,
+        sandbox_pg_url=f"{sandbox_settings.sandbox_pg_url}_{own}",
+        sandbox_mysql_url=f"{sandbox_settings.sandbox_mysql_url}_{own}",
     )
     yield settings
     process.stop(settings)
+    _drop_databases(settings)
 
 
 @pytest.fixture
 def token(sandbox_settings: Settings) -> str:
     return store.ensure_token(sandbox_settings)
+
+
+@pytest.fixture
+def faults(sandbox_settings: Settings, token: str) -> Iterator[Callable[..., None]]:
+    """Switch faults on a session sandbox API ("telecom" or "health"); reset after the test."""
+    touched: list[str] = []
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def switch(server: str, **plan: object) -> None:
+        base = process.urls(sandbox_settings)[server].removesuffix("/fhir")
+        requests.post(f"{base}/_sandbox/faults", json=plan, headers=headers, timeout=5).raise_for_status()
+        touched.append(base)
+
+    yield switch
+    for base in touched:
+        requests.post(f"{base}/_sandbox/faults", json={"rate_limit": 1000}, headers=headers, timeout=5)
 
 
 @pytest.fixture(autouse=True)

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
         None, description="DuckLake catalog; default: a DuckDB file under the data directory."
     )
 
+    sources_dir: Path | None = Field(None, description="folder of source declarations; default: the built-in ones")
     connections: dict[str, Connection] = Field(
         default_factory=dict, description="department systems by connection name; unset ones point at the sandbox"
     )

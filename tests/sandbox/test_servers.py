@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -22,24 +21,6 @@ from xgate.settings import Settings
 @pytest.fixture(scope="module")
 def urls(sandbox_settings: Settings) -> dict[str, str]:
     return process.urls(sandbox_settings)
-
-
-@pytest.fixture
-def faults(urls: dict[str, str], token: str) -> Iterator[callable]:
-    """Switch faults on a server; every switched server is reset after the test."""
-    touched: list[str] = []
-
-    def switch(server: str, **plan: object) -> None:
-        base = urls[server].removesuffix("/fhir")
-        reply = requests.post(f"{base}/_sandbox/faults", json=plan, headers={"Authorization": f"Bearer {token}"})
-        reply.raise_for_status()
-        touched.append(base)
-
-    yield switch
-    for base in touched:
-        requests.post(
-            f"{base}/_sandbox/faults", json={"rate_limit": 1000}, headers={"Authorization": f"Bearer {token}"}
-        )
 
 
 def auth(token: str) -> dict[str, str]:

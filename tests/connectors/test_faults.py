@@ -1,0 +1,98 @@
+"""Faults end in exactly the rows of a clean run, or in a clear error that loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from connectors import extract
+from connectors.declarations import SOURCES_DIR
+from connectors.staging import read_batch
+from connectors.state import StateStore
+from sandbox import store
+from xgate.errors import RetriableError, SourceUnavailable
+from xgate.settings import Connection
+
+
+def rows_of(settings, batch) -> dict[str, dict]:
+    table = read_batch(settings, batch.batch_id).drop_columns(["_batch_id", "_extracted_at", "_origin"])
+    return {r["subscriber_id"]: r for r in table.to_pylist()}
+
+
+def test_faulty_run_equals_clean_run(extract_settings, faults) -> None:
+    [clean] = extract(extract_settings, "telecom", mode="full")
+    faults("telecom", script=["500", "429", "drop", "ok", "truncate", "503", "slow", "ok", "drop"], slow_seconds=1.5)
+    settings = extract_settings.model_copy(update={"http_timeout": 0.5})
+    [faulty] = extract(settings, "telecom", mode="full")
+    assert rows_of(settings, faulty) == rows_of(settings, clean)
+
+
+def test_health_survives_faults_too(extract_settings, faults) -> None:
+    clean = {r.stream: r.rows for r in extract(extract_settings, "health", mode="full")}
+    faults("health", script=["truncate", "500", "drop"])
+    assert {r.stream: r.rows for r in extract(extract_settings, "health", mode="full")} == clean
+
+
+def test_exhausted_retries_name_source_stream_page_and_cause(extract_settings, faults, token) -> None:
+    faults("telecom", rates={"500": 1.0})
+    state = StateStore(extract_settings.state_dir)
+    with pytest.raises(RetriableError, match=r"telecom/subscribers page 1: HTTP 500") as caught:
+        extract(extract_settings, "telecom")
+    assert token not in str(caught.value)
+    assert state.checkpoint("telecom", "subscribers").cursor is None
+    assert not list((extract_settings.staging_dir / "telecom").rglob("*.parquet"))
+
+
+def test_bad_token_is_fatal_and_not_shown(extract_settings) -> None:
+    connections = dict(extract_settings.connections)
+    connections["telecom"] = Connection(url=connections["telecom"].url, token="not-the-token-123")
+    with pytest.raises(SourceUnavailable, match="401") as caught:
+        extract(extract_settings.model_copy(update={"connections": connections}), "telecom")
+    assert "not-the-token-123" not in str(caught.value)
+
+
+def test_sigkill_mid_extract_then_rerun(extract_settings, sandbox_settings, faults, tmp_path: Path) -> None:
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    telecom = yaml.safe_load((SOURCES_DIR / "telecom.yaml").read_text())
+    telecom["streams"][0]["page_size"] = 50
+    (sources / "telecom.yaml").write_text(yaml.safe_dump(telecom))
+    faults("telecom", rate_limit=15)
+    connection = extract_settings.connections["telecom"]
+    env = os.environ | {
+        "XGATE_DATA_DIR": str(extract_settings.data_dir),
+        "XGATE_SOURCES_DIR": str(sources),
+        "XGATE_CONNECTIONS__TELECOM__URL": connection.url,
+        "XGATE_CONNECTIONS__TELECOM__TOKEN": connection.token.get_secret_value(),
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-m", "xgate", "extract", "telecom"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    staging = extract_settings.staging_dir / "telecom" / "subscribers"
+    deadline = time.monotonic() + 60
+    while not any(p.stat().st_size > 0 for p in staging.glob("*.partial/part-*.parquet")):
+        assert time.monotonic() < deadline and child.poll() is None, "extract ended before it could be killed"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert list(staging.glob("*.partial"))  # the half-written batch is there, never renamed into place
+    faults("telecom", rate_limit=1000)
+    settings = extract_settings.model_copy(update={"sources_dir": sources})
+    [rerun] = extract(settings, "telecom")
+    assert not list(staging.glob("*.partial"))
+    staged = [p for p in staging.iterdir()]
+    assert staged == [Path(rerun.path)]
+    keys = read_batch(settings, rerun.batch_id)["subscriber_id"].to_pylist()
+    expected = store.visible(sandbox_settings, "telecom.subscribers")["subscriber_id"].to_pylist()
+    assert sorted(keys) == sorted(expected)

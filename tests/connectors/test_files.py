@@ -1,0 +1,67 @@
+"""Spreadsheet drops: GBK CSV and XLSX read right; a bad file is rejected whole with its reason."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from connectors import extract
+from connectors.staging import read_batch
+from sandbox import store
+from sandbox.filedrops import HEADERS
+
+
+def inbox_of(settings) -> Path:
+    return Path(settings.connections["housing_inbox"].url)
+
+
+def test_gbk_csv_and_xlsx_read_exactly(extract_settings, sandbox_settings) -> None:
+    [batch] = extract(extract_settings, "housing_filings")
+    staged = {r["filing_no"]: r for r in read_batch(extract_settings, batch.batch_id).to_pylist()}
+    truth = store.visible(sandbox_settings, "housing.rental_filings").to_pylist()
+    assert len(staged) == len(truth)
+    for row in truth:
+        got = staged[row["filing_no"]]
+        assert [got[c] for c in ("tenant_name", "address", "tenant_id_number", "start_date")] == [
+            row[c] for c in ("tenant_name", "address", "tenant_id_number", "start_date")
+        ]
+    origins = {r["_origin"].split("#")[0] for r in staged.values()}
+    assert any(o.endswith(".csv") for o in origins) and any(o.endswith(".xlsx") for o in origins)
+
+
+def test_bad_files_are_rejected_whole_with_a_reason(extract_settings) -> None:
+    inbox = inbox_of(extract_settings)
+    good = sorted(inbox.glob("*.csv"))[0]
+    header = ",".join(HEADERS.values())
+    bad = {
+        "租赁备案_utf16_2026-10.csv": (header + "\r\n").encode("utf-16"),
+        "租赁备案_latin_2026-10.csv": good.read_bytes()[:200] + b"\x80\x81\xff\xfe" + b"abc",
+        "租赁备案_noheader_2026-10.csv": "a,b,c\r\n1,2,3\r\n".encode("gbk"),
+        "租赁备案_ragged_2026-10.csv": good.read_bytes() + "多,一行\r\n".encode("gbk"),
+        "租赁备案_broken_2026-10.xlsx": b"PK\x03\x04 this is not a workbook",
+    }
+    for name, content in bad.items():
+        (inbox / name).write_bytes(content)
+    [batch] = extract(extract_settings, "housing_filings")
+    assert set(batch.rejected_files) == set(bad)
+    rejected = inbox.parent / "rejected"
+    for name in bad:
+        assert (rejected / name).exists() and not (inbox / name).exists()
+        assert (rejected / f"{name}.reason.txt").read_text().strip()
+    reasons = batch.rejected_files
+    assert "UTF-16" in reasons["租赁备案_utf16_2026-10.csv"]
+    assert "missing header" in reasons["租赁备案_noheader_2026-10.csv"]
+    assert "fields" in reasons["租赁备案_ragged_2026-10.csv"]
+    assert "XLSX" in reasons["租赁备案_broken_2026-10.xlsx"]
+    origins = {r.split("#")[0] for r in read_batch(extract_settings, batch.batch_id)["_origin"].to_pylist()}
+    assert not origins & {f"file={n}" for n in bad}
+
+
+def test_utf8_with_bom_is_read(extract_settings) -> None:
+    inbox = inbox_of(extract_settings)
+    source = sorted(inbox.glob("*.csv"))[0]
+    shutil.move(source, inbox / "keep.bak")
+    (inbox / source.name).write_bytes(b"\xef\xbb\xbf" + (inbox / "keep.bak").read_bytes().decode("gbk").encode())
+    [batch] = extract(extract_settings, "housing_filings")
+    assert not batch.rejected_files
+    assert batch.rows > 0
