@@ -82,7 +82,7 @@ def load_db(
 
 @app.command()
 def advance() -> None:
-    """Move every department to the next wave: updates (some arriving late) and new file drops."""
+    """Move every department to the next (and last) wave: updates, some arriving late, and new file drops."""
     console.print(f"sandbox at wave {waves.advance(get_settings())}")
 
 
@@ -94,7 +94,8 @@ def status() -> None:
     pid = process.running_pid(settings)
     console.print(f"people {state['people']:,}, seed {state['seed']}, wave {state['wave']}")
     console.print(f"servers: running (pid {pid})" if pid else "servers: stopped")
-    for name, url in process.urls(settings).items():
-        console.print(f"  {name:8} {url}")
-    for department, target in state.get("databases", {}).items():
-        console.print(f"  {department:8} {target}")
+    if pid:
+        for name, url in process.urls(settings).items():
+            console.print(f"  {name:8} {url}")
+    for department, targets in state.get("databases", {}).items():
+        console.print(f"  {department:8} databases: {', '.join(targets)}")

@@ -13,7 +13,9 @@ def load_databases(settings: Settings, target: dbload.Target, departments: tuple
     """Fill the department databases and remember them, so later waves reach them too."""
     counts = dbload.load(settings, target, departments)
     state = store.read_state(settings)
-    state.setdefault("databases", {}).update({d: target for d in departments})
+    databases = state.setdefault("databases", {})
+    for department in departments:
+        databases[department] = sorted(set(databases.get(department, [])) | {target})
     store.write_state(settings, state)
     return counts
 
@@ -29,8 +31,8 @@ def advance(settings: Settings) -> int:
         raise ConfigError(f"the sandbox is already at its last wave ({store.LAST_WAVE})")
     wave = state["wave"] + 1
     databases = state.get("databases", {})
-    for target in sorted(set(databases.values())):
-        dbload.apply_wave(settings, target, tuple(d for d, t in databases.items() if t == target), wave)
+    for target in sorted({t for targets in databases.values() for t in targets}):
+        dbload.apply_wave(settings, target, tuple(d for d, ts in databases.items() if target in ts), wave)
     where = store.paths(settings)
     where.inbox.mkdir(parents=True, exist_ok=True)
     for file in sorted(where.pending.glob("*")):

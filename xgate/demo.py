@@ -1,16 +1,19 @@
 """``make demo``: the whole path on the embedded default, start to finish, then a summary.
 
 Generates the sandbox prefecture, starts the department systems, fills the SQLite department
-databases, and stops everything again, printing what each department serves and what to try next.
+databases, extracts every declared source into staging, and stops everything again, printing per
+source what was extracted and how long it took, and what to try next.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 
 from rich.console import Console
 from rich.table import Table
 
+from connectors import extract, sources
 from sandbox import store, waves
 from sandbox.servers import process
 from xgate.settings import get_settings
@@ -23,22 +26,21 @@ def main() -> None:
     settings = get_settings()
     started = time.monotonic()
     process.stop(settings)
+    for leftover in (settings.staging_dir, settings.state_dir):  # the demo starts from nothing
+        shutil.rmtree(leftover, ignore_errors=True)
     with console.status(f"generating the sandbox ({DEMO_PEOPLE:,} people)"):
         summary = store.generate(settings, DEMO_PEOPLE, seed=42)
-    urls = process.serve(settings)
+    process.serve(settings)
     try:
         waves.load_databases(settings, "sqlite", ("civil", "housing"))
-        table = Table("department system", "dataset", "rows", title="xgate demo: department sandbox")
-        where = {
-            "civil": settings.sqlite_url("civil"),
-            "housing": settings.sqlite_url("housing"),
-            "telecom": urls["telecom"],
-            "health": urls["health"],
-        }
-        for name, rows in summary["rows"].items():
-            department = name.split(".")[0]
-            source = store.paths(settings).inbox if name == "housing.rental_filings" else where[department]
-            table.add_row(str(source), name, f"{rows:,}")
+        table = Table("source", "kind", "stream", "rows extracted", "seconds", title="xgate demo: extract")
+        for source in sources(settings.sources_dir).values():
+            for stream in source.streams:
+                begun = time.monotonic()
+                [batch] = extract(settings, source.name, stream.name)
+                table.add_row(
+                    source.name, source.kind, stream.name, f"{batch.rows:,}", f"{time.monotonic() - begun:.1f}"
+                )
         console.print(table)
         console.print(
             "planted anomalies (ground truth in manifest.json): "
@@ -46,7 +48,8 @@ def main() -> None:
         )
     finally:
         process.stop(settings)
-    console.print(f"done in {time.monotonic() - started:.1f}s. Next: xgate sandbox serve | xgate sandbox status")
+    console.print(f"done in {time.monotonic() - started:.1f}s; staged batches in {settings.staging_dir}.")
+    console.print("Next: .venv/bin/xgate sources | .venv/bin/xgate sandbox serve | .venv/bin/xgate extract telecom")
 
 
 if __name__ == "__main__":

@@ -18,16 +18,21 @@ def test_load_fills_the_server(own_sandbox, target, department) -> None:
         assert len(rows) == counts[dataset] == store.visible(own_sandbox, dataset).num_rows > 0
 
 
-def test_advance_applies_the_wave_to_loaded_databases(own_sandbox) -> None:
+def test_advance_applies_the_wave_to_every_loaded_database(own_sandbox) -> None:
     waves.load_databases(own_sandbox, "postgres", ("civil",))
-    url = dbload.database_url(own_sandbox, "postgres", "civil").render_as_string(hide_password=False)
-    before = {r["resident_id"]: r["status"] for r in sql_rows(url, "residents")}
+    waves.load_databases(own_sandbox, "sqlite", ("civil",))
+    urls = [
+        dbload.database_url(own_sandbox, t, "civil").render_as_string(hide_password=False)
+        for t in ("postgres", "sqlite")
+    ]
+    before = {r["resident_id"]: r["status"] for r in sql_rows(urls[0], "residents")}
     waves.advance(own_sandbox)
-    after = {r["resident_id"]: r["status"] for r in sql_rows(url, "residents")}
-    assert len(after) == len(before)
-    changed = {k for k in after if after[k] != before[k]}
-    assert changed and {after[k] for k in changed} == {"注销"}
-    assert len(sql_rows(url, "deaths")) == store.visible(own_sandbox, "civil.deaths", wave=1).num_rows
+    for url in urls:
+        after = {r["resident_id"]: r["status"] for r in sql_rows(url, "residents")}
+        assert len(after) == len(before)
+        changed = {k for k in after if after[k] != before[k]}
+        assert changed and {after[k] for k in changed} == {"注销"}
+        assert len(sql_rows(url, "deaths")) == store.visible(own_sandbox, "civil.deaths", wave=1).num_rows
 
 
 def test_unreachable_server_is_a_clear_error(own_sandbox) -> None:
