@@ -13,7 +13,7 @@ from functools import cache
 
 from connectors.declarations import Source, Stream
 from connectors.http import HttpClient
-from connectors.reader import Bounds, Chunk
+from connectors.reader import Bounds, Chunk, prefetched
 from connectors.records import iso, json_table
 from xgate.settings import Connection, Settings
 
@@ -51,6 +51,13 @@ class FhirReader:
         self.client = HttpClient(connection, settings, where=f"{source.name}/{stream.name}")
 
     def read(self, bounds: Bounds) -> Iterator[Chunk]:
+        for page, bundle in prefetched(self._pages(bounds)):
+            resources = [e["resource"] for e in bundle.get("entry", []) if "resource" in e]
+            flat = [{column: resolve(r, path) for column, path in self.stream.fields.items()} for r in resources]
+            rows, kinds = json_table(flat)
+            yield Chunk(rows, f"page={page}", kinds)
+
+    def _pages(self, bounds: Bounds) -> Iterator[tuple[int, dict]]:
         params: list[tuple[str, object]] = [("_count", self.stream.page_size)]
         if bounds.since:
             params.append(("_lastUpdated", f"ge{iso(bounds.since)}"))
@@ -60,10 +67,7 @@ class FhirReader:
         page = 1
         while url:
             bundle = self.client.get_json(url, params if page == 1 else None, page)
-            resources = [e["resource"] for e in bundle.get("entry", []) if "resource" in e]
-            flat = [{column: resolve(r, path) for column, path in self.stream.fields.items()} for r in resources]
-            rows, kinds = json_table(flat)
-            yield Chunk(rows, f"page={page}", kinds)
+            yield page, bundle
             url = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
             page += 1
 

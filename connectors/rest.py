@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from connectors.declarations import Source, Stream
 from connectors.http import HttpClient
-from connectors.reader import Bounds, Chunk
+from connectors.reader import Bounds, Chunk, prefetched
 from connectors.records import iso, json_table
 from xgate.settings import Connection, Settings
 
@@ -17,6 +17,11 @@ class RestReader:
         self.client = HttpClient(connection, settings, where=f"{source.name}/{stream.name}")
 
     def read(self, bounds: Bounds) -> Iterator[Chunk]:
+        for page, body in prefetched(self._pages(bounds)):
+            rows, kinds = json_table(body.get(self.stream.records_key) or [])
+            yield Chunk(rows, f"page={page}", kinds)
+
+    def _pages(self, bounds: Bounds) -> Iterator[tuple[int, dict]]:
         names = self.stream.params
         params = {names["size"]: self.stream.page_size}
         if bounds.since:
@@ -26,8 +31,7 @@ class RestReader:
         page, token = 1, None
         while True:
             body = self.client.get_json(self.stream.path, params | ({names["page"]: token} if token else {}), page)
-            rows, kinds = json_table(body.get(self.stream.records_key) or [])
-            yield Chunk(rows, f"page={page}", kinds)
+            yield page, body
             token = body.get(self.stream.next_key)
             if not token:
                 return

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pyarrow as pa
 
 from connectors import declarations, staging
@@ -20,7 +21,7 @@ from connectors.declarations import Source, Stream
 from connectors.fhir import FhirReader
 from connectors.files import FileReader, archive
 from connectors.reader import Bounds, Reader
-from connectors.records import iso, parse_offset, to_instant
+from connectors.records import cursor_micros, iso, micros_iso, parse_offset, to_instant
 from connectors.rest import RestReader
 from connectors.sql import SqlReader
 from connectors.state import Checkpoint, StateStore
@@ -44,33 +45,52 @@ class BatchResult:
 
 
 class _Window:
-    """Tracks the newest (cursor, key) seen and the (key, cursor) pairs inside the look-back window."""
+    """The newest (cursor, key) seen, and the (key, cursor) pairs inside the look-back window.
+
+    Cursors are UTC microseconds (numpy); only rows near the newest are turned into Python pairs.
+    """
 
     def __init__(self, lookback: timedelta) -> None:
-        self.lookback = lookback
-        self.newest: tuple[datetime, str] | None = None
-        self.pairs: list[tuple[datetime, str]] = []
+        self.span = int(lookback.total_seconds() * 1_000_000)
+        self.newest: tuple[int, str] | None = None
+        self.pairs: list[tuple[int, str]] = []
 
-    def observe(self, instants: list[datetime], keys: list[str]) -> None:
-        for pair in zip(instants, keys):
-            if self.newest is None or pair > self.newest:
-                self.newest = pair
-        floor = self.newest[0] - self.lookback if self.newest else None
-        self.pairs += [p for p in zip(instants, keys) if floor is None or p[0] >= floor]
-        if len(self.pairs) > 50_000:
+    def observe(self, micros: np.ndarray, keys: pa.ChunkedArray) -> None:
+        if not len(micros):
+            return
+        top = int(micros.max())
+        top_key = max(str(k) for k in keys.take(np.flatnonzero(micros == top)).to_pylist())
+        if self.newest is None or (top, top_key) > self.newest:
+            self.newest = (top, top_key)
+        floor = self.newest[0] - self.span
+        near = np.flatnonzero(micros >= floor)
+        self.pairs += list(zip(micros[near].tolist(), map(str, keys.take(near).to_pylist())))
+        if len(self.pairs) > 100_000:
             self.pairs = [p for p in self.pairs if p[0] >= floor]
 
     def pending(self, checkpoint: Checkpoint) -> dict:
         if self.newest is None:
             return {}
-        newest = max((iso(self.newest[0]), self.newest[1]), (checkpoint.cursor or "", checkpoint.key or ""))
-        floor = iso(datetime.fromisoformat(newest[0]) - self.lookback)
+        newest = max((micros_iso(self.newest[0]), self.newest[1]), (checkpoint.cursor or "", checkpoint.key or ""))
+        floor = micros_iso(int(datetime.fromisoformat(newest[0]).timestamp() * 1_000_000) - self.span)
+        pairs = {(k, micros_iso(t)) for t, k in self.pairs}
         return {
             "cursor": newest[0],
             "key": newest[1],
             "window_floor": floor,
-            "window": sorted({(k, iso(t)) for t, k in self.pairs if iso(t) >= floor}),
+            "window": sorted(p for p in pairs if p[1] >= floor),
         }
+
+
+def _already_landed(
+    micros: np.ndarray, keys: pa.ChunkedArray, seen: set[tuple[str, str]], seen_until: int
+) -> np.ndarray:
+    """Rows whose exact (key, cursor) already landed: re-read inside the look-back window, unchanged."""
+    landed = np.zeros(len(micros), dtype=bool)
+    candidates = np.flatnonzero(micros <= seen_until)
+    for i, key, at in zip(candidates, keys.take(candidates).to_pylist(), micros[candidates].tolist()):
+        landed[i] = (str(key), micros_iso(at)) in seen
+    return landed
 
 
 def schema_changes(before: dict[str, str], after: dict[str, str]) -> dict:
@@ -97,7 +117,7 @@ def extract_stream(
     checkpoint = state.checkpoint(source.name, stream.name)
     staging.sweep_partials(settings, source.name, stream.name)
     zone = parse_offset(settings.source_timezone)
-    bounds, seen = Bounds(), set()
+    bounds, seen, seen_until = Bounds(), set(), 0
     if mode == "backfill":
         if since is None or until is None or since >= until:
             raise ConfigError("a backfill needs --since before --until")
@@ -105,6 +125,7 @@ def extract_stream(
     elif mode == "incremental" and checkpoint.cursor and stream.cursor_field:
         bounds = Bounds(datetime.fromisoformat(checkpoint.cursor) - stream.lookback)
         seen = {tuple(p) for p in checkpoint.window}
+        seen_until = int(datetime.fromisoformat(checkpoint.cursor).timestamp() * 1_000_000)
     reader: Reader = READERS[source.kind](source, stream, resolve(source.connection, settings), settings)
     batch_id = staging.new_batch_id(source.name, stream.name)
     state.begin(batch_id, source.name, stream.name, mode)
@@ -117,13 +138,14 @@ def extract_stream(
             for name, kind in chunk.kinds.items():
                 kinds.setdefault(name, kind)
             if stream.cursor_field and rows.num_rows:
-                keys = [str(k) for k in rows[stream.primary_key].to_pylist()]
-                instants = [to_instant(v, zone) for v in rows[stream.cursor_field].to_pylist()]
-                keep = [(k, iso(t)) not in seen for k, t in zip(keys, instants)]
-                window.observe(instants, keys)
-                if not all(keep):
-                    rows = rows.filter(pa.array(keep))
-                    origin = origin if isinstance(origin, str) else [o for o, k in zip(origin, keep) if k]
+                micros = cursor_micros(rows[stream.cursor_field], zone)
+                keys = rows[stream.primary_key]
+                window.observe(micros, keys)
+                if seen:
+                    landed = _already_landed(micros, keys, seen, seen_until)
+                    if landed.any():
+                        rows = rows.filter(pa.array(~landed))
+                        origin = origin if isinstance(origin, str) else [o for o, x in zip(origin, landed) if not x]
             writer.write(rows, origin)
         changes = schema_changes(checkpoint.schema, kinds)
         pending = window.pending(checkpoint) if mode == "incremental" else {}

@@ -22,6 +22,8 @@ from connectors.records import parse_offset
 from xgate.errors import SourceUnavailable
 from xgate.settings import Connection, Settings
 
+COPY_BLOCK = 8 << 20
+
 
 def arrow_type(column: sa.Column) -> pa.DataType:
     kind = column.type
@@ -85,48 +87,24 @@ class SqlReader:
                 )
 
     def _copy(self, query: sa.Select, schema: pa.Schema) -> Iterator[pa.Table]:
+        """COPY hands over one whole row per message; parse them in blocks of about COPY_BLOCK bytes."""
         sql = str(query.compile(self.engine, compile_kwargs={"literal_binds": True}))
-        options = pacsv.ConvertOptions(column_types=schema, strings_can_be_null=True, quoted_strings_can_be_null=False)
+        convert = pacsv.ConvertOptions(column_types=schema, strings_can_be_null=True, quoted_strings_can_be_null=False)
         parse = pacsv.ParseOptions(newlines_in_values=True)
-        read = pacsv.ReadOptions(column_names=schema.names, block_size=4 << 20)
+        read = pacsv.ReadOptions(column_names=schema.names)
         with self.engine.connect() as con:
             cursor = con.connection.driver_connection.cursor()
             with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
-                stream = pacsv.open_csv(
-                    _CopyStream(copy), read_options=read, parse_options=parse, convert_options=options
-                )
-                pending: list[pa.RecordBatch] = []
+                block: list[bytes] = []
                 size = 0
-                for batch in stream:
-                    pending.append(batch)
-                    size += batch.num_rows
-                    if size >= self.stream.page_size:
-                        yield pa.Table.from_batches(pending, schema)
-                        pending, size = [], 0
-                if pending:
-                    yield pa.Table.from_batches(pending, schema)
+                for row in copy:
+                    block.append(bytes(row))
+                    size += len(row)
+                    if size >= COPY_BLOCK:
+                        yield pacsv.read_csv(io.BytesIO(b"".join(block)), read, parse, convert)
+                        block, size = [], 0
+                if block:
+                    yield pacsv.read_csv(io.BytesIO(b"".join(block)), read, parse, convert)
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-class _CopyStream(io.RawIOBase):
-    """A file-like view of a psycopg COPY, so Arrow's CSV reader can stream it."""
-
-    def __init__(self, copy) -> None:
-        self._chunks = iter(copy)
-        self._buffer = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target) -> int:
-        while not self._buffer:
-            try:
-                self._buffer = bytes(next(self._chunks))
-            except StopIteration:
-                return 0
-        n = min(len(target), len(self._buffer))
-        target[:n] = self._buffer[:n]
-        self._buffer = self._buffer[n:]
-        return n

@@ -159,3 +159,25 @@ def _copy(con: sa.Connection, sql_table: sa.Table, table: pa.Table) -> None:
         for rows in _chunks(table):
             for row in rows:
                 copy.write_row(tuple(row.values()))
+
+
+def drop(settings: Settings, target: Target, departments: tuple[str, ...] = ("civil", "housing")) -> None:
+    """Remove department databases (tests and benchmarks clean up after themselves)."""
+    for department in departments:
+        url = database_url(settings, target, department)
+        if target == "sqlite":
+            from pathlib import Path
+
+            Path(url.database).unlink(missing_ok=True)
+            continue
+        admin = _engine(url.set(database="postgres" if target == "postgres" else "mysql"))
+        try:
+            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
+                if target == "postgres":
+                    con.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+                else:
+                    con.execute(sa.text(f"DROP DATABASE IF EXISTS `{url.database}`"))
+        except sa.exc.OperationalError:
+            pass  # nothing to drop where the server cannot be reached
+        finally:
+            admin.dispose()

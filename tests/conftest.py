@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 import requests
-import sqlalchemy as sa
 
-from sandbox import store
+from sandbox import dbload, store
 from sandbox.servers import process
 from xgate.settings import Settings, reset_settings
 
@@ -107,18 +106,5 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
 
 
 def _drop_databases(settings: Settings) -> None:
-    for url, admin_db in ((settings.sandbox_pg_url, "postgres"), (settings.sandbox_mysql_url, "mysql")):
-        base = sa.make_url(url)
-        engine = sa.create_engine(base.set(database=admin_db))
-        try:
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
-                for department in ("civil", "housing"):
-                    name = f"{base.database}_{department}"
-                    if base.get_backend_name() == "postgresql":
-                        con.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                    else:
-                        con.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
-        except sa.exc.OperationalError:
-            pass
-        finally:
-            engine.dispose()
+    dbload.drop(settings, "postgres")
+    dbload.drop(settings, "mysql")
