@@ -20,7 +20,16 @@ demo: venv
 test: venv
 	$(BIN)/pytest
 
-bench: venv
+# dlt is measured beside xgate in its own environment: it pins other versions of duckdb and friends.
+ANCHORS := .venv-anchors
+$(ANCHORS)/.installed: benchmarks/anchors.py
+	test -x $(ANCHORS)/bin/python || $(PYTHON) -m venv $(ANCHORS)
+	$(ANCHORS)/bin/python -m pip install -q --disable-pip-version-check uv==0.13.8
+	$(ANCHORS)/bin/uv pip install -q --python $(ANCHORS)/bin/python 'dlt[parquet,filesystem]==1.31.0' \
+		'psycopg2-binary==2.9.13' 'sqlalchemy==2.1.9'
+	touch $@
+
+bench: venv $(ANCHORS)/.installed
 	$(BIN)/python -m benchmarks
 
 lint: venv

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
 
+import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import requests
@@ -65,6 +67,31 @@ def _timed(fn, *args) -> tuple[int, float]:
     return rows, time.perf_counter() - start
 
 
+class PeakMemory:
+    """Extra resident memory while a block runs (sampled), to show extraction streams."""
+
+    def __enter__(self) -> PeakMemory:
+        self.process = psutil.Process()
+        self.base = self.peak = self.process.memory_info().rss
+        self.running = True
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while self.running:
+            self.peak = max(self.peak, self.process.memory_info().rss)
+            time.sleep(0.02)
+
+    def __exit__(self, *exc: object) -> None:
+        self.running = False
+        self.thread.join()
+
+    @property
+    def megabytes(self) -> float:
+        return (self.peak - self.base) / 2**20
+
+
 def _anchors(rest_url: str, token: str, pg_url: str, out: Path) -> dict:
     if not ANCHORS_PYTHON.exists():
         return {}
@@ -105,7 +132,8 @@ def run() -> list[Result]:
                     "civil": Connection(url=pg),
                 },
             )
-            rows, seconds = _timed(lambda: extract(ours, "telecom", mode="full")[0].rows)
+            with PeakMemory() as rest_memory:
+                rows, seconds = _timed(lambda: extract(ours, "telecom", mode="full")[0].rows)
             bare_rows, bare_seconds = _timed(_bare_rest, urls["telecom"], token, root / "bare.parquet")
             assert rows == bare_rows, (rows, bare_rows)
             anchors = _anchors(urls["telecom"], token, pg, root / "dlt")
@@ -116,7 +144,7 @@ def run() -> list[Result]:
                     rows / seconds,
                     "plain requests loop + pyarrow",
                     bare_rows / bare_seconds,
-                    "target >= 0.70",
+                    f"target >= 0.70; +{rest_memory.megabytes:.0f} MB RSS",
                 )
             )
             if "rest" in anchors:
@@ -125,7 +153,8 @@ def run() -> list[Result]:
                         "connectors", "REST, same pull", rows / seconds, "dlt rest_api -> parquet", anchors["rest"], ""
                     )
                 )
-            rows, seconds = _timed(lambda: extract(ours, "civil", "residents", mode="full")[0].rows)
+            with PeakMemory() as sql_memory:
+                rows, seconds = _timed(lambda: extract(ours, "civil", "residents", mode="full")[0].rows)
             scan_rows, scan_seconds = _timed(_scanner, pg, root / "scan.parquet")
             assert rows == scan_rows, (rows, scan_rows)
             results.append(
@@ -135,7 +164,7 @@ def run() -> list[Result]:
                     rows / seconds,
                     "DuckDB postgres scanner COPY",
                     scan_rows / scan_seconds,
-                    "target >= 0.50",
+                    f"target >= 0.50; +{sql_memory.megabytes:.0f} MB RSS",
                 )
             )
             if "sql" in anchors:

@@ -2,27 +2,26 @@
 
 The table is reflected for its column types (so a changed column shows up as drift), then read in
 (cursor, primary key) order inside the requested window with a streaming cursor, ``page_size`` rows at
-a time. On PostgreSQL the same query streams through ``COPY ... TO STDOUT``, which is how bulk data
-leaves PostgreSQL fastest; the rows and their order are identical.
+a time. On PostgreSQL the same query runs through ADBC, which decodes PostgreSQL's binary COPY stream
+straight into Arrow batches; the rows and their order are identical.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 
+import adbc_driver_postgresql.dbapi as adbc
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
 from connectors.connections import describe
 from connectors.declarations import Source, Stream
-from connectors.reader import Bounds, Chunk
+from connectors.reader import Bounds, Chunk, prefetched
 from connectors.records import parse_offset
 from xgate.errors import SourceUnavailable
 from xgate.settings import Connection, Settings
 
-COPY_BLOCK = 8 << 20
+ADBC_BATCH_BYTES = 16 << 20
 
 
 def arrow_type(column: sa.Column) -> pa.DataType:
@@ -70,7 +69,8 @@ class SqlReader:
             query = query.where(cursor >= self._local(bounds.since))
         if bounds.until:
             query = query.where(cursor < self._local(bounds.until))
-        chunks = self._copy(query, schema) if self.engine.dialect.name == "postgresql" else self._fetch(query, schema)
+        chunks = self._adbc(query, schema) if self.engine.dialect.name == "postgresql" else self._fetch(query, schema)
+        chunks = prefetched(chunks)  # the database sends the next block while this one is written
         offset = 0
         for rows in chunks:
             yield Chunk(rows, f"table={self.stream.table}#offset={offset}", kinds)
@@ -86,25 +86,18 @@ class SqlReader:
                     schema=schema,
                 )
 
-    def _copy(self, query: sa.Select, schema: pa.Schema) -> Iterator[pa.Table]:
-        """COPY hands over one whole row per message; parse them in blocks of about COPY_BLOCK bytes."""
+    def _adbc(self, query: sa.Select, schema: pa.Schema) -> Iterator[pa.Table]:
+        """PostgreSQL through ADBC: the server's binary COPY stream decoded to Arrow in C++, batch by batch."""
         sql = str(query.compile(self.engine, compile_kwargs={"literal_binds": True}))
-        convert = pacsv.ConvertOptions(column_types=schema, strings_can_be_null=True, quoted_strings_can_be_null=False)
-        parse = pacsv.ParseOptions(newlines_in_values=True)
-        read = pacsv.ReadOptions(column_names=schema.names)
-        with self.engine.connect() as con:
-            cursor = con.connection.driver_connection.cursor()
-            with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
-                block: list[bytes] = []
-                size = 0
-                for row in copy:
-                    block.append(bytes(row))
-                    size += len(row)
-                    if size >= COPY_BLOCK:
-                        yield pacsv.read_csv(io.BytesIO(b"".join(block)), read, parse, convert)
-                        block, size = [], 0
-                if block:
-                    yield pacsv.read_csv(io.BytesIO(b"".join(block)), read, parse, convert)
+        uri = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        try:
+            with adbc.connect(uri) as con, con.cursor() as cursor:
+                cursor.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(ADBC_BATCH_BYTES)})
+                cursor.execute(sql)
+                for batch in cursor.fetch_record_batch():
+                    yield pa.Table.from_batches([batch]).cast(schema)
+        except adbc.Error as exc:
+            raise SourceUnavailable(f"{self.where}: {self.shown}: {str(exc).splitlines()[0]}") from None
 
     def close(self) -> None:
         self.engine.dispose()

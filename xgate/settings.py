@@ -27,9 +27,6 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XGATE_", env_file=".env", env_nested_delimiter="__", extra="ignore")
 
     data_dir: Path = Field(Path(".xgate"), description="Root for everything xgate generates or stores.")
-    catalog_url: str | None = Field(
-        None, description="DuckLake catalog; default: a DuckDB file under the data directory."
-    )
 
     sources_dir: Path | None = Field(None, description="folder of source declarations; default: the built-in ones")
     connections: dict[str, Connection] = Field(
