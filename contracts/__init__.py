@@ -1,0 +1,34 @@
+"""Data contracts: ODCS v3 YAML per dataset, compiled to engine-neutral checks, run with Great Expectations.
+
+Public surface: :func:`contracts` / :func:`for_source` (the compiled contracts), :func:`validate_batch`
+(a staged connector batch) and :func:`validate_file` (a department's local export, nothing written).
+Importing this package is cheap; Great Expectations loads on the first validation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from contracts.checks import Check, Contract, contracts, for_source
+from xgate.settings import Settings
+
+
+def validate_batch(settings: Settings, batch_id: str):
+    """Validate a staged batch against its stream's contract; writes the split and the results."""
+    from datetime import datetime
+
+    from connectors import staging
+    from contracts.validate import validate
+
+    manifest = staging.batch_manifest(settings, batch_id)
+    contract = for_source(manifest["source"], manifest["stream"])
+    return validate(
+        settings,
+        contract,
+        staging.batch_files(settings, batch_id),
+        batch_id,
+        extracted_at=datetime.fromisoformat(manifest["extracted_at"]),
+    )
+
+
+__all__ = ["Check", "Contract", "contracts", "for_source", "validate_batch"]

@@ -1,0 +1,203 @@
+"""A contract compiled to an engine-neutral list of checks (datacontract-cli style).
+
+Nothing here knows Great Expectations: a :class:`Check` is a name from :data:`CHECKS`, a field, a
+severity and arguments, keyed ``dataset__field__check``. ``contracts.engine`` turns the list into a
+GX suite; anything else (a plain SQL engine, a report) can read the same list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from contracts.loader import ContractError, _line_of, contract_paths, read_contract
+
+Severity = Literal["error", "warn"]
+# check name -> what it means; the only checks a contract may name.
+CHECKS = {
+    "not_null": "value present (required)",
+    "unique": "no two rows share the value (unique / primary key)",
+    "in_set": "value in an allowed list",
+    "pattern": "value matches a regular expression",
+    "between": "value within [min, max]",
+    "type": "value has the field's logical type",
+    "resident_id": "valid 18-character resident ID: check character, birth date, GB/T 2260 area code",
+    "party_id": "a valid resident ID or unified social credit code",
+    "credit_code": "valid unified social credit code (GB 32100)",
+    "mobile_phone": "11-digit mainland mobile number after normalisation",
+    "date": "a date in one of the accepted formats",
+    "id_birth_date": "birth date agrees with the ID number",
+    "id_sex": "sex agrees with the ID number's sex digit",
+    "legacy_id": "15-digit legacy ID (upgraded to 18 by normalisation)",
+    "fullwidth": "full-width digits or letters in the value as sent",
+    "unique_active": "one active row per value",
+    "references": "value exists in another dataset",
+}
+NORMALISERS = ("fullwidth", "trim", "upper", "phone", "date", "legacy_id")
+LOGICAL_TYPES = {"string", "date", "timestamp", "integer", "number", "boolean"}
+
+
+@dataclass(frozen=True)
+class Check:
+    dataset: str
+    field: str
+    name: str
+    severity: Severity = "error"
+    args: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.dataset}__{self.field}__{self.name}"
+
+    @property
+    def arg(self) -> dict[str, Any]:
+        return dict(self.args)
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    logical_type: str
+    required: bool
+    classification: str
+    sharing: str
+    normalise: tuple[str, ...] = ()
+
+
+@dataclass
+class Contract:
+    id: str
+    version: str
+    department: str
+    source: str
+    path: Path
+    fields: dict[str, Field]
+    primary_key: str
+    checks: list[Check]
+    error_threshold: float = 0.05
+    schema_drift: Literal["evolve", "freeze", "drop"] = "evolve"
+    freshness: timedelta | None = None
+    freshness_field: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _custom(props: list | None) -> dict[str, Any]:
+    return {p.property: p.value for p in props or [] if p.property}
+
+
+def _quality_check(dataset: str, name: str, q: Any, fail) -> Check:
+    severity = (q.severity or "error").lower()
+    if severity not in ("error", "warn"):
+        fail(f"severity must be error or warn, not {q.severity!r}")
+    if q.type == "custom":
+        if (q.engine or "").lower() != "xgate":
+            fail(f"custom quality needs engine: xgate (got {q.engine!r})")
+        spec = q.implementation if isinstance(q.implementation, dict) else {"check": q.implementation}
+        check = spec.get("check")
+        if check not in CHECKS:
+            fail(f"unknown check {check!r}; known: {', '.join(CHECKS)}")
+        args = tuple(sorted((k, v if not isinstance(v, list) else tuple(v)) for k, v in spec.items() if k != "check"))
+        return Check(dataset, name, check, severity, args)
+    if q.type in (None, "library"):
+        metric = q.metric or q.rule
+        arguments = q.arguments or {}
+        if metric == "invalidValues" and "validValues" in arguments:
+            return Check(dataset, name, "in_set", severity, (("values", tuple(arguments["validValues"])),))
+        if metric == "invalidValues" and "pattern" in arguments:
+            return Check(dataset, name, "pattern", severity, (("regex", arguments["pattern"]),))
+        if metric in ("nullValues", "missingValues"):
+            return Check(dataset, name, "not_null", severity)
+        if metric == "duplicateValues":
+            return Check(dataset, name, "unique", severity)
+        fail(f"unsupported library metric {metric!r} (with arguments {sorted(arguments)})")
+    fail(f"unsupported quality type {q.type!r}")
+    raise AssertionError
+
+
+def compile_contract(path: Path) -> Contract:
+    model, tree = read_contract(path)
+    if not model.schema_ or len(model.schema_) != 1:
+        raise ContractError(path, _line_of(tree, ["schema"]), "a contract describes exactly one dataset (one schema)")
+    obj = model.schema_[0]
+    dataset = model.id or ""
+    custom = _custom(model.customProperties)
+    fields: dict[str, Field] = {}
+    checks: list[Check] = []
+    primary_key = None
+    for i, prop in enumerate(obj.properties or []):
+        where = ["schema", 0, "properties", i]
+
+        def fail(reason: str, at: list = where) -> None:
+            raise ContractError(path, _line_of(tree, at), f"field {prop.name!r}: {reason}")
+
+        extras = _custom(prop.customProperties)
+        logical = (prop.logicalType or "string").lower()
+        if logical not in LOGICAL_TYPES:
+            fail(f"logicalType {prop.logicalType!r} is not one of {sorted(LOGICAL_TYPES)}")
+        normalise = tuple(extras.get("normalise") or ())
+        unknown = [n for n in normalise if n not in NORMALISERS]
+        if unknown:
+            fail(f"unknown normaliser(s) {unknown}; known: {', '.join(NORMALISERS)}")
+        fields[prop.name] = Field(
+            prop.name,
+            logical,
+            bool(prop.required),
+            prop.classification or "internal",
+            str(extras.get("sharing", "unconditional")),
+            normalise,
+        )
+        if prop.primaryKey:
+            primary_key = prop.name
+        if prop.required or prop.primaryKey:
+            checks.append(Check(dataset, prop.name, "not_null"))
+        if prop.unique or prop.primaryKey:
+            checks.append(Check(dataset, prop.name, "unique"))
+        if logical != "string":
+            checks.append(Check(dataset, prop.name, "type", args=(("logical_type", logical),)))
+        for j, q in enumerate(prop.quality or []):
+            checks.append(_quality_check(dataset, prop.name, q, lambda r, j=j: fail(r, [*where, "quality", j])))
+    for check in checks:
+        for key in ("id_field", "status_field"):
+            if key in check.arg and check.arg[key] not in fields:
+                raise ContractError(path, 1, f"{check.key}: {key} {check.arg[key]!r} is not a field")
+    if primary_key is None:
+        raise ContractError(path, _line_of(tree, ["schema", 0]), "no field is marked primaryKey")
+    freshness, freshness_field = None, None
+    for sla in model.slaProperties or []:
+        if sla.property == "freshness":
+            unit = {"d": "days", "h": "hours", "m": "minutes"}.get((sla.unit or "d")[0].lower(), "days")
+            freshness = timedelta(**{unit: float(sla.value)})
+            freshness_field = (sla.element or "").rsplit(".", 1)[-1] or None
+    return Contract(
+        id=dataset,
+        version=model.version or "0",
+        department=model.domain or "",
+        path=path,
+        source=str(custom.get("source", dataset)),
+        fields=fields,
+        primary_key=primary_key,
+        checks=checks,
+        error_threshold=float(custom.get("errorThreshold", 0.05)),
+        schema_drift=custom.get("schemaDrift", "evolve"),
+        freshness=freshness,
+        freshness_field=freshness_field,
+    )
+
+
+@cache
+def contracts(folder: Path | None = None) -> dict[str, Contract]:
+    """Every contract by dataset id."""
+    return {c.id: c for c in map(compile_contract, contract_paths(folder))}
+
+
+def for_source(source: str, stream: str, folder: Path | None = None) -> Contract:
+    """The contract governing a connector stream (its ``source`` custom property names it)."""
+    from xgate.errors import ConfigError
+
+    for contract in contracts(folder).values():
+        if contract.source == f"{source}.{stream}":
+            return contract
+    raise ConfigError(f"no contract for {source}.{stream}; add one to contracts/datasets/")

@@ -1,0 +1,190 @@
+"""Checks -> a Great Expectations suite run on DuckDB, and the failing rows of every check.
+
+The batch is first *prepared* in one SELECT: normalised values (originals kept beside them as
+``<field>__original``), a row number ``_row``, and helper columns for the checks that compare fields
+(``__<check>__<field>``). GX then validates the prepared table; each expectation's unexpected-index
+query (SQL that GX writes) is collected into one ``failures`` table of (``_row``, rule key).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import great_expectations as gx
+import sqlalchemy as sa
+
+from contracts.checks import Check, Contract
+from contracts.expectations import EXPECTATIONS
+from contracts.gx_duckdb import context
+from contracts.sql import ON_ORIGINAL, normalised, quote
+
+RESULT_FORMAT = {
+    "result_format": "BASIC",
+    "unexpected_index_column_names": ["_row"],
+    "return_unexpected_index_query": True,
+}
+
+
+@dataclass
+class RuleResult:
+    check: Check
+    unexpected: int
+    checked: int
+    skipped: str = ""
+
+
+def _helper(check: Check) -> str:
+    return f"__{check.name}__{check.field}"
+
+
+def prepare_sql(contract: Contract, source: str, columns: list[str], references: dict[str, str]) -> str:
+    """The SELECT that normalises a batch and adds what the checks need. ``source`` is a FROM clause."""
+    select = ["row_number() OVER () AS _row"]
+    helpers: list[str] = []
+    for name in columns:
+        spec = contract.fields.get(name)
+        if spec and spec.normalise:
+            select += [
+                f"{normalised(name, spec.normalise)} AS {quote(name)}",
+                f"CAST({quote(name)} AS VARCHAR) AS {quote(name + '__original')}",
+            ]
+        else:
+            select.append(quote(name))
+    for check in contract.checks:
+        if check.field not in columns:
+            continue
+        value, arg = quote(check.field), check.arg
+        if check.name == "type":
+            helpers.append(f"xg_type_ok({value}, '{arg['logical_type']}') AS {quote(_helper(check))}")
+        elif check.name == "id_birth_date":
+            ident = quote(arg["id_field"])
+            helpers += [
+                f"TRY_CAST(xg_to_date(CAST({value} AS VARCHAR)) AS DATE) AS {quote(_helper(check))}",
+                f"CASE WHEN xg_ric_ok({ident}) THEN xg_ric_birth({ident}) END AS {quote(_helper(check) + '_id')}",
+            ]
+        elif check.name == "id_sex":
+            ident = quote(arg["id_field"])
+            helpers.append(
+                f"CASE WHEN xg_ric_ok({ident}) THEN CASE WHEN CAST(substr({ident}, 17, 1) AS INT) % 2 = 1 "
+                f"THEN '{arg['male']}' ELSE '{arg['female']}' END END AS {quote(_helper(check))}"
+            )
+        elif check.name == "unique_active":
+            helpers.append(
+                f"CASE WHEN {quote(arg['status_field'])} = '{arg['active']}' THEN {value} END "
+                f"AS {quote(_helper(check))}"
+            )
+        elif check.name == "references" and check.key in references:
+            helpers.append(
+                f"CASE WHEN {value} IS NULL THEN NULL ELSE {value} IN (SELECT ref FROM {references[check.key]}) "
+                f"END AS {quote(_helper(check))}"
+            )
+    # helpers read the normalised values, so they sit one level above the normalising SELECT
+    return f"SELECT *{''.join(', ' + h for h in helpers)} FROM (SELECT {', '.join(select)} FROM {source})"
+
+
+def expectation(check: Check, columns: list[str]) -> gx.expectations.Expectation | None:
+    """The GX expectation for one check, or None when the batch lacks what it needs."""
+    meta = {"key": check.key}
+    column, helper = check.field, _helper(check)
+    if check.name == "not_null":
+        return gx.expectations.ExpectColumnValuesToNotBeNull(column=column, meta=meta)
+    if check.name == "unique":
+        return gx.expectations.ExpectColumnValuesToBeUnique(column=column, meta=meta)
+    if check.name == "in_set":
+        return gx.expectations.ExpectColumnValuesToBeInSet(
+            column=column, value_set=list(check.arg["values"]), meta=meta
+        )
+    if check.name == "pattern":
+        return gx.expectations.ExpectColumnValuesToMatchRegex(column=column, regex=check.arg["regex"], meta=meta)
+    if check.name == "between":
+        return gx.expectations.ExpectColumnValuesToBeBetween(
+            column=column, min_value=check.arg.get("min"), max_value=check.arg.get("max"), meta=meta
+        )
+    if check.name in EXPECTATIONS:
+        target = f"{column}__original" if check.name in ON_ORIGINAL and f"{column}__original" in columns else column
+        return EXPECTATIONS[check.name](column=target, meta=meta)
+    if check.name == "id_birth_date":
+        return gx.expectations.ExpectColumnPairValuesToBeEqual(
+            column_A=helper, column_B=f"{helper}_id", ignore_row_if="either_value_is_missing", meta=meta
+        )
+    if check.name == "id_sex":
+        return gx.expectations.ExpectColumnPairValuesToBeEqual(
+            column_A=column, column_B=helper, ignore_row_if="either_value_is_missing", meta=meta
+        )
+    if check.name == "unique_active":
+        return gx.expectations.ExpectColumnValuesToBeUnique(column=helper, meta=meta)
+    if check.name in ("type", "references"):
+        return (
+            gx.expectations.ExpectColumnValuesToBeInSet(column=helper, value_set=[True], meta=meta)
+            if helper in columns
+            else None
+        )
+    raise AssertionError(check.name)
+
+
+@contextmanager
+def duckdb_session() -> Iterator[tuple[object, object]]:
+    """A GX SQL datasource on a private, temporary DuckDB file; yields (datasource, run(sql)).
+
+    A file rather than ``:memory:``: GX opens the datasource's engine and the execution engine
+    separately, and both must see the tables we prepare.
+    """
+    ctx = context()
+    name = f"xgate_{uuid.uuid4().hex[:12]}"
+    with tempfile.TemporaryDirectory(prefix="xgate-validate-") as folder:
+        source = ctx.data_sources.add_sql(name, connection_string=f"duckdb:///{folder}/batch.duckdb")
+        engine = source.get_execution_engine()
+
+        def run(statement: str) -> list[tuple]:
+            """Reads return their rows; writes are committed, so GX's other connection sees them."""
+            if statement.lstrip().upper().startswith(("SELECT", "DESCRIBE", "WITH")):
+                return engine.execute_query(sa.text(statement)).fetchall()
+            engine.execute_query_in_transaction(sa.text(statement))
+            return []
+
+        try:
+            yield source, run
+        finally:
+            engine.close()
+            ctx.data_sources.delete(name)
+
+
+def run_suite(contract: Contract, source, run, checks: list[Check], prepared: list[str]) -> list[RuleResult]:
+    """Validate table ``prepared`` and write table ``failures(_row, rule_key)``; returns per-rule counts."""
+    suite = gx.ExpectationSuite(name=f"{contract.id}@{contract.version}")
+    skipped: list[RuleResult] = []
+    for check in checks:
+        needed = check.field in prepared
+        built = expectation(check, prepared) if needed else None
+        if built is None:
+            skipped.append(RuleResult(check, 0, 0, "column missing" if not needed else "reference not available"))
+        else:
+            suite.add_expectation(built)
+    batch = (
+        source.add_table_asset("prepared", table_name="prepared").add_batch_definition_whole_table("all").get_batch()
+    )
+    outcome = batch.validate(suite, result_format=RESULT_FORMAT)
+    by_key = {c.key: c for c in checks}
+    results, queries = [], []
+    for item in outcome.results:
+        check = by_key[item.expectation_config.meta["key"]]
+        if item.exception_info.get("raised_exception"):
+            raise RuntimeError(f"{check.key}: {item.exception_info.get('exception_message')}")
+        unexpected = int(item.result.get("unexpected_count") or 0)
+        results.append(RuleResult(check, unexpected, int(item.result.get("element_count") or 0)))
+        if unexpected:
+            query = item.result["unexpected_index_query"]
+            queries.append(f"SELECT DISTINCT _row, '{check.key}' AS rule_key FROM ({query.rstrip().rstrip(';')})")
+    run(
+        "CREATE TABLE failures AS "
+        + (
+            " UNION ALL ".join(queries)
+            if queries
+            else "SELECT CAST(NULL AS BIGINT) AS _row, '' AS rule_key WHERE false"
+        )
+    )
+    return results + skipped

@@ -1,0 +1,78 @@
+"""The one contract loader: ODCS v3 YAML read and checked with the ``open-data-contract-standard`` package.
+
+A contract is refused, with file, line and reason, when it does not validate against the ODCS JSON
+Schema the package ships, when the package's model rejects it, or when it names a check, a metric or
+a field that xgate does not know.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+
+import jsonschema
+import yaml
+from open_data_contract_standard.model import OpenDataContractStandard
+from pydantic import ValidationError
+
+from xgate.errors import ConfigError
+
+CONTRACTS_DIR = Path(__file__).parent / "datasets"
+
+
+@cache
+def _schema_validator() -> jsonschema.Draft201909Validator:
+    schema = json.loads(files("open_data_contract_standard").joinpath("schema.json").read_text(encoding="utf-8"))
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+def _line_of(node: yaml.Node, path: list) -> int:
+    """1-based line of the YAML node at a JSON path (the deepest node that exists)."""
+    for step in path:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == step), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            match = node.value[step]
+        else:
+            match = None
+        if match is None:
+            break
+        node = match
+    return node.start_mark.line + 1
+
+
+class ContractError(ConfigError):
+    def __init__(self, path: Path, line: int, reason: str) -> None:
+        super().__init__(f"{path}:{line}: {reason}")
+        self.path, self.line, self.reason = path, line, reason
+
+
+def read_contract(path: Path) -> tuple[OpenDataContractStandard, yaml.Node]:
+    """Parse and validate one contract file; returns the ODCS model and the YAML tree (for line numbers)."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        tree = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ContractError(path, mark.line + 1 if mark else 1, f"not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ContractError(path, 1, "a contract is a YAML mapping")
+    errors = sorted(_schema_validator().iter_errors(data), key=lambda e: len(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = ".".join(map(str, first.absolute_path)) or "contract"
+        raise ContractError(
+            path, _line_of(tree, list(first.absolute_path)), f"not valid ODCS v3 at {where}: {first.message[:300]}"
+        )
+    try:
+        return OpenDataContractStandard.model_validate(data), tree
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ContractError(path, _line_of(tree, list(first["loc"])), f"{first['msg']}") from None
+
+
+def contract_paths(folder: Path | None = None) -> list[Path]:
+    return sorted((folder or CONTRACTS_DIR).glob("*.yaml"))

@@ -1,0 +1,118 @@
+"""The domain checks and normalisers as DuckDB SQL, so a batch is checked in one columnar pass.
+
+python-stdnum is the reference for every checksum here (``stdnum.cn.ric``, ``stdnum.cn.uscc``): the
+pandas side of each custom expectation calls it directly, and the tests hold these macros to it on
+every ID of the sandbox. The GB/T 2260 area-code list is the one stdnum ships, with the years each
+code was in force, loaded into ``xg_area_codes``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pyarrow as pa
+
+from sandbox.geography import area_codes
+
+RIC_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+FULLWIDTH_FROM = "０１２３４５６７８９ＸｘＡＢＣＤＥＦＧＨＪＫＬＭＮＰＱＲＴＵＷＹ　"
+FULLWIDTH_TO = "0123456789XxABCDEFGHJKLMNPQRTUWY "
+
+MACROS = f"""
+CREATE OR REPLACE TEMP MACRO xg_halfwidth(s) AS translate(s, '{FULLWIDTH_FROM}', '{FULLWIDTH_TO}');
+CREATE OR REPLACE TEMP MACRO xg_ric_check(s17) AS
+  substr('10X98765432', ((list_dot_product(string_split(s17, '')::INT[], {RIC_WEIGHTS}::INT[]))::BIGINT % 11) + 1, 1);
+CREATE OR REPLACE TEMP MACRO xg_id18(s15) AS
+  substr(s15, 1, 6) || '19' || substr(s15, 7, 9) || xg_ric_check(substr(s15, 1, 6) || '19' || substr(s15, 7, 9));
+CREATE OR REPLACE TEMP MACRO xg_ric_birth(s) AS try_strptime(substr(s, 7, 8), '%Y%m%d')::DATE;
+CREATE OR REPLACE TEMP MACRO xg_ric_ok(s) AS
+  CASE WHEN s IS NULL THEN NULL
+       WHEN NOT regexp_full_match(s, '[0-9]{{17}}[0-9X]') THEN false
+       WHEN xg_ric_birth(s) IS NULL THEN false
+       WHEN xg_ric_check(substr(s, 1, 17)) <> substr(s, 18, 1) THEN false
+       ELSE EXISTS (SELECT 1 FROM xg_area_codes a WHERE a.code = substr(s, 1, 6)
+                    AND (a.first_year IS NULL OR a.first_year <= year(xg_ric_birth(s)))
+                    AND (a.last_year IS NULL OR a.last_year >= year(xg_ric_birth(s)))) END;
+CREATE OR REPLACE TEMP MACRO xg_uscc_ok(s) AS
+  CASE WHEN s IS NULL THEN NULL
+       WHEN NOT regexp_full_match(s, '[0-9]{{8}}[{USCC_ALPHABET}]{{10}}') THEN false
+       ELSE substr('{USCC_ALPHABET}', ((31 - (list_dot_product(
+              list_transform(string_split(substr(s, 1, 17), ''), c -> strpos('{USCC_ALPHABET}', c) - 1)::INT[],
+              {USCC_WEIGHTS}::INT[]))::BIGINT % 31) % 31) + 1, 1) = substr(s, 18, 1) END;
+CREATE OR REPLACE TEMP MACRO xg_party_ok(s) AS xg_ric_ok(s) OR xg_uscc_ok(s);
+CREATE OR REPLACE TEMP MACRO xg_mobile_ok(s) AS regexp_full_match(s, '1[3-9][0-9]{{9}}');
+CREATE OR REPLACE TEMP MACRO xg_to_date(s) AS coalesce(
+  try_strptime(s, '%Y-%m-%d'), try_strptime(s, '%Y%m%d'), try_strptime(s, '%Y/%m/%d'),
+  try_strptime(s, '%Y年%m月%d日'), try_strptime(s, '%Y-%m-%d %H:%M:%S'), try_strptime(s, '%Y-%m-%dT%H:%M:%S'));
+CREATE OR REPLACE TEMP MACRO xg_date_ok(s) AS xg_to_date(s) IS NOT NULL;
+CREATE OR REPLACE TEMP MACRO xg_not_legacy(s) AS NOT regexp_full_match(trim(s), '[0-9]{{15}}');
+CREATE OR REPLACE TEMP MACRO xg_not_fullwidth(s) AS NOT regexp_matches(s, '[{FULLWIDTH_FROM}]');
+CREATE OR REPLACE TEMP MACRO xg_type_ok(s, t) AS s IS NULL OR CASE t
+  WHEN 'date' THEN TRY_CAST(CAST(s AS VARCHAR) AS DATE) IS NOT NULL
+  WHEN 'timestamp' THEN TRY_CAST(regexp_replace(CAST(s AS VARCHAR), '([+-][0-9][0-9]:[0-9][0-9]|Z)$', '') AS TIMESTAMP)
+                        IS NOT NULL
+  WHEN 'integer' THEN TRY_CAST(CAST(s AS VARCHAR) AS BIGINT) IS NOT NULL
+  WHEN 'number' THEN TRY_CAST(CAST(s AS VARCHAR) AS DOUBLE) IS NOT NULL
+  WHEN 'boolean' THEN TRY_CAST(CAST(s AS VARCHAR) AS BOOLEAN) IS NOT NULL
+  ELSE true END;
+"""
+
+# normaliser -> SQL applied to the expression built so far (``{}``), in the declared order.
+NORMALISE_SQL = {
+    "fullwidth": "xg_halfwidth({})",
+    "trim": "trim({})",
+    "upper": "upper({})",
+    "phone": r"regexp_replace(regexp_replace({}, '[\s\-]', '', 'g'), '^(\+86|0086)', '')",
+    "date": "coalesce(strftime(xg_to_date({0}), '%Y-%m-%d'), {0})",
+    "legacy_id": "CASE WHEN regexp_full_match({0}, '[0-9]{{15}}') THEN xg_id18({0}) ELSE {0} END",
+}
+# single-column domain checks -> macro returning true when the value passes (NULL passes: not_null's job)
+CHECK_MACROS = {
+    "resident_id": "xg_ric_ok",
+    "party_id": "xg_party_ok",
+    "credit_code": "xg_uscc_ok",
+    "mobile_phone": "xg_mobile_ok",
+    "date": "xg_date_ok",
+    "legacy_id": "xg_not_legacy",
+    "fullwidth": "xg_not_fullwidth",
+}
+ON_ORIGINAL = {"legacy_id", "fullwidth"}  # judged on the value as sent, before normalisation
+
+
+@cache
+def area_code_table() -> pa.Table:
+    codes = area_codes()
+    return pa.table(
+        {
+            "code": [a.code for a in codes],
+            "first_year": [a.first_year for a in codes],
+            "last_year": [a.last_year for a in codes],
+        },
+        schema=pa.schema([("code", pa.string()), ("first_year", pa.int32()), ("last_year", pa.int32())]),
+    )
+
+
+def install(execute) -> None:
+    """Create the area-code table and the macros through ``execute(sql)`` on one DuckDB connection."""
+    table = area_code_table()
+    rows = ", ".join(
+        f"('{c}', {'NULL' if f is None else f}, {'NULL' if last is None else last})"
+        for c, f, last in zip(*(table[n].to_pylist() for n in table.column_names))
+    )
+    execute("CREATE OR REPLACE TEMP TABLE xg_area_codes (code VARCHAR, first_year INTEGER, last_year INTEGER)")
+    execute(f"INSERT INTO xg_area_codes VALUES {rows}")
+    for statement in filter(str.strip, MACROS.split(";\n")):
+        execute(statement)
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def normalised(column: str, steps: tuple[str, ...]) -> str:
+    expr = f"CAST({quote(column)} AS VARCHAR)"
+    for step in steps:
+        expr = NORMALISE_SQL[step].format(expr)
+    return expr

@@ -1,0 +1,243 @@
+"""Validate a batch against its contract and split it: passing rows go on, failing rows to quarantine.
+
+For every batch, rows in = rows passed + rows quarantined. An ``error`` rule quarantines the row; a
+``warn`` rule lets it pass and records a finding. When the share of rows failing an error rule passes
+the contract's threshold, or the schema drifts under a ``freeze`` policy, the whole batch is held in
+quarantine with the reason. Outputs, one file per batch (safe for concurrent validations):
+
+- ``<data>/validated/<dataset>/<batch>.parquet``: passing rows, normalised, originals beside them;
+- ``<data>/quality/quarantine/<batch>.parquet`` and ``findings/<batch>.parquet``: one row per (row, rule),
+  with rule key, column, value, severity, contract version, batch id and the whole record;
+- ``<data>/quality/results/<batch>.parquet`` (per rule) and ``batches/<batch>.parquet`` (per batch).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from contracts.checks import Contract
+from contracts.engine import RuleResult, duckdb_session, prepare_sql, run_suite
+from contracts.sql import quote
+from xgate.settings import Settings
+
+LINEAGE_PREFIX = "_"
+
+
+@dataclass
+class Outcome:
+    batch_id: str
+    dataset: str
+    contract_version: str
+    rows_in: int
+    rows_passed: int
+    rows_quarantined: int
+    held: str = ""
+    drift: dict = field(default_factory=dict)
+    rules: list[RuleResult] = field(default_factory=list)
+    freshness_hours: float | None = None
+    freshness_ok: bool | None = None
+    seconds: float = 0.0
+    validated_path: str = ""
+
+
+def _literal(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _drift(contract: Contract, columns: list[str]) -> dict:
+    data = {c for c in columns if not c.startswith(LINEAGE_PREFIX)}
+    added = sorted(data - set(contract.fields))
+    missing = sorted(set(contract.fields) - data)
+    return {k: v for k, v in (("added", added), ("missing", missing)) if v}
+
+
+def quality_dir(settings: Settings, kind: str) -> Path:
+    path = settings.data_dir / "quality" / kind
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def validate(
+    settings: Settings,
+    contract: Contract,
+    files: list[Path],
+    batch_id: str,
+    write: bool = True,
+    extracted_at: datetime | None = None,
+) -> Outcome:
+    """Validate Parquet files of one batch; with ``write`` the split and the results are stored."""
+    started = time.perf_counter()
+    with duckdb_session() as (source, run):
+        listing = ", ".join(_literal(f) for f in files)
+        run(f"CREATE VIEW incoming AS SELECT * FROM read_parquet([{listing}], union_by_name = true)")
+        columns = [row[0] for row in run("DESCRIBE incoming")]
+        drift = _drift(contract, columns)
+        if contract.schema_drift == "drop" and drift.get("added"):
+            columns = [c for c in columns if c not in drift["added"]]
+        references = _references(settings, contract, run)
+        run(f"CREATE TABLE prepared AS {prepare_sql(contract, 'incoming', columns, references)}")
+        prepared = [row[0] for row in run("DESCRIBE prepared")]
+        rules = run_suite(contract, source, run, contract.checks, prepared)
+        errors = [r.check.key for r in rules if r.check.severity == "error"]
+        error_list = ", ".join(map(_literal, errors)) or "''"
+        rows_in = run("SELECT count(*) FROM prepared")[0][0]
+        failing = run(f"SELECT count(DISTINCT _row) FROM failures WHERE rule_key IN ({error_list})")[0][0]
+        held = ""
+        if contract.schema_drift == "freeze" and drift:
+            held = f"schema drift under a freeze policy: {json.dumps(drift, ensure_ascii=False)}"
+        elif rows_in and failing / rows_in > contract.error_threshold:
+            held = (
+                f"{failing:,} of {rows_in:,} rows ({failing / rows_in:.1%}) fail error rules, above the "
+                f"contract's threshold of {contract.error_threshold:.0%}: batch held in quarantine"
+            )
+        if held:
+            run(f"INSERT INTO failures SELECT _row, '{contract.id}__batch__held' FROM prepared")
+            errors.append(f"{contract.id}__batch__held")
+            error_list = ", ".join(map(_literal, errors))
+        quarantined = run(f"SELECT count(DISTINCT _row) FROM failures WHERE rule_key IN ({error_list})")[0][0]
+        freshness = _freshness(contract, run, extracted_at)
+        outcome = Outcome(
+            batch_id,
+            contract.id,
+            contract.version,
+            rows_in,
+            rows_in - quarantined,
+            quarantined,
+            held,
+            drift,
+            rules,
+            *freshness,
+        )
+        if write:
+            _write(settings, contract, run, outcome, errors, columns, prepared)
+    outcome.seconds = time.perf_counter() - started
+    if write:
+        _write_results(settings, contract, outcome)
+    return outcome
+
+
+def _references(settings: Settings, contract: Contract, run) -> dict[str, str]:
+    """Reference sets for ``references`` checks: the referenced dataset's validated rows, when there are any."""
+    tables = {}
+    for i, check in enumerate(c for c in contract.checks if c.name == "references"):
+        folder = settings.data_dir / "validated" / check.arg["dataset"]
+        if any(folder.glob("*.parquet")):
+            run(
+                f"CREATE TABLE ref_{i} AS SELECT DISTINCT {quote(check.arg['field'])} AS ref "
+                f"FROM read_parquet({_literal(folder / '*.parquet')}, union_by_name = true)"
+            )
+            tables[check.key] = f"ref_{i}"
+    return tables
+
+
+def _freshness(contract: Contract, run, extracted_at: datetime | None) -> tuple[float | None, bool | None]:
+    if not contract.freshness or not contract.freshness_field:
+        return None, None
+    column = quote(contract.freshness_field)
+    newest = run(
+        f"SELECT max(TRY_CAST(regexp_replace(CAST({column} AS VARCHAR), '([+-][0-9][0-9]:[0-9][0-9]|Z)$', '')"
+        f" AS TIMESTAMP)) FROM prepared"
+    )[0][0]
+    if newest is None:
+        return None, None
+    reference = (extracted_at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+    age = (reference - newest).total_seconds() / 3600 - 8  # department times are +08:00 wall clock
+    return round(age, 2), age <= contract.freshness.total_seconds() / 3600
+
+
+def _write(
+    settings: Settings,
+    contract: Contract,
+    run,
+    outcome: Outcome,
+    errors: list[str],
+    columns: list[str],
+    prepared: list[str],
+) -> None:
+    keep = [c for c in prepared if c == "_row" or c in columns or c.endswith("__original")]
+    error_list = ", ".join(map(_literal, errors))
+    out = settings.data_dir / "validated" / contract.id
+    out.mkdir(parents=True, exist_ok=True)
+    outcome.validated_path = str(out / f"{outcome.batch_id}.parquet")
+    body = ", ".join(quote(c) for c in keep if c != "_row")
+    run(
+        f"COPY (SELECT {body} FROM prepared WHERE _row NOT IN (SELECT _row FROM failures WHERE rule_key IN "
+        f"({error_list}))) TO {_literal(outcome.validated_path)} (FORMAT parquet, COMPRESSION zstd)"
+    )
+    record = "to_json(struct_pack(" + ", ".join(f"{quote(c)} := p.{quote(c)}" for c in columns) + "))"
+    field_of = {r.check.key: r.check.field for r in outcome.rules}
+    severity_of = {r.check.key: r.check.severity for r in outcome.rules} | {f"{contract.id}__batch__held": "error"}
+    value = (
+        "CASE f.rule_key "
+        + " ".join(
+            f"WHEN {_literal(k)} THEN CAST(p.{quote(c)} AS VARCHAR)" for k, c in field_of.items() if c in columns
+        )
+        + " END"
+    )
+    column = (
+        "CASE f.rule_key " + " ".join(f"WHEN {_literal(k)} THEN {_literal(c)}" for k, c in field_of.items()) + " END"
+    )
+    severity = (
+        "CASE f.rule_key " + " ".join(f"WHEN {_literal(k)} THEN {_literal(s)}" for k, s in severity_of.items()) + " END"
+    )
+    for kind, predicate in (("quarantine", f"IN ({error_list})"), ("findings", f"NOT IN ({error_list})")):
+        target = quality_dir(settings, kind) / f"{outcome.batch_id}.parquet"
+        run(
+            f"COPY (SELECT {_literal(outcome.batch_id)} AS batch_id, {_literal(contract.id)} AS dataset, "
+            f"{_literal(contract.version)} AS contract_version, f.rule_key, {column} AS column_name, {value} AS value, "
+            f"{severity} AS severity, p._row AS row_number, {record} AS record "
+            f"FROM failures f JOIN prepared p USING (_row) WHERE f.rule_key {predicate} ORDER BY p._row, f.rule_key) "
+            f"TO {_literal(target)} (FORMAT parquet, COMPRESSION zstd)"
+        )
+
+
+def _write_results(settings: Settings, contract: Contract, outcome: Outcome) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    now = datetime.now(UTC)
+    rules = outcome.rules
+    pq.write_table(
+        pa.table(
+            {
+                "batch_id": [outcome.batch_id] * len(rules),
+                "dataset": [contract.id] * len(rules),
+                "department": [contract.department] * len(rules),
+                "contract_version": [contract.version] * len(rules),
+                "rule_key": [r.check.key for r in rules],
+                "field": [r.check.field for r in rules],
+                "check": [r.check.name for r in rules],
+                "severity": [r.check.severity for r in rules],
+                "checked": [r.checked for r in rules],
+                "failed": [r.unexpected for r in rules],
+                "pass_ratio": [1 - r.unexpected / r.checked if r.checked else None for r in rules],
+                "skipped": [r.skipped for r in rules],
+                "validated_at": [now] * len(rules),
+            }
+        ),
+        quality_dir(settings, "results") / f"{outcome.batch_id}.parquet",
+    )
+    pq.write_table(
+        pa.table(
+            {
+                "batch_id": [outcome.batch_id],
+                "dataset": [contract.id],
+                "department": [contract.department],
+                "contract_version": [contract.version],
+                "rows_in": [outcome.rows_in],
+                "rows_passed": [outcome.rows_passed],
+                "rows_quarantined": [outcome.rows_quarantined],
+                "held": [outcome.held],
+                "drift": [json.dumps(outcome.drift, ensure_ascii=False)],
+                "freshness_hours": [outcome.freshness_hours],
+                "freshness_ok": [outcome.freshness_ok],
+                "seconds": [outcome.seconds],
+                "validated_at": [now],
+            }
+        ),
+        quality_dir(settings, "batches") / f"{outcome.batch_id}.parquet",
+    )
