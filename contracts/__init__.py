@@ -7,8 +7,6 @@ Importing this package is cheap; Great Expectations loads on the first validatio
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from contracts.checks import Check, Contract, contracts, for_source
 from xgate.settings import Settings
 

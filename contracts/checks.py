@@ -13,6 +13,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
+
 from contracts.loader import ContractError, _line_of, contract_paths, read_contract
 
 Severity = Literal["error", "warn"]
@@ -117,6 +119,40 @@ def _quality_check(dataset: str, name: str, q: Any, fail) -> Check:
     raise AssertionError
 
 
+def _compile_field(dataset: str, prop: Any, path: Path, tree: Any, where: list) -> tuple[Field, list[Check]]:
+    def fail(reason: str, at: list = where) -> None:
+        raise ContractError(path, _line_of(tree, at), f"field {prop.name!r}: {reason}")
+
+    extras = _custom(prop.customProperties)
+    logical = (prop.logicalType or "string").lower()
+    if logical not in LOGICAL_TYPES:
+        fail(f"logicalType {prop.logicalType!r} is not one of {sorted(LOGICAL_TYPES)}")
+    normalise = tuple(extras.get("normalise") or ())
+    unknown = [n for n in normalise if n not in NORMALISERS]
+    if unknown:
+        fail(f"unknown normaliser(s) {unknown}; known: {', '.join(NORMALISERS)}")
+    spec = Field(
+        prop.name,
+        logical,
+        bool(prop.required),
+        prop.classification or "internal",
+        str(extras.get("sharing", "unconditional")),
+        normalise,
+    )
+    checks = []
+    if prop.required or prop.primaryKey:
+        checks.append(Check(dataset, prop.name, "not_null"))
+    if prop.unique or prop.primaryKey:
+        checks.append(Check(dataset, prop.name, "unique"))
+    if logical != "string":
+        checks.append(Check(dataset, prop.name, "type", args=(("logical_type", logical),)))
+    for j, quality in enumerate(prop.quality or []):
+        checks.append(
+            _quality_check(dataset, prop.name, quality, lambda reason, j=j: fail(reason, [*where, "quality", j]))
+        )
+    return spec, checks
+
+
 def compile_contract(path: Path) -> Contract:
     model, tree = read_contract(path)
     if not model.schema_ or len(model.schema_) != 1:
@@ -128,37 +164,11 @@ def compile_contract(path: Path) -> Contract:
     checks: list[Check] = []
     primary_key = None
     for i, prop in enumerate(obj.properties or []):
-        where = ["schema", 0, "properties", i]
-
-        def fail(reason: str, at: list = where) -> None:
-            raise ContractError(path, _line_of(tree, at), f"field {prop.name!r}: {reason}")
-
-        extras = _custom(prop.customProperties)
-        logical = (prop.logicalType or "string").lower()
-        if logical not in LOGICAL_TYPES:
-            fail(f"logicalType {prop.logicalType!r} is not one of {sorted(LOGICAL_TYPES)}")
-        normalise = tuple(extras.get("normalise") or ())
-        unknown = [n for n in normalise if n not in NORMALISERS]
-        if unknown:
-            fail(f"unknown normaliser(s) {unknown}; known: {', '.join(NORMALISERS)}")
-        fields[prop.name] = Field(
-            prop.name,
-            logical,
-            bool(prop.required),
-            prop.classification or "internal",
-            str(extras.get("sharing", "unconditional")),
-            normalise,
-        )
+        spec, found = _compile_field(dataset, prop, path, tree, ["schema", 0, "properties", i])
+        fields[prop.name] = spec
+        checks += found
         if prop.primaryKey:
             primary_key = prop.name
-        if prop.required or prop.primaryKey:
-            checks.append(Check(dataset, prop.name, "not_null"))
-        if prop.unique or prop.primaryKey:
-            checks.append(Check(dataset, prop.name, "unique"))
-        if logical != "string":
-            checks.append(Check(dataset, prop.name, "type", args=(("logical_type", logical),)))
-        for j, q in enumerate(prop.quality or []):
-            checks.append(_quality_check(dataset, prop.name, q, lambda r, j=j: fail(r, [*where, "quality", j])))
     for check in checks:
         for key in ("id_field", "status_field"):
             if key in check.arg and check.arg[key] not in fields:
@@ -185,6 +195,16 @@ def compile_contract(path: Path) -> Contract:
         freshness=freshness,
         freshness_field=freshness_field,
     )
+
+
+def field_line(contract: Contract, name: str) -> int:
+    """Line of a field's declaration in the contract file (for messages about it)."""
+    _, tree = read_contract(contract.path)
+    names = [
+        p.get("name")
+        for p in (yaml.safe_load(contract.path.read_text(encoding="utf-8"))["schema"][0].get("properties") or [])
+    ]
+    return _line_of(tree, ["schema", 0, "properties", names.index(name)]) if name in names else 1
 
 
 @cache

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from connectors import cli as connectors_cli
+from contracts import cli as contracts_cli
 from sandbox.cli import app as sandbox_app
 from xgate.errors import XgateError
 
@@ -17,6 +18,7 @@ app = typer.Typer(
 app.add_typer(sandbox_app, name="sandbox")
 app.command()(connectors_cli.sources)
 app.command()(connectors_cli.extract)
+app.command()(contracts_cli.validate)
 _stderr = Console(stderr=True)
 
 

@@ -12,7 +12,7 @@ from sandbox import store, waves
 from sandbox.departments import PRIMARY_KEYS
 from sandbox.manifest import read_manifest
 from sandbox.servers import process
-from tests.connectors.conftest import connections_for
+from tests.conftest import connections_for
 from xgate.settings import Settings
 
 

@@ -1,0 +1,154 @@
+"""Every batch is validated: the planted anomalies are caught by the right rule, clean rows pass,
+and rows in = rows passed + rows quarantined."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from connectors import extract
+from contracts import contracts, validate_batch
+from contracts.validate import validate
+from sandbox import store
+from sandbox.manifest import read_manifest
+from tests.conftest import connections_for
+from xgate.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def validated(sandbox_settings, source_databases, tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("validated")
+    inbox = root / "inbox"
+    shutil.copytree(store.paths(sandbox_settings).inbox, inbox)
+    settings = Settings(data_dir=root / "xgate", connections=connections_for(sandbox_settings, inbox, source_databases))
+    outcomes = {}
+    for source in ("civil", "housing", "housing_filings", "telecom", "health"):  # civil first: others refer to it
+        for batch in extract(settings, source):
+            outcomes[f"{'housing' if source == 'housing_filings' else source}.{batch.stream}"] = validate_batch(
+                settings, batch.batch_id
+            )
+    return {
+        "settings": settings,
+        "outcomes": outcomes,
+        "manifest": read_manifest(store.paths(sandbox_settings).manifest),
+    }
+
+
+def _rows(settings: Settings, kind: str) -> list[dict]:
+    files = sorted((settings.data_dir / "quality" / kind).glob("*.parquet"))
+    return [row for f in files for row in pq.read_table(f).to_pylist()]
+
+
+def _flagged(validated: dict, kind: str) -> dict[str, set[tuple[str, str]]]:
+    """rule check name -> {(dataset, primary key)} flagged in quarantine or findings."""
+    keys = {c.id: c.primary_key for c in contracts().values()}
+    out = defaultdict(set)
+    for row in _rows(validated["settings"], kind):
+        out[row["rule_key"].rsplit("__", 1)[-1]].add((row["dataset"], json.loads(row["record"])[keys[row["dataset"]]]))
+    return out
+
+
+def _planted(validated: dict, *kinds: str) -> set[tuple[str, str]]:
+    return {
+        (r["dataset"], r["key"]) for a in validated["manifest"]["anomalies"] if a["kind"] in kinds for r in a["records"]
+    }
+
+
+def test_rows_in_equal_passed_plus_quarantined(validated) -> None:
+    settings = validated["settings"]
+    for dataset, outcome in validated["outcomes"].items():
+        assert outcome.rows_in == outcome.rows_passed + outcome.rows_quarantined, dataset
+        assert pq.read_metadata(outcome.validated_path).num_rows == outcome.rows_passed
+        quarantine = settings.data_dir / "quality" / "quarantine" / f"{outcome.batch_id}.parquet"
+        distinct = duckdb.sql(f"SELECT count(DISTINCT row_number) FROM '{quarantine}'").fetchone()[0]
+        assert distinct == outcome.rows_quarantined, dataset
+    assert set(validated["outcomes"]) == set(contracts())
+
+
+def test_every_planted_error_is_caught_by_the_right_rule(validated) -> None:
+    quarantined = _flagged(validated, "quarantine")
+    assert _planted(validated, "invalid_id_check") <= quarantined["resident_id"]
+    assert _planted(validated, "birth_date_mismatch") <= quarantined["id_birth_date"]
+    assert _planted(validated, "invalid_phone") <= quarantined["mobile_phone"]
+
+
+def test_no_clean_row_is_quarantined(validated) -> None:
+    planted = _planted(validated, "invalid_id_check", "birth_date_mismatch", "invalid_phone")
+    everything = set().union(*_flagged(validated, "quarantine").values())
+    assert everything == planted
+
+
+def test_warnings_land_with_findings(validated) -> None:
+    findings = _flagged(validated, "findings")
+    assert _planted(validated, "legacy_15_digit_id") <= findings["legacy_id"]
+    assert _planted(validated, "fullwidth_digits") <= findings["fullwidth"]
+    assert _planted(validated, "duplicate_household_registration") <= findings["unique_active"]
+    landed = pq.read_table(validated["outcomes"]["civil.residents"].validated_path)
+    legacy = {k for d, k in _planted(validated, "legacy_15_digit_id") if d == "civil.residents"}
+    rows = [r for r in landed.to_pylist() if r["resident_id"] in legacy]
+    assert rows and all(len(r["id_number"]) == 18 and len(r["id_number__original"]) == 15 for r in rows)
+
+
+def test_results_are_kept_per_batch_and_rule(validated) -> None:
+    results = _rows(validated["settings"], "results")
+    outcome = validated["outcomes"]["telecom.subscribers"]
+    mine = {r["rule_key"]: r for r in results if r["batch_id"] == outcome.batch_id}
+    rule = mine["telecom.subscribers__id_number__resident_id"]
+    assert rule["failed"] > 0 and rule["checked"] == outcome.rows_in and rule["contract_version"] == "1.0.0"
+    assert 0.99 < rule["pass_ratio"] < 1
+    batches = _rows(validated["settings"], "batches")
+    assert {b["batch_id"] for b in batches} == {o.batch_id for o in validated["outcomes"].values()}
+
+
+def _validate_rows(validated, dataset: str, rows: list[dict], tmp_path: Path):
+    contract = contracts()[dataset]
+    file = tmp_path / "batch.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), file)
+    return validate(validated["settings"], contract, [file], f"test-{dataset}", write=False)
+
+
+def test_wrong_type_is_quarantined_not_a_crash(validated, tmp_path: Path) -> None:
+    good = pq.read_table(validated["outcomes"]["telecom.subscribers"].validated_path).slice(0, 50).to_pylist()
+    good = [{k: v for k, v in r.items() if not k.endswith("__original")} for r in good]
+    good[3]["activated_at"] = "yesterday-ish"
+    outcome = _validate_rows(validated, "telecom.subscribers", good, tmp_path)
+    failed = {r.check.key: r.unexpected for r in outcome.rules if r.unexpected}
+    assert failed == {"telecom.subscribers__activated_at__type": 1}
+    assert (outcome.rows_passed, outcome.rows_quarantined) == (49, 1)
+
+
+def test_error_ratio_above_threshold_holds_the_batch(validated, tmp_path: Path) -> None:
+    rows = pq.read_table(validated["outcomes"]["telecom.subscribers"].validated_path).slice(0, 40).to_pylist()
+    rows = [{k: v for k, v in r.items() if not k.endswith("__original")} for r in rows]
+    for row in rows[:5]:
+        row["msisdn"] = "12345"
+    outcome = _validate_rows(validated, "telecom.subscribers", rows, tmp_path)
+    assert outcome.held and "threshold" in outcome.held
+    assert (outcome.rows_passed, outcome.rows_quarantined) == (0, 40)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "policy_held", "kept"),
+    [("health.patients", True, False), ("housing.rental_filings", False, False), ("telecom.subscribers", False, True)],
+)
+def test_schema_drift_policies(validated, tmp_path: Path, dataset, policy_held, kept) -> None:
+    rows = pq.read_table(validated["outcomes"][dataset].validated_path).slice(0, 20).to_pylist()
+    rows = [{k: v for k, v in r.items() if not k.endswith("__original")} | {"surprise": "x"} for r in rows]
+    contract = contracts()[dataset]
+    file = tmp_path / "batch.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), file)
+    settings = validated["settings"].model_copy(update={"data_dir": tmp_path / "data"})
+    outcome = validate(settings, contract, [file], f"drift-{dataset}")
+    assert outcome.drift == {"added": ["surprise"]}
+    assert bool(outcome.held) == policy_held
+    landed = pq.read_table(outcome.validated_path)
+    assert landed.num_rows == (0 if policy_held else 20)
+    if not policy_held:
+        assert ("surprise" in landed.column_names) == kept
