@@ -55,7 +55,7 @@ def validate(
     contract: Annotated[str, typer.Argument(help="Dataset id (e.g. telecom.subscribers) or a contract YAML file.")],
     file: Annotated[Path, typer.Argument(help="CSV, XLSX, Parquet or JSON export to check.", exists=True)],
 ) -> None:
-    """Check a local file against a contract and print a summary; nothing is stored. Exit 1 if rows would be quarantined."""
+    """Check a local file against a contract; nothing is stored. Exit 1 if any row would be quarantined."""
     from connectors.declarations import sources
     from contracts.validate import validate as run_validation
 
@@ -95,3 +95,14 @@ def validate(
         console.print(f"[yellow]schema drift[/]: {outcome.drift} (policy: {spec.schema_drift})")
     if outcome.rows_quarantined:
         raise typer.Exit(1)
+
+
+def report(
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write the HTML (default: <data dir>/reports/quality.html).")
+    ] = None,
+) -> None:
+    """Write the auditor's data-quality report: one self-contained HTML file."""
+    from contracts.report import write_report
+
+    console.print(f"report written to {write_report(get_settings(), out)}")

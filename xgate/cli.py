@@ -19,6 +19,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.command()(connectors_cli.sources)
 app.command()(connectors_cli.extract)
 app.command()(contracts_cli.validate)
+app.command()(contracts_cli.report)
 _stderr = Console(stderr=True)
 
 

@@ -152,3 +152,18 @@ def test_schema_drift_policies(validated, tmp_path: Path, dataset, policy_held, 
     assert landed.num_rows == (0 if policy_held else 20)
     if not policy_held:
         assert ("surprise" in landed.column_names) == kept
+
+
+def test_auditor_report_is_self_contained_and_masked(validated, tmp_path: Path) -> None:
+    import re
+
+    from contracts.report import write_report
+
+    page = write_report(validated["settings"], tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<script" not in page and not re.search(r"(src|href)\s*=", page)  # nothing to fetch on an isolated network
+    for department in ("civil", "housing", "telecom", "health"):
+        assert f"<td>{department}</td>" in page
+    assert "<svg" in page and "95% target" in page
+    assert "telecom.subscribers__id_number__resident_id" in page
+    assert not re.search(r"\b\d{17}[\dX]\b", page)  # no full ID number leaks into the samples
+    assert re.search(r"\d{6}\*{8}[\dX]{4}", page)
