@@ -8,7 +8,6 @@ query (SQL that GX writes) is collected into one ``failures`` table of (``_row``
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ import sqlalchemy as sa
 from contracts.checks import Check, Contract
 from contracts.expectations import EXPECTATIONS
 from contracts.gx_duckdb import context
-from contracts.sql import ON_ORIGINAL, normalised, quote
+from contracts.sql import NORMALISE_SQL, ON_ORIGINAL, normalised, quote, split_steps
 
 RESULT_FORMAT = {
     "result_format": "BASIC",
@@ -41,19 +40,33 @@ def _helper(check: Check) -> str:
     return f"__{check.name}__{check.field}"
 
 
-def prepare_sql(contract: Contract, source: str, columns: list[str], references: dict[str, str]) -> str:
+def prepare_sql(
+    contract: Contract,
+    source: str,
+    columns: list[str],
+    references: dict[str, str],
+    row_id: str = "row_number() OVER ()",
+) -> str:
     """The SELECT that normalises a batch and adds what the checks need. ``source`` is a FROM clause."""
-    select = ["row_number() OVER () AS _row"]
+    select = [f"{row_id} AS _row"]
+    later: list[str] = []
     helpers: list[str] = []
     for name in columns:
         spec = contract.fields.get(name)
         if spec and spec.normalise:
-            select += [
-                f"{normalised(name, spec.normalise)} AS {quote(name)}",
-                f"CAST({quote(name)} AS VARCHAR) AS {quote(name + '__original')}",
-            ]
+            first, rest = split_steps(spec.normalise)
+            inner = normalised(name, first) if first else f"CAST({quote(name)} AS VARCHAR)"
+            select += [f"{inner} AS {quote(name)}", f"CAST({quote(name)} AS VARCHAR) AS {quote(name + '__original')}"]
+            if rest:
+                expr = quote(name)
+                for step in rest:
+                    expr = NORMALISE_SQL[step].format(expr)
+                later.append(f"{expr} AS {quote(name)}")
         else:
             select.append(quote(name))
+    base = f"SELECT {', '.join(select)} FROM {source}"
+    if later:
+        base = f"SELECT * REPLACE ({', '.join(later)}) FROM ({base})"
     for check in contract.checks:
         if check.field not in columns:
             continue
@@ -83,7 +96,7 @@ def prepare_sql(contract: Contract, source: str, columns: list[str], references:
                 f"END AS {quote(_helper(check))}"
             )
     # helpers read the normalised values, so they sit one level above the normalising SELECT
-    return f"SELECT *{''.join(', ' + h for h in helpers)} FROM (SELECT {', '.join(select)} FROM {source})"
+    return f"SELECT *{''.join(', ' + h for h in helpers)} FROM ({base})"
 
 
 def expectation(check: Check, columns: list[str]) -> gx.expectations.Expectation | None:
@@ -128,29 +141,28 @@ def expectation(check: Check, columns: list[str]) -> gx.expectations.Expectation
 
 @contextmanager
 def duckdb_session() -> Iterator[tuple[object, object]]:
-    """A GX SQL datasource on a private, temporary DuckDB file; yields (datasource, run(sql)).
+    """A GX SQL datasource on a private, named in-memory DuckDB; yields (datasource, run(sql)).
 
-    A file rather than ``:memory:``: GX opens the datasource's engine and the execution engine
-    separately, and both must see the tables we prepare.
+    Named, because GX opens the datasource's engine and the execution engine separately, and both
+    must see the tables we prepare; DuckDB shares a named in-memory database within the process.
     """
     ctx = context()
     name = f"xgate_{uuid.uuid4().hex[:12]}"
-    with tempfile.TemporaryDirectory(prefix="xgate-validate-") as folder:
-        source = ctx.data_sources.add_sql(name, connection_string=f"duckdb:///{folder}/batch.duckdb")
-        engine = source.get_execution_engine()
+    source = ctx.data_sources.add_sql(name, connection_string=f"duckdb:///:memory:{name}")
+    engine = source.get_execution_engine()
 
-        def run(statement: str) -> list[tuple]:
-            """Reads return their rows; writes are committed, so GX's other connection sees them."""
-            if statement.lstrip().upper().startswith(("SELECT", "DESCRIBE", "WITH")):
-                return engine.execute_query(sa.text(statement)).fetchall()
-            engine.execute_query_in_transaction(sa.text(statement))
-            return []
+    def run(statement: str) -> list[tuple]:
+        """Reads return their rows; writes are committed, so GX's other connection sees them."""
+        if statement.lstrip().upper().startswith(("SELECT", "DESCRIBE", "WITH")):
+            return engine.execute_query(sa.text(statement)).fetchall()
+        engine.execute_query_in_transaction(sa.text(statement))
+        return []
 
-        try:
-            yield source, run
-        finally:
-            engine.close()
-            ctx.data_sources.delete(name)
+    try:
+        yield source, run
+    finally:
+        engine.close()
+        ctx.data_sources.delete(name)
 
 
 def run_suite(contract: Contract, source, run, checks: list[Check], prepared: list[str]) -> list[RuleResult]:

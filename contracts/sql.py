@@ -51,8 +51,7 @@ CREATE OR REPLACE TEMP MACRO xg_not_legacy(s) AS NOT regexp_full_match(trim(s), 
 CREATE OR REPLACE TEMP MACRO xg_not_fullwidth(s) AS NOT regexp_matches(s, '[{FULLWIDTH_FROM}]');
 CREATE OR REPLACE TEMP MACRO xg_type_ok(s, t) AS s IS NULL OR CASE t
   WHEN 'date' THEN TRY_CAST(CAST(s AS VARCHAR) AS DATE) IS NOT NULL
-  WHEN 'timestamp' THEN TRY_CAST(regexp_replace(CAST(s AS VARCHAR), '([+-][0-9][0-9]:[0-9][0-9]|Z)$', '') AS TIMESTAMP)
-                        IS NOT NULL
+  WHEN 'timestamp' THEN TRY_CAST(CAST(s AS VARCHAR) AS TIMESTAMPTZ) IS NOT NULL
   WHEN 'integer' THEN TRY_CAST(CAST(s AS VARCHAR) AS BIGINT) IS NOT NULL
   WHEN 'number' THEN TRY_CAST(CAST(s AS VARCHAR) AS DOUBLE) IS NOT NULL
   WHEN 'boolean' THEN TRY_CAST(CAST(s AS VARCHAR) AS BOOLEAN) IS NOT NULL
@@ -101,6 +100,7 @@ def install(execute) -> None:
         f"('{c}', {'NULL' if f is None else f}, {'NULL' if last is None else last})"
         for c, f, last in zip(*(table[n].to_pylist() for n in table.column_names))
     )
+    execute("SET enable_progress_bar = false")
     execute("CREATE OR REPLACE TEMP TABLE xg_area_codes (code VARCHAR, first_year INTEGER, last_year INTEGER)")
     execute(f"INSERT INTO xg_area_codes VALUES {rows}")
     for statement in filter(str.strip, MACROS.split(";\n")):
@@ -112,7 +112,15 @@ def quote(name: str) -> str:
 
 
 def normalised(column: str, steps: tuple[str, ...]) -> str:
+    """The SQL applying ``steps`` to a column, in order (each step reads the previous one's result)."""
     expr = f"CAST({quote(column)} AS VARCHAR)"
     for step in steps:
         expr = NORMALISE_SQL[step].format(expr)
     return expr
+
+
+def split_steps(steps: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Steps that read their input once, and the trailing ones that read it several times (evaluated
+    one query level up, so the chain below them is computed once per row)."""
+    cut = next((i for i, step in enumerate(steps) if step == "legacy_id"), len(steps))
+    return steps[:cut], steps[cut:]

@@ -73,13 +73,17 @@ def validate(
     started = time.perf_counter()
     with duckdb_session() as (source, run):
         listing = ", ".join(_literal(f) for f in files)
-        run(f"CREATE VIEW incoming AS SELECT * FROM read_parquet([{listing}], union_by_name = true)")
-        columns = [row[0] for row in run("DESCRIBE incoming")]
+        run(
+            f"CREATE VIEW incoming AS SELECT * FROM read_parquet([{listing}], union_by_name = true, "
+            "filename = true, file_row_number = true)"
+        )
+        columns = [row[0] for row in run("DESCRIBE incoming") if row[0] not in ("filename", "file_row_number")]
         drift = _drift(contract, columns)
         if contract.schema_drift == "drop" and drift.get("added"):
             columns = [c for c in columns if c not in drift["added"]]
         references = _references(settings, contract, run)
-        run(f"CREATE TABLE prepared AS {prepare_sql(contract, 'incoming', columns, references)}")
+        row_id = f"(list_position([{listing}], filename) - 1) * 4294967296 + file_row_number"  # stable, parallel
+        run(f"CREATE TABLE prepared AS {prepare_sql(contract, 'incoming', columns, references, row_id)}")
         prepared = [row[0] for row in run("DESCRIBE prepared")]
         rules = run_suite(contract, source, run, contract.checks, prepared)
         errors = [r.check.key for r in rules if r.check.severity == "error"]

@@ -1,0 +1,95 @@
+"""Validation throughput: the telecom contract on 1M and 10M subscriber rows, with the row-level split.
+
+Baseline, measured in the same run: DuckDB evaluating the same rules as plain SQL in one pass (the
+practical limit; counts only, no split). ``datacontract test`` figures come from its own environment
+when present (``.venv-datacontract``), on the same Parquet file and an equivalent contract.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from benchmarks.bench_connectors import PeakMemory
+from benchmarks.report import Result
+from contracts import contracts, sql
+from contracts.validate import validate
+from xgate.settings import Settings
+
+SIZES = (1_000_000, 10_000_000)
+DATACONTRACT_PYTHON = Path(".venv-datacontract/bin/python")
+
+PLAIN_RULES = [
+    "subscriber_id IS NULL", "msisdn IS NULL", "id_number IS NULL", "name IS NULL", "carrier IS NULL",
+    "status IS NULL", "NOT xg_mobile_ok(msisdn)", "NOT xg_ric_ok(id_number)", "NOT xg_not_legacy(id_number)",
+    "carrier NOT IN ('中国移动', '中国联通', '中国电信')", "status NOT IN ('active', 'cancelled')",
+    "NOT xg_type_ok(activated_at, 'timestamp')", "NOT xg_type_ok(cancelled_at, 'timestamp')",
+    "NOT xg_type_ok(updated_at, 'timestamp')",
+]
+
+
+def make_rows(con: duckdb.DuckDBPyConnection, rows: int, out: Path) -> None:
+    """Subscriber rows shaped like the telecom API's, about 1% of them bad in one way or another."""
+    con.execute(f"""COPY (
+      WITH base AS (SELECT i, '510402' || strftime(DATE '1950-01-01' + (i % 20000)::INT, '%Y%m%d')
+                           || lpad((i // 20000 % 1000)::VARCHAR, 3, '0') AS s17 FROM range({rows}) r(i))
+      SELECT 'S' || lpad(i::VARCHAR, 10, '0') AS subscriber_id,
+             CASE WHEN i % 503 = 0 THEN '12' || lpad((i % 999999999)::VARCHAR, 9, '0')
+                  ELSE '13' || (i % 10)::VARCHAR || lpad((i * 7919 % 100000000)::VARCHAR, 8, '0') END AS msisdn,
+             CASE WHEN i % 997 = 0 THEN s17 || '0' ELSE s17 || xg_ric_check(s17) END AS id_number,
+             '张' || chr(19968 + (i % 500)::INT) AS name,
+             ['中国移动', '中国联通', '中国电信'][1 + i % 3] AS carrier,
+             strftime(TIMESTAMP '2020-01-01' + INTERVAL (i % 86400000) SECOND, '%Y-%m-%dT%H:%M:%S+08:00') AS activated_at,
+             NULL::VARCHAR AS cancelled_at, CASE WHEN i % 2003 = 0 THEN 'unknown' ELSE 'active' END AS status,
+             strftime(TIMESTAMP '2026-01-01' + INTERVAL (i % 25000000) SECOND, '%Y-%m-%dT%H:%M:%S+08:00') AS updated_at
+      FROM base ORDER BY i) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE 500000)""")
+
+
+def _plain(con: duckdb.DuckDBPyConnection, file: Path) -> float:
+    start = time.perf_counter()
+    counts = ", ".join(f"count(*) FILTER (WHERE {rule})" for rule in PLAIN_RULES)
+    con.execute(f"SELECT {counts}, count(*) - count(DISTINCT subscriber_id) FROM read_parquet('{file}')").fetchone()
+    return time.perf_counter() - start
+
+
+def _datacontract(file: Path, rows: int) -> float | None:
+    if not DATACONTRACT_PYTHON.exists():
+        return None
+    done = subprocess.run([str(DATACONTRACT_PYTHON), "benchmarks/datacontract_anchor.py", str(file)],
+                          capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        print(f"datacontract anchor failed: {done.stderr[-1500:]}")
+        return None
+    return rows / json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def run() -> list[Result]:
+    contract = contracts()["telecom.subscribers"]
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        con = duckdb.connect()
+        sql.install(con.execute)
+        settings = Settings(data_dir=Path(tmp) / "xgate")
+        for rows in SIZES:
+            file = Path(tmp) / f"subscribers_{rows}.parquet"
+            make_rows(con, rows, file)
+            plain = min(_plain(con, file) for _ in range(2))
+            validate(settings, contract, [file], f"warmup-{rows}", write=False) if rows == SIZES[0] else None
+            with PeakMemory() as memory:
+                start = time.perf_counter()
+                outcome = validate(settings, contract, [file], f"bench-{rows}")
+                ours = time.perf_counter() - start
+            assert outcome.rows_in == rows and outcome.rows_quarantined > 0
+            note = f"{ours:.1f} s, +{memory.megabytes:.0f} MB RSS, split written; target ratio >= 0.5"
+            results.append(Result("contracts", f"validate {rows:,} rows, {len(contract.checks)} rules", rows / ours,
+                                  "plain DuckDB, same rules, counts", rows / plain, note))
+            anchor = _datacontract(file, rows)
+            if anchor:
+                results.append(Result("contracts", f"validate {rows:,} rows", rows / ours, "datacontract test",
+                                      anchor, ""))
+    return results
