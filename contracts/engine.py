@@ -21,6 +21,7 @@ from contracts.expectations import EXPECTATIONS
 from contracts.gx_duckdb import context
 from contracts.sql import NORMALISE_SQL, ON_ORIGINAL, normalised, quote, split_steps
 
+VALIDATION_MEMORY = "4GB"
 RESULT_FORMAT = {
     "result_format": "BASIC",
     "unexpected_index_column_names": ["_row"],
@@ -158,6 +159,7 @@ def duckdb_session() -> Iterator[tuple[object, object]]:
         engine.execute_query_in_transaction(sa.text(statement))
         return []
 
+    run(f"SET memory_limit = '{VALIDATION_MEMORY}'")  # beyond it DuckDB spills to its temp directory
     try:
         yield source, run
     finally:
