@@ -49,7 +49,8 @@ def make_rows(con: duckdb.DuckDBPyConnection, rows: int, out: Path) -> None:
              CASE WHEN i % 997 = 0 THEN s17 || '0' ELSE s17 || xg_ric_check(s17) END AS id_number,
              '张' || chr(19968 + (i % 500)::INT) AS name,
              ['中国移动', '中国联通', '中国电信'][1 + i % 3] AS carrier,
-             strftime(TIMESTAMP '2020-01-01' + INTERVAL (i % 86400000) SECOND, '%Y-%m-%dT%H:%M:%S+08:00') AS activated_at,
+             strftime(TIMESTAMP '2020-01-01' + INTERVAL (i % 86400000) SECOND, '%Y-%m-%dT%H:%M:%S+08:00')
+               AS activated_at,
              NULL::VARCHAR AS cancelled_at, CASE WHEN i % 2003 = 0 THEN 'unknown' ELSE 'active' END AS status,
              strftime(TIMESTAMP '2026-01-01' + INTERVAL (i % 25000000) SECOND, '%Y-%m-%dT%H:%M:%S+08:00') AS updated_at
       FROM base ORDER BY i) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE 500000)""")
