@@ -9,6 +9,7 @@ the inbox until its batch has landed; then :func:`archive` moves it to ``archive
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import shutil
 import zipfile
@@ -20,7 +21,7 @@ from openpyxl import load_workbook
 
 from connectors.declarations import Source, Stream
 from connectors.reader import Bounds, Chunk
-from xgate.errors import SkippableError
+from xgate.errors import SkippableError, SourceUnavailable
 from xgate.settings import Connection, Settings
 
 ENCODINGS = ("utf-8-sig", "gbk", "gb18030")
@@ -30,10 +31,12 @@ class FileReader:
     def __init__(self, source: Source, stream: Stream, connection: Connection, settings: Settings) -> None:
         self.stream = stream
         self.inbox = Path(connection.url)
-        self.taken: dict[str, str] = {}  # file -> encoding; staged by this read, archived when the batch lands
+        self.taken: dict[str, dict] = {}  # file -> encoding and sha256; archived when the batch lands
         self.rejected: dict[str, str] = {}
 
     def read(self, bounds: Bounds) -> Iterator[Chunk]:
+        if not self.inbox.is_dir():
+            raise SourceUnavailable(f"inbox folder {self.inbox} does not exist")
         files = sorted({p for pattern in self.stream.patterns for p in self.inbox.glob(pattern) if p.is_file()})
         for path in files:
             try:
@@ -42,7 +45,7 @@ class FileReader:
             except SkippableError as exc:
                 self._reject(path, str(exc))
                 continue
-            self.taken[path.name] = encoding
+            self.taken[path.name] = {"encoding": encoding, "sha256": _digest(path)}
             kinds = dict.fromkeys(table.column_names, "string")
             yield Chunk(table, [f"file={path.name}#row={i + 2}" for i in range(table.num_rows)], kinds)
 
@@ -62,10 +65,9 @@ class FileReader:
         return pa.table(columns)
 
     def _reject(self, path: Path, reason: str) -> None:
-        target = self.inbox.parent / "rejected"
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.move(path, target / path.name)
-        (target / f"{path.name}.reason.txt").write_text(reason + "\n", encoding="utf-8")
+        target = _free_name(self.inbox.parent / "rejected", path.name)
+        shutil.move(path, target)
+        target.with_name(f"{target.name}.reason.txt").write_text(reason + "\n", encoding="utf-8")
         self.rejected[path.name] = reason
 
     def close(self) -> None:
@@ -107,14 +109,33 @@ def _xlsx(path: Path) -> tuple[list[str], list[list[str]]]:
     values = [row for row in values if any(row)]
     if not values:
         raise SkippableError(f"{path.name}: empty workbook, no header")
-    width = len(values[0])
-    return [h.strip() for h in values[0]], [row[:width] + [""] * (width - len(row)) for row in values[1:]]
+    width = max(i for i, name in enumerate(values[0]) if name) + 1 if any(values[0]) else 0  # header's own width
+    for number, row in enumerate(values[1:], start=2):
+        if any(row[width:]):
+            raise SkippableError(f"{path.name}: row {number} has values beyond the header's {width} columns")
+    return [h.strip() for h in values[0][:width]], [row[:width] + [""] * (width - len(row)) for row in values[1:]]
 
 
-def archive(inbox: Path, names: list[str]) -> None:
-    """The batch holding these files has landed: move them out of the inbox."""
-    target = inbox.parent / "archive"
-    target.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        if (inbox / name).exists():
-            shutil.move(inbox / name, target / name)
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``folder/<n>-name`` when a file of that name is already there: nothing is overwritten."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target, n = folder / name, 1
+    while target.exists() or target.with_name(f"{target.name}.reason.txt").exists():
+        target, n = folder / f"{n}-{name}", n + 1
+    return target
+
+
+def archive(inbox: Path, files: dict[str, dict], batch_id: str) -> None:
+    """The batch holding these files has landed: move them out of the inbox.
+
+    Only the exact bytes that were staged move: a file re-sent under the same name since stays in the
+    inbox for the next run.
+    """
+    for name, seen in files.items():
+        path = inbox / name
+        if path.exists() and _digest(path) == seen["sha256"]:
+            shutil.move(path, _free_name(inbox.parent / "archive", name))

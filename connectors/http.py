@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import requests
@@ -26,6 +27,11 @@ BODY_ERRORS = (
     requests.exceptions.ContentDecodingError,
     orjson.JSONDecodeError,
 )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
 
 
 class HttpClient:
@@ -55,6 +61,11 @@ class HttpClient:
 
     def get_json(self, path_or_url: str, params: Any = None, page: int = 1) -> dict:
         url = path_or_url if "://" in path_or_url else f"{self.base}{path_or_url}"
+        if _origin(url) != _origin(self.base):  # a next link elsewhere never gets our token
+            raise SourceUnavailable(
+                f"{self.where} page {page}: the source sent a link to {_origin(url)}, "
+                f"outside {_origin(self.base)}; refusing to follow it"
+            )
         cause = ""
         for attempt in range(self.retries + 1):
             try:

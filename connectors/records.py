@@ -13,23 +13,22 @@ JSON_KINDS = {str: "string", int: "integer", float: "number", bool: "boolean", d
 
 
 def json_table(records: list[dict]) -> tuple[pa.Table, dict[str, str]]:
-    """JSON records as text columns (raw, as received) plus the JSON kind of each field, for drift checks.
+    """JSON records as text columns (raw, as received) plus the JSON kind of each field, for drift checks
+    ("null" when a field has no value in these records: compatible with any kind).
 
     Every field of every record becomes a column (a field first seen on row 4,000 is not dropped).
     """
     names = list(dict.fromkeys(chain.from_iterable(records)))
     try:  # the common case: every value is text or null, converted in C
         table = pa.Table.from_pylist(records, schema=pa.schema([(n, pa.string()) for n in names]))
-        return table, {n: "string" for n, c in zip(names, table.columns) if c.null_count < len(c)}
+        return table, {n: "string" if c.null_count < len(c) else "null" for n, c in zip(names, table.columns)}
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         pass
     kinds: dict[str, str] = {}
     columns = {}
     for name in names:
         values = [record.get(name) for record in records]
-        kind = next((JSON_KINDS.get(type(v), "string") for v in values if v is not None), None)
-        if kind:
-            kinds[name] = kind
+        kinds[name] = next((JSON_KINDS.get(type(v), "string") for v in values if v is not None), "null")
         columns[name] = pa.array([_text(v) for v in values], pa.string())
     return pa.table(columns), kinds
 
@@ -71,15 +70,31 @@ def cursor_micros(column: pa.ChunkedArray | pa.Array, zone: timezone) -> np.ndar
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         try:
-            return column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy(zero_copy_only=False)
-        except pa.ArrowInvalid:  # no offset in the text: local time
-            return column.cast(pa.timestamp("us")).cast(pa.int64()).to_numpy(zero_copy_only=False) - offset
+            return _int64(column.cast(pa.timestamp("us", tz="UTC")))
+        except pa.ArrowInvalid:
+            pass
+        try:  # no offset in the text: the source's local time
+            return _int64(column.cast(pa.timestamp("us"))) - offset
+        except pa.ArrowInvalid:  # offsets on some values only: one by one
+            instants = [to_instant(v, zone) for v in column.to_pylist()]
+            return np.array(
+                [NO_CURSOR if t is None else int((t - EPOCH).total_seconds() * 1_000_000) for t in instants],
+                dtype=np.int64,
+            )
     if pa.types.is_timestamp(kind):
-        micros = column.cast(pa.timestamp("us", tz=kind.tz)).cast(pa.int64()).to_numpy(zero_copy_only=False)
-        return micros if kind.tz else micros - offset
+        micros = _int64(column.cast(pa.timestamp("us", tz=kind.tz)))
+        return micros if kind.tz else np.where(micros == NO_CURSOR, NO_CURSOR, micros - offset)
     if pa.types.is_date(kind):
-        return column.cast(pa.timestamp("us")).cast(pa.int64()).to_numpy(zero_copy_only=False) - offset
+        micros = _int64(column.cast(pa.timestamp("us")))
+        return np.where(micros == NO_CURSOR, NO_CURSOR, micros - offset)
     raise TypeError(f"cursor column of type {kind} is not a time")
+
+
+NO_CURSOR = np.iinfo(np.int64).min  # a row without a modification time: always read, never a checkpoint
+
+
+def _int64(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return column.cast(pa.int64()).fill_null(NO_CURSOR).to_numpy(zero_copy_only=False)
 
 
 def micros_iso(micros: int) -> str:

@@ -21,7 +21,7 @@ from connectors.declarations import Source, Stream
 from connectors.fhir import FhirReader
 from connectors.files import FileReader, archive
 from connectors.reader import Bounds, Reader
-from connectors.records import cursor_micros, iso, micros_iso, parse_offset, to_instant
+from connectors.records import NO_CURSOR, cursor_micros, iso, micros_iso, parse_offset, to_instant
 from connectors.rest import RestReader
 from connectors.sql import SqlReader
 from connectors.state import Checkpoint, StateStore
@@ -56,6 +56,9 @@ class _Window:
         self.pairs: list[tuple[int, str]] = []
 
     def observe(self, micros: np.ndarray, keys: pa.ChunkedArray) -> None:
+        keep = np.flatnonzero(micros != NO_CURSOR)
+        if len(keep) < len(micros):
+            micros, keys = micros[keep], keys.take(keep)
         if not len(micros):
             return
         top = int(micros.max())
@@ -136,7 +139,8 @@ def extract_stream(
         for chunk in reader.read(bounds):
             rows, origin = chunk.rows, chunk.origin
             for name, kind in chunk.kinds.items():
-                kinds.setdefault(name, kind)
+                if kinds.get(name, "null") == "null":
+                    kinds[name] = kind
             if stream.cursor_field and rows.num_rows:
                 micros = cursor_micros(rows[stream.cursor_field], zone)
                 keys = rows[stream.primary_key]
@@ -149,10 +153,9 @@ def extract_stream(
             writer.write(rows, origin)
         changes = schema_changes(checkpoint.schema, kinds)
         pending = window.pending(checkpoint) if mode == "incremental" else {}
-        pending["schema"] = kinds
+        pending["schema"] = {k: checkpoint.schema.get(k, v) if v == "null" else v for k, v in kinds.items()}
         extra = {}
         if isinstance(reader, FileReader):
-            pending["files"] = list(reader.taken)
             extra = {"files": reader.taken, "rejected_files": reader.rejected}
         meta = {
             "mode": mode,
@@ -191,7 +194,7 @@ def extract(
 def commit(settings: Settings, batch_id: str) -> None:
     """Called once the batch has landed: advance the checkpoint and archive the files it came from."""
     manifest = staging.batch_manifest(settings, batch_id)
-    StateStore(settings.state_dir).commit(batch_id)
-    if manifest.get("files"):
+    if manifest.get("files"):  # files first: a failed move leaves the batch uncommitted, to be retried
         source = declarations.source(manifest["source"], settings.sources_dir)
-        archive(Path(resolve(source.connection, settings).url), list(manifest["files"]))
+        archive(Path(resolve(source.connection, settings).url), manifest["files"], batch_id)
+    StateStore(settings.state_dir).commit(batch_id)

@@ -18,7 +18,7 @@ from connectors.connections import describe
 from connectors.declarations import Source, Stream
 from connectors.reader import Bounds, Chunk, prefetched
 from connectors.records import parse_offset
-from xgate.errors import SourceUnavailable
+from xgate.errors import ConfigError, SourceUnavailable
 from xgate.settings import Connection, Settings
 
 ADBC_BATCH_BYTES = 16 << 20
@@ -46,7 +46,10 @@ class SqlReader:
         self.zone = parse_offset(settings.source_timezone)
         self.shown = describe(connection)
         args = {"connect_timeout": 10} if connection.url.startswith(("postgresql", "mysql")) else {}
-        self.engine = sa.create_engine(connection.url, connect_args=args)
+        try:
+            self.engine = sa.create_engine(connection.url, connect_args=args)
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError):
+            raise ConfigError(f"{self.where}: connection URL {self.shown!r} is not a database URL") from None
 
     def _local(self, instant) -> object:
         """Department databases keep naive local times; compare in theirs."""

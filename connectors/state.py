@@ -84,13 +84,6 @@ class StateStore:
                 "UPDATE batch SET status='failed', finished_at=?, error=? WHERE batch_id=?", (now(), error, batch_id)
             )
 
-    def batch(self, batch_id: str) -> sqlite3.Row:
-        with self._db() as db:
-            row = db.execute("SELECT * FROM batch WHERE batch_id=?", (batch_id,)).fetchone()
-        if row is None:
-            raise ConfigError(f"unknown batch {batch_id!r}")
-        return row
-
     def commit(self, batch_id: str) -> None:
         """The warehouse landed this batch: move the stream's checkpoint forward (never back)."""
         with self._db() as db:
@@ -100,7 +93,7 @@ class StateStore:
                 db.execute("ROLLBACK")
                 raise ConfigError(f"batch {batch_id!r} is not staged; only a staged batch can be committed")
             pending = json.loads(row["pending"] or "{}")
-            if pending.get("cursor"):
+            if pending.get("cursor") or pending.get("schema"):
                 old = db.execute(
                     "SELECT * FROM checkpoint WHERE source=? AND stream=?", (row["source"], row["stream"])
                 ).fetchone()
@@ -128,16 +121,19 @@ class StateStore:
                 (source,),
             ).fetchall()
 
-    def reset(self, source: str, stream: str) -> None:
-        with self._db() as db:
-            db.execute("DELETE FROM checkpoint WHERE source=? AND stream=?", (source, stream))
-
 
 def _merge(old: sqlite3.Row | None, pending: dict) -> dict:
     """Newest checkpoint wins; the look-back window keeps pairs from both that are still inside it."""
     if old is None:
-        return pending
-    newest = max((old["cursor"], old["key"] or ""), (pending["cursor"], pending["key"] or ""))
+        return {"cursor": None, "key": None, "window": [], "schema": {}} | pending
+    if not pending.get("cursor"):  # a stream without a cursor (file drops): only the schema moves
+        return {
+            "cursor": old["cursor"],
+            "key": old["key"],
+            "window": json.loads(old["window"]),
+            "schema": pending.get("schema") or json.loads(old["schema"]),
+        }
+    newest = max((old["cursor"] or "", old["key"] or ""), (pending["cursor"], pending["key"] or ""))
     floor = pending.get("window_floor") or ""
     pairs = {tuple(p) for p in json.loads(old["window"])} | {tuple(p) for p in pending["window"]}
     return {

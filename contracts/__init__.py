@@ -1,17 +1,22 @@
 """Data contracts: ODCS v3 YAML per dataset, compiled to engine-neutral checks, run with Great Expectations.
 
-Public surface: :func:`contracts` / :func:`for_source` (the compiled contracts), :func:`validate_batch`
-(a staged connector batch) and :func:`validate_file` (a department's local export, nothing written).
+Public surface: :func:`contracts` / :func:`for_source` (the compiled contracts) and :func:`validate_batch`
+(a staged connector batch); ``xgate validate`` checks a department's local export without storing anything.
 Importing this package is cheap; Great Expectations loads on the first validation.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from contracts.checks import Check, Contract, contracts, for_source
+
+if TYPE_CHECKING:
+    from contracts.validate import Outcome
 from xgate.settings import Settings
 
 
-def validate_batch(settings: Settings, batch_id: str):
+def validate_batch(settings: Settings, batch_id: str) -> Outcome:
     """Validate a staged batch against its stream's contract; writes the split and the results."""
     from datetime import datetime
 

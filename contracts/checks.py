@@ -7,7 +7,7 @@ GX suite; anything else (a plain SQL engine, a report) can read the same list.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
@@ -39,6 +39,22 @@ CHECKS = {
     "references": "value exists in another dataset",
 }
 NORMALISERS = ("fullwidth", "trim", "upper", "phone", "date", "legacy_id")
+SLA_UNIT_HOURS = {
+    "h": 1,
+    "hour": 1,
+    "hours": 1,
+    "d": 24,
+    "day": 24,
+    "days": 24,
+    "w": 168,
+    "week": 168,
+    "weeks": 168,
+    "month": 720,
+    "months": 720,
+    "y": 8760,
+    "year": 8760,
+    "years": 8760,
+}
 LOGICAL_TYPES = {"string", "date", "timestamp", "integer", "number", "boolean"}
 
 
@@ -83,7 +99,6 @@ class Contract:
     schema_drift: Literal["evolve", "freeze", "drop"] = "evolve"
     freshness: timedelta | None = None
     freshness_field: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _custom(props: list | None) -> dict[str, Any]:
@@ -169,6 +184,15 @@ def compile_contract(path: Path) -> Contract:
         checks += found
         if prop.primaryKey:
             primary_key = prop.name
+    seen: set[str] = set()
+    for check in checks:
+        if check.key in seen:
+            raise ContractError(
+                path,
+                field_line_in(tree, obj, check.field),
+                f"{check.key} is declared twice (required/unique already add not_null/unique)",
+            )
+        seen.add(check.key)
     for check in checks:
         for key in ("id_field", "status_field"):
             if key in check.arg and check.arg[key] not in fields:
@@ -176,11 +200,32 @@ def compile_contract(path: Path) -> Contract:
     if primary_key is None:
         raise ContractError(path, _line_of(tree, ["schema", 0]), "no field is marked primaryKey")
     freshness, freshness_field = None, None
-    for sla in model.slaProperties or []:
+    for i, sla in enumerate(model.slaProperties or []):
         if sla.property == "freshness":
-            unit = {"d": "days", "h": "hours", "m": "minutes"}.get((sla.unit or "d")[0].lower(), "days")
-            freshness = timedelta(**{unit: float(sla.value)})
+            hours = SLA_UNIT_HOURS.get((sla.unit or "d").lower())
+            if hours is None:
+                raise ContractError(
+                    path,
+                    _line_of(tree, ["slaProperties", i]),
+                    f"freshness unit {sla.unit!r} is not one of {', '.join(SLA_UNIT_HOURS)}",
+                )
+            freshness = timedelta(hours=hours * float(sla.value))
             freshness_field = (sla.element or "").rsplit(".", 1)[-1] or None
+    drift = custom.get("schemaDrift", "evolve")
+    if drift not in ("evolve", "freeze", "drop"):
+        raise ContractError(
+            path, _line_of(tree, ["customProperties"]), f"schemaDrift {drift!r} is not evolve, freeze or drop"
+        )
+    try:
+        threshold = float(custom.get("errorThreshold", 0.05))
+    except (TypeError, ValueError):
+        threshold = -1.0
+    if not 0 <= threshold <= 1:
+        raise ContractError(
+            path,
+            _line_of(tree, ["customProperties"]),
+            f"errorThreshold must be a share between 0 and 1, not {custom.get('errorThreshold')!r}",
+        )
     return Contract(
         id=dataset,
         version=model.version or "0",
@@ -195,6 +240,11 @@ def compile_contract(path: Path) -> Contract:
         freshness=freshness,
         freshness_field=freshness_field,
     )
+
+
+def field_line_in(tree: Any, obj: Any, name: str) -> int:
+    names = [p.name for p in obj.properties or []]
+    return _line_of(tree, ["schema", 0, "properties", names.index(name)]) if name in names else 1
 
 
 def field_line(contract: Contract, name: str) -> int:

@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from contracts.checks import Check, Contract
 from contracts.expectations import EXPECTATIONS
 from contracts.gx_duckdb import context
-from contracts.sql import NORMALISE_SQL, ON_ORIGINAL, normalised, quote, split_steps
+from contracts.loader import ContractError
+from contracts.sql import NORMALISE_SQL, ON_ORIGINAL, literal, normalised, quote, split_steps
 
 VALIDATION_MEMORY = "4GB"
 RESULT_FORMAT = {
@@ -47,6 +48,7 @@ def prepare_sql(
     columns: list[str],
     references: dict[str, str],
     row_id: str = "row_number() OVER ()",
+    text: set[str] | frozenset[str] = frozenset(),
 ) -> str:
     """The SELECT that normalises a batch and adds what the checks need. ``source`` is a FROM clause."""
     select = [f"{row_id} AS _row"]
@@ -63,17 +65,25 @@ def prepare_sql(
                 for step in rest:
                     expr = NORMALISE_SQL[step].format(expr)
                 later.append(f"{expr} AS {quote(name)}")
+        elif name in text and spec:  # an empty cell in a text column is a missing value, as in normalised()
+            select.append(f"nullif(trim({quote(name)}), '') AS {quote(name)}")
         else:
             select.append(quote(name))
     base = f"SELECT {', '.join(select)} FROM {source}"
     if later:
         base = f"SELECT * REPLACE ({', '.join(later)}) FROM ({base})"
     for check in contract.checks:
-        if check.field not in columns:
+        needs = [check.field] + [check.arg[k] for k in ("id_field", "status_field") if k in check.arg]
+        if any(name not in columns for name in needs):
             continue
         value, arg = quote(check.field), check.arg
-        if check.name == "type":
-            helpers.append(f"xg_type_ok({value}, '{arg['logical_type']}') AS {quote(_helper(check))}")
+        if check.name == "between":
+            typed = {"date": "DATE", "timestamp": "TIMESTAMP", "integer": "BIGINT", "number": "DOUBLE"}.get(
+                contract.fields[check.field].logical_type)
+            cast = f"TRY_CAST(CAST({value} AS VARCHAR) AS {typed})" if typed else value
+            helpers.append(f"{cast} AS {quote(_helper(check))}")
+        elif check.name == "type":
+            helpers.append(f"xg_type_ok({value}, {literal(arg['logical_type'])}) AS {quote(_helper(check))}")
         elif check.name == "id_birth_date":
             ident = quote(arg["id_field"])
             helpers += [
@@ -88,7 +98,7 @@ def prepare_sql(
             )
         elif check.name == "unique_active":
             helpers.append(
-                f"CASE WHEN {quote(arg['status_field'])} = '{arg['active']}' THEN {value} END "
+                f"CASE WHEN {quote(arg['status_field'])} = {literal(arg['active'])} THEN {value} END "
                 f"AS {quote(_helper(check))}"
             )
         elif check.name == "references" and check.key in references:
@@ -116,7 +126,7 @@ def expectation(check: Check, columns: list[str]) -> gx.expectations.Expectation
         return gx.expectations.ExpectColumnValuesToMatchRegex(column=column, regex=check.arg["regex"], meta=meta)
     if check.name == "between":
         return gx.expectations.ExpectColumnValuesToBeBetween(
-            column=column, min_value=check.arg.get("min"), max_value=check.arg.get("max"), meta=meta
+            column=helper, min_value=check.arg.get("min"), max_value=check.arg.get("max"), meta=meta
         )
     if check.name in EXPECTATIONS:
         target = f"{column}__original" if check.name in ON_ORIGINAL and f"{column}__original" in columns else column
@@ -167,6 +177,14 @@ def duckdb_session() -> Iterator[tuple[object, object]]:
         ctx.data_sources.delete(name)
 
 
+def _first_error(info: dict) -> str:
+    """GX keeps a metric's error either at the top or under each metric id."""
+    if info.get("exception_message"):
+        return str(info["exception_message"]).splitlines()[0]
+    nested = [v for v in info.values() if isinstance(v, dict) and v.get("exception_message")]
+    return str(nested[0]["exception_message"]).splitlines()[0] if nested else "unknown error"
+
+
 def run_suite(contract: Contract, source, run, checks: list[Check], prepared: list[str]) -> list[RuleResult]:
     """Validate table ``prepared`` and write table ``failures(_row, rule_key)``; returns per-rule counts."""
     suite = gx.ExpectationSuite(name=f"{contract.id}@{contract.version}")
@@ -186,13 +204,18 @@ def run_suite(contract: Contract, source, run, checks: list[Check], prepared: li
     results, queries = [], []
     for item in outcome.results:
         check = by_key[item.expectation_config.meta["key"]]
-        if item.exception_info.get("raised_exception"):
-            raise RuntimeError(f"{check.key}: {item.exception_info.get('exception_message')}")
+        if item.exception_info.get("raised_exception") or (item.success is False and not item.result):
+            raise ContractError(
+                contract.path,
+                1,
+                f"{check.key} could not be evaluated on this batch: {_first_error(item.exception_info)}",
+            )
         unexpected = int(item.result.get("unexpected_count") or 0)
         results.append(RuleResult(check, unexpected, int(item.result.get("element_count") or 0)))
         if unexpected:
             query = item.result["unexpected_index_query"]
-            queries.append(f"SELECT DISTINCT _row, '{check.key}' AS rule_key FROM ({query.rstrip().rstrip(';')})")
+            body = query.rstrip().rstrip(";")
+            queries.append(f"SELECT DISTINCT _row, {literal(check.key)} AS rule_key FROM ({body})")
     run(
         "CREATE TABLE failures AS "
         + (

@@ -16,8 +16,8 @@ _ID = re.compile(r"^[0-9]{6}[0-9X]{8,12}$", re.IGNORECASE)
 
 
 def mask_value(value: object) -> object:
-    if value is None:
-        return None
+    if value is None or value == "":
+        return value
     text = str(value)
     if _ID.match(text):
         return text[:6] + "*" * (len(text) - 10) + text[-4:]

@@ -107,13 +107,18 @@ def install(execute) -> None:
         execute(statement)
 
 
+def literal(value: object) -> str:
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
 def normalised(column: str, steps: tuple[str, ...]) -> str:
     """The SQL applying ``steps`` to a column, in order (each step reads the previous one's result)."""
-    expr = f"CAST({quote(column)} AS VARCHAR)"
+    expr = f"nullif(trim(CAST({quote(column)} AS VARCHAR)), '')"  # an empty cell is a missing value
     for step in steps:
         expr = NORMALISE_SQL[step].format(expr)
     return expr

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from connectors.records import parse_offset
 from contracts.checks import Contract
 from contracts.engine import RuleResult, duckdb_session, prepare_sql, run_suite
-from contracts.sql import quote
+from contracts.sql import literal, quote
 from xgate.settings import Settings
 
 LINEAGE_PREFIX = "_"
@@ -42,10 +43,6 @@ class Outcome:
     freshness_ok: bool | None = None
     seconds: float = 0.0
     validated_path: str = ""
-
-
-def _literal(value: object) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _drift(contract: Contract, columns: list[str]) -> dict:
@@ -72,26 +69,31 @@ def validate(
     """Validate Parquet files of one batch; with ``write`` the split and the results are stored."""
     started = time.perf_counter()
     with duckdb_session() as (source, run):
-        listing = ", ".join(_literal(f) for f in files)
+        listing = ", ".join(literal(f) for f in files)
         run(
             f"CREATE VIEW incoming AS SELECT * FROM read_parquet([{listing}], union_by_name = true, "
             "filename = true, file_row_number = true)"
         )
-        columns = [row[0] for row in run("DESCRIBE incoming") if row[0] not in ("filename", "file_row_number")]
+        described = [row for row in run("DESCRIBE incoming") if row[0] not in ("filename", "file_row_number")]
+        columns = [row[0] for row in described]
+        text = {row[0] for row in described if row[1] == "VARCHAR"}
         drift = _drift(contract, columns)
         if contract.schema_drift == "drop" and drift.get("added"):
             columns = [c for c in columns if c not in drift["added"]]
         references = _references(settings, contract, run)
         row_id = f"(list_position([{listing}], filename) - 1) * 4294967296 + file_row_number"  # stable, parallel
-        run(f"CREATE TABLE prepared AS {prepare_sql(contract, 'incoming', columns, references, row_id)}")
+        run(f"CREATE TABLE prepared AS {prepare_sql(contract, 'incoming', columns, references, row_id, text)}")
         prepared = [row[0] for row in run("DESCRIBE prepared")]
         rules = run_suite(contract, source, run, contract.checks, prepared)
         errors = [r.check.key for r in rules if r.check.severity == "error"]
-        error_list = ", ".join(map(_literal, errors)) or "''"
+        error_list = ", ".join(map(literal, errors)) or "''"
         rows_in = run("SELECT count(*) FROM prepared")[0][0]
         failing = run(f"SELECT count(DISTINCT _row) FROM failures WHERE rule_key IN ({error_list})")[0][0]
         held = ""
-        if contract.schema_drift == "freeze" and drift:
+        required_missing = [f for f in drift.get("missing", []) if contract.fields[f].required]
+        if required_missing:
+            held = f"required field(s) {', '.join(required_missing)} missing from the batch"
+        elif contract.schema_drift == "freeze" and drift:
             held = f"schema drift under a freeze policy: {json.dumps(drift, ensure_ascii=False)}"
         elif rows_in and failing / rows_in > contract.error_threshold:
             held = (
@@ -99,11 +101,11 @@ def validate(
                 f"contract's threshold of {contract.error_threshold:.0%}: batch held in quarantine"
             )
         if held:
-            run(f"INSERT INTO failures SELECT _row, '{contract.id}__batch__held' FROM prepared")
+            run(f"INSERT INTO failures SELECT _row, {literal(contract.id + '__batch__held')} FROM prepared")
             errors.append(f"{contract.id}__batch__held")
-            error_list = ", ".join(map(_literal, errors))
+            error_list = ", ".join(map(literal, errors))
         quarantined = run(f"SELECT count(DISTINCT _row) FROM failures WHERE rule_key IN ({error_list})")[0][0]
-        freshness = _freshness(contract, run, extracted_at)
+        freshness = _freshness(contract, run, extracted_at, settings, columns)
         outcome = Outcome(
             batch_id,
             contract.id,
@@ -132,24 +134,33 @@ def _references(settings: Settings, contract: Contract, run) -> dict[str, str]:
         if any(folder.glob("*.parquet")):
             run(
                 f"CREATE TABLE ref_{i} AS SELECT DISTINCT {quote(check.arg['field'])} AS ref "
-                f"FROM read_parquet({_literal(folder / '*.parquet')}, union_by_name = true)"
+                f"FROM read_parquet({literal(folder / '*.parquet')}, union_by_name = true)"
             )
             tables[check.key] = f"ref_{i}"
     return tables
 
 
-def _freshness(contract: Contract, run, extracted_at: datetime | None) -> tuple[float | None, bool | None]:
-    if not contract.freshness or not contract.freshness_field:
+def _freshness(
+    contract: Contract, run, extracted_at: datetime | None, settings: Settings, columns: list[str]
+) -> tuple[float | None, bool | None]:
+    """Age of the newest record at extraction time, in hours, and whether it is within the SLA.
+
+    Text with an offset is an instant; naive values are the department's wall clock (source_timezone).
+    """
+    if not contract.freshness or contract.freshness_field not in columns:
         return None, None
-    column = quote(contract.freshness_field)
-    newest = run(
-        f"SELECT max(TRY_CAST(regexp_replace(CAST({column} AS VARCHAR), '([+-][0-9][0-9]:[0-9][0-9]|Z)$', '')"
-        f" AS TIMESTAMP)) FROM prepared"
-    )[0][0]
-    if newest is None:
+    value = f"CAST({quote(contract.freshness_field)} AS VARCHAR)"
+    aware, naive = run(
+        f"SELECT max(TRY_CAST({value} AS TIMESTAMPTZ)) FILTER (WHERE regexp_matches({value}, "
+        f"'([+-][0-9][0-9]:?[0-9][0-9]|Z)$')), max(TRY_CAST({value} AS TIMESTAMP)) FILTER (WHERE NOT "
+        f"regexp_matches({value}, '([+-][0-9][0-9]:?[0-9][0-9]|Z)$')) FROM prepared"
+    )[0]
+    instants = [aware.astimezone(UTC)] if aware else []
+    if naive:
+        instants.append(naive.replace(tzinfo=parse_offset(settings.source_timezone)).astimezone(UTC))
+    if not instants:
         return None, None
-    reference = (extracted_at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
-    age = (reference - newest).total_seconds() / 3600 - 8  # department times are +08:00 wall clock
+    age = ((extracted_at or datetime.now(UTC)).astimezone(UTC) - max(instants)).total_seconds() / 3600
     return round(age, 2), age <= contract.freshness.total_seconds() / 3600
 
 
@@ -163,39 +174,35 @@ def _write(
     prepared: list[str],
 ) -> None:
     keep = [c for c in prepared if c == "_row" or c in columns or c.endswith("__original")]
-    error_list = ", ".join(map(_literal, errors))
+    error_list = ", ".join(map(literal, errors))
     out = settings.data_dir / "validated" / contract.id
     out.mkdir(parents=True, exist_ok=True)
     outcome.validated_path = str(out / f"{outcome.batch_id}.parquet")
     body = ", ".join(quote(c) for c in keep if c != "_row")
     run(
         f"COPY (SELECT {body} FROM prepared WHERE _row NOT IN (SELECT _row FROM failures WHERE rule_key IN "
-        f"({error_list}))) TO {_literal(outcome.validated_path)} (FORMAT parquet, COMPRESSION zstd)"
+        f"({error_list}))) TO {literal(outcome.validated_path)} (FORMAT parquet, COMPRESSION zstd)"
     )
     record = "to_json(struct_pack(" + ", ".join(f"{quote(c)} := p.{quote(c)}" for c in columns) + "))"
     field_of = {r.check.key: r.check.field for r in outcome.rules}
     severity_of = {r.check.key: r.check.severity for r in outcome.rules} | {f"{contract.id}__batch__held": "error"}
     value = (
         "CASE f.rule_key "
-        + " ".join(
-            f"WHEN {_literal(k)} THEN CAST(p.{quote(c)} AS VARCHAR)" for k, c in field_of.items() if c in columns
-        )
+        + " ".join(f"WHEN {literal(k)} THEN CAST(p.{quote(c)} AS VARCHAR)" for k, c in field_of.items() if c in columns)
         + " END"
     )
-    column = (
-        "CASE f.rule_key " + " ".join(f"WHEN {_literal(k)} THEN {_literal(c)}" for k, c in field_of.items()) + " END"
-    )
+    column = "CASE f.rule_key " + " ".join(f"WHEN {literal(k)} THEN {literal(c)}" for k, c in field_of.items()) + " END"
     severity = (
-        "CASE f.rule_key " + " ".join(f"WHEN {_literal(k)} THEN {_literal(s)}" for k, s in severity_of.items()) + " END"
+        "CASE f.rule_key " + " ".join(f"WHEN {literal(k)} THEN {literal(s)}" for k, s in severity_of.items()) + " END"
     )
     for kind, predicate in (("quarantine", f"IN ({error_list})"), ("findings", f"NOT IN ({error_list})")):
         target = quality_dir(settings, kind) / f"{outcome.batch_id}.parquet"
         run(
-            f"COPY (SELECT {_literal(outcome.batch_id)} AS batch_id, {_literal(contract.id)} AS dataset, "
-            f"{_literal(contract.version)} AS contract_version, f.rule_key, {column} AS column_name, {value} AS value, "
+            f"COPY (SELECT {literal(outcome.batch_id)} AS batch_id, {literal(contract.id)} AS dataset, "
+            f"{literal(contract.version)} AS contract_version, f.rule_key, {column} AS column_name, {value} AS value, "
             f"{severity} AS severity, p._row AS row_number, {record} AS record "
             f"FROM failures f JOIN prepared p USING (_row) WHERE f.rule_key {predicate} ORDER BY p._row, f.rule_key) "
-            f"TO {_literal(target)} (FORMAT parquet, COMPRESSION zstd)"
+            f"TO {literal(target)} (FORMAT parquet, COMPRESSION zstd)"
         )
 
 

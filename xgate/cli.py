@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from connectors import cli as connectors_cli
@@ -33,6 +34,10 @@ def main() -> None:
         show = getattr(exc, "show", None)
         show() if show else _stderr.print(f"error: {exc}")
         sys.exit(getattr(exc, "exit_code", 2))
+    except ValidationError as exc:  # a bad XGATE_* setting: name it, never echo its value (it may be a secret)
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False))
+        _stderr.print(f"[bold red]error:[/] invalid setting: {problems}", highlight=False, soft_wrap=True)
+        sys.exit(2)
     except XgateError as exc:
         _stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

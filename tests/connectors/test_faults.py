@@ -96,3 +96,31 @@ def test_sigkill_mid_extract_then_rerun(extract_settings, sandbox_settings, faul
     keys = read_batch(settings, rerun.batch_id)["subscriber_id"].to_pylist()
     expected = store.visible(sandbox_settings, "telecom.subscribers")["subscriber_id"].to_pylist()
     assert sorted(keys) == sorted(expected)
+
+
+def test_next_link_to_another_host_never_gets_the_token(extract_settings) -> None:
+    from connectors.http import HttpClient
+
+    client = HttpClient(extract_settings.connections["telecom"], extract_settings, "telecom/subscribers")
+    with pytest.raises(SourceUnavailable, match="outside"):
+        client.get_json("http://198.51.100.7/steal", page=2)
+
+
+def test_rows_without_a_cursor_still_extract(extract_settings, own_sandbox) -> None:
+    import sqlalchemy as sa
+
+    from sandbox import dbload
+
+    dbload.load(own_sandbox, "sqlite", ("civil",))
+    url = dbload.database_url(own_sandbox, "sqlite", "civil").render_as_string()
+    engine = sa.create_engine(url)
+    with engine.begin() as con:
+        con.execute(
+            sa.text("UPDATE deaths SET updated_at = NULL WHERE death_id IN (SELECT death_id FROM deaths LIMIT 3)")
+        )
+    engine.dispose()
+    settings = extract_settings.model_copy(
+        update={"connections": extract_settings.connections | {"civil": Connection(url=url)}}
+    )
+    [batch] = extract(settings, "civil", "deaths")
+    assert batch.rows == store.visible(own_sandbox, "civil.deaths").num_rows

@@ -65,3 +65,33 @@ def test_utf8_with_bom_is_read(extract_settings) -> None:
     [batch] = extract(extract_settings, "housing_filings")
     assert not batch.rejected_files
     assert batch.rows > 0
+
+
+def test_xlsx_row_wider_than_header_is_rejected(extract_settings) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(list(HEADERS.values()))
+    book.active.append(["x"] * (len(HEADERS) + 1))
+    book.save(inbox_of(extract_settings) / "租赁备案_wide_2026-10.xlsx")
+    [batch] = extract(extract_settings, "housing_filings")
+    assert "beyond the header" in batch.rejected_files["租赁备案_wide_2026-10.xlsx"]
+
+
+def test_file_drift_is_reported_and_resent_files_wait(extract_settings) -> None:
+    from connectors import commit
+
+    inbox = inbox_of(extract_settings)
+    [first] = extract(extract_settings, "housing_filings")
+    name = sorted(p.name for p in inbox.glob("*.csv"))[0]
+    (inbox / name).write_bytes((inbox / name).read_bytes() + b"")  # same bytes: archived on commit
+    resent = sorted(p.name for p in inbox.glob("*.csv"))[1]
+    (inbox / resent).write_bytes((inbox / resent).read_bytes().replace(b"\r\n", b"\r\n", 1) + b"\r\n")
+    commit(extract_settings, first.batch_id)
+    assert not (inbox / name).exists()
+    assert (inbox / resent).exists()  # changed since it was staged: stays for the next run
+    text = (inbox / resent).read_bytes().decode("gbk").splitlines()
+    wider = [text[0] + ",备注"] + [line + ",x" for line in text[1:] if line]
+    (inbox / resent).write_bytes("\r\n".join(wider).encode("gbk"))
+    [second] = extract(extract_settings, "housing_filings")
+    assert second.schema_changes == {"added": ["备注"]}

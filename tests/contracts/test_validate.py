@@ -167,3 +167,14 @@ def test_auditor_report_is_self_contained_and_masked(validated, tmp_path: Path) 
     assert "telecom.subscribers__id_number__resident_id" in page
     assert not re.search(r"\b\d{17}[\dX]\b", page)  # no full ID number leaks into the samples
     assert re.search(r"\d{6}\*{8}[\dX]{4}", page)
+
+
+def test_empty_cells_are_missing_values(validated, tmp_path: Path) -> None:
+    rows = pq.read_table(validated["outcomes"]["housing.rental_filings"].validated_path).slice(0, 30).to_pylist()
+    rows = [{k: v for k, v in r.items() if not k.endswith("__original")} for r in rows]
+    rows[0]["address"] = ""  # required: quarantined
+    rows[1]["end_date"] = ""  # optional: passes
+    rows[2]["tenant_phone"] = "  "  # optional: passes
+    outcome = _validate_rows(validated, "housing.rental_filings", rows, tmp_path)
+    failed = {r.check.key: r.unexpected for r in outcome.rules if r.unexpected}
+    assert failed == {"housing.rental_filings__address__not_null": 1}

@@ -81,3 +81,12 @@ def test_unreachable_database(own_sandbox) -> None:
 def test_lifecycle_commands_run(own_sandbox, command) -> None:
     result = xgate(*command, env={"XGATE_DATA_DIR": str(own_sandbox.data_dir)})
     assert result.returncode == 0, result.stderr
+
+
+def test_bad_setting_is_one_line_and_never_echoes_its_value(tmp_path: Path) -> None:
+    secret = '{"civil": {"url": "postgresql://u:s3cr3t@h/db", "token": 5}}'
+    result = xgate(
+        "sources", env={"XGATE_DATA_DIR": str(tmp_path), "XGATE_CONNECTIONS": secret, "XGATE_TELECOM_PORT": "port"}
+    )
+    assert_one_line_error(result, "invalid setting", "telecom_port")
+    assert result.returncode == 2 and "s3cr3t" not in result.stderr
