@@ -29,7 +29,15 @@ $(ANCHORS)/.installed: benchmarks/anchors.py
 		'psycopg2-binary==2.9.13' 'sqlalchemy==2.1.9'
 	touch $@
 
-bench: venv $(ANCHORS)/.installed
+# datacontract-cli too: it pins its own duckdb.
+DATACONTRACT := .venv-datacontract
+$(DATACONTRACT)/.installed: benchmarks/datacontract_anchor.py
+	test -x $(DATACONTRACT)/bin/python || $(PYTHON) -m venv $(DATACONTRACT)
+	$(DATACONTRACT)/bin/python -m pip install -q --disable-pip-version-check uv==0.13.8
+	$(DATACONTRACT)/bin/uv pip install -q --python $(DATACONTRACT)/bin/python 'datacontract-cli[duckdb,parquet]==1.2.8'
+	touch $@
+
+bench: venv $(ANCHORS)/.installed $(DATACONTRACT)/.installed
 	$(BIN)/python -m benchmarks
 
 lint: venv

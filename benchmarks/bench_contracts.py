@@ -1,11 +1,15 @@
 """Validation throughput: the telecom contract on 1M and 10M subscriber rows, with the row-level split.
 
 Baseline, measured in the same run: DuckDB evaluating the same rules as plain SQL in one pass (the
-practical limit; counts only, no split).
+practical limit; counts only, no split), and ``datacontract test`` on the same file with the rules it
+can express, from its own environment (``.venv-datacontract``, made by ``make bench``).
 """
 
 from __future__ import annotations
 
+import json
+import resource
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +23,7 @@ from contracts.validate import validate
 from xgate.settings import Settings
 
 SIZES = (1_000_000, 10_000_000)
+DATACONTRACT_PYTHON = Path(".venv-datacontract/bin/python")
 
 PLAIN_RULES = [
     "subscriber_id IS NULL",
@@ -61,6 +66,23 @@ def _plain(con: duckdb.DuckDBPyConnection, file: Path) -> float:
     counts = ", ".join(f"count(*) FILTER (WHERE {rule})" for rule in PLAIN_RULES)
     con.execute(f"SELECT {counts}, count(*) - count(DISTINCT subscriber_id) FROM read_parquet('{file}')").fetchone()
     return time.perf_counter() - start
+
+
+def _datacontract(file: Path, rows: int) -> tuple[float, float] | None:
+    """rows/s and peak RSS (MB) of `datacontract test` on the same file, from its own environment."""
+    if not DATACONTRACT_PYTHON.exists():
+        return None
+    done = subprocess.run(
+        [str(DATACONTRACT_PYTHON), "benchmarks/datacontract_anchor.py", str(file)],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    if done.returncode != 0:
+        print(f"datacontract anchor failed: {done.stderr[-1500:]}")
+        return None
+    seconds = json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+    return rows / seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def run() -> list[Result]:
