@@ -79,7 +79,8 @@ def prepare_sql(
         value, arg = quote(check.field), check.arg
         if check.name == "between":
             typed = {"date": "DATE", "timestamp": "TIMESTAMP", "integer": "BIGINT", "number": "DOUBLE"}.get(
-                contract.fields[check.field].logical_type)
+                contract.fields[check.field].logical_type
+            )
             cast = f"TRY_CAST(CAST({value} AS VARCHAR) AS {typed})" if typed else value
             helpers.append(f"{cast} AS {quote(_helper(check))}")
         elif check.name == "type":

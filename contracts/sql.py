@@ -63,7 +63,7 @@ NORMALISE_SQL = {
     "fullwidth": "xg_halfwidth({})",
     "trim": "trim({})",
     "upper": "upper({})",
-    "phone": r"regexp_replace(regexp_replace({}, '[\s\-]', '', 'g'), '^(\+86|0086)', '')",
+    "phone": r"regexp_replace({}, '^(\+86|0086)|[\s\-]', '', 'g')",
     "date": "coalesce(strftime(xg_to_date({0}), '%Y-%m-%d'), {0})",
     "legacy_id": "CASE WHEN regexp_full_match({0}, '[0-9]{{15}}') THEN xg_id18({0}) ELSE {0} END",
 }

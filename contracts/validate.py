@@ -178,7 +178,16 @@ def _write(
     out = settings.data_dir / "validated" / contract.id
     out.mkdir(parents=True, exist_ok=True)
     outcome.validated_path = str(out / f"{outcome.batch_id}.parquet")
-    body = ", ".join(quote(c) for c in keep if c != "_row")
+
+    def column(name: str) -> str:  # an original is kept where normalisation changed the value (else NULL)
+        if not name.endswith("__original"):
+            return quote(name)
+        value = quote(name.removesuffix("__original"))
+        return (
+            f"CASE WHEN {quote(name)} IS DISTINCT FROM CAST({value} AS VARCHAR) THEN {quote(name)} END AS {quote(name)}"
+        )
+
+    body = ", ".join(column(c) for c in keep if c != "_row")
     run(
         f"COPY (SELECT {body} FROM prepared WHERE _row NOT IN (SELECT _row FROM failures WHERE rule_key IN "
         f"({error_list}))) TO {literal(outcome.validated_path)} (FORMAT parquet, COMPRESSION zstd)"
