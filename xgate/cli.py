@@ -11,6 +11,7 @@ from rich.console import Console
 from connectors import cli as connectors_cli
 from contracts import cli as contracts_cli
 from sandbox.cli import app as sandbox_app
+from warehouse import cli as warehouse_cli
 from xgate.errors import XgateError
 
 app = typer.Typer(
@@ -21,6 +22,9 @@ app.command()(connectors_cli.sources)
 app.command()(connectors_cli.extract)
 app.command()(contracts_cli.validate)
 app.command()(contracts_cli.report)
+app.command()(warehouse_cli.sync)
+app.command()(warehouse_cli.tables)
+app.command()(warehouse_cli.snapshots)
 _stderr = Console(stderr=True)
 
 

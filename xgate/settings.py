@@ -28,6 +28,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path(".xgate"), description="Root for everything xgate generates or stores.")
 
+    catalog_url: str | None = Field(
+        None,
+        description="DuckLake catalog: 'ducklake:<file>' or 'ducklake:postgres:dbname=... host=...'; "
+        "default a DuckDB file under the data directory (one writer process at a time)",
+    )
     sources_dir: Path | None = Field(None, description="folder of source declarations; default: the built-in ones")
     connections: dict[str, Connection] = Field(
         default_factory=dict, description="department systems by connection name; unset ones point at the sandbox"
@@ -61,6 +66,14 @@ class Settings(BaseSettings):
     @cached_property
     def state_dir(self) -> Path:
         return self.data_dir / "state"
+
+    @cached_property
+    def warehouse_dir(self) -> Path:
+        return self.data_dir / "warehouse"
+
+    @property
+    def lake_catalog(self) -> str:
+        return self.catalog_url or f"ducklake:{(self.warehouse_dir / 'catalog.ducklake').resolve()}"
 
     def sqlite_url(self, department: str) -> str:
         return f"sqlite:///{(self.sandbox_dir / f'{department}.db').resolve()}"

@@ -1,0 +1,59 @@
+"""``xgate sync``, ``xgate tables`` and ``xgate snapshots``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from warehouse import lake
+from warehouse.sync import sync as run_sync
+from xgate.settings import get_settings
+
+console = Console()
+
+
+def sync(
+    source: Annotated[str, typer.Argument(help="Declared source name (see 'xgate sources').")],
+    stream: Annotated[str | None, typer.Option(help="Only this stream.")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Re-read everything; lands only what is newer.")] = False,
+) -> None:
+    """Extract, validate and land a source in the warehouse; the checkpoint moves after the lake commits."""
+    table = Table("stream", "batch", "extracted", "passed", "quarantined", "landed", "held")
+    for result in run_sync(get_settings(), source, stream, "full" if full else "incremental"):
+        table.add_row(
+            result.stream,
+            result.batch_id,
+            f"{result.extracted:,}",
+            f"{result.passed:,}",
+            f"{result.quarantined:,}",
+            f"{result.landed:,}",
+            result.held or "-",
+        )
+    console.print(table)
+
+
+def tables() -> None:
+    """Tables and views of the warehouse with their row counts."""
+    con = lake.connect(get_settings(), read_only=True)
+    listing = Table("schema", "name", "kind", "rows")
+    for schema, name, kind in con.execute(
+        "SELECT table_schema, table_name, table_type FROM information_schema.tables "
+        f"WHERE table_catalog = '{lake.LAKE}' ORDER BY 1, 2"
+    ).fetchall():
+        rows = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
+        listing.add_row(schema, name, "view" if kind == "VIEW" else "table", f"{rows:,}")
+    console.print(listing)
+
+
+def snapshots() -> None:
+    """The warehouse's snapshots: pin any query to one with --as-of."""
+    con = lake.connect(get_settings(), read_only=True)
+    listing = Table("snapshot", "time", "changes")
+    for snapshot, at, changes in con.execute(
+        f"SELECT snapshot_id, snapshot_time, changes FROM ducklake_snapshots('{lake.LAKE}') ORDER BY 1"
+    ).fetchall():
+        listing.add_row(str(snapshot), at.isoformat(timespec="seconds"), str(changes)[:100])
+    console.print(listing)

@@ -1,0 +1,122 @@
+"""Land a validated batch in the lake: one transaction, idempotent, newest version per key wins.
+
+Passing rows are merged into ``raw.<dataset>`` (keyed by the contract's primary key; an incoming row
+replaces the stored one only when its cursor is newer, so re-running a batch or an interval changes
+nothing), quarantined rows and findings are appended to ``quarantine.rows`` / ``quarantine.findings``,
+and the batch is recorded in ``meta.batches``. All of it commits together, as one DuckLake snapshot,
+or not at all; only then is the connector's checkpoint moved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from connectors import staging
+from contracts import for_source
+from contracts.sql import literal, quote
+from contracts.validate import Outcome, quality_dir
+from xgate.settings import Settings
+
+SCHEMAS = ("raw", "quarantine", "meta")
+BATCHES = """CREATE TABLE IF NOT EXISTS meta.batches (batch_id VARCHAR, dataset VARCHAR, source VARCHAR,
+  stream VARCHAR, contract_version VARCHAR, rows_in BIGINT, rows_passed BIGINT, rows_quarantined BIGINT,
+  rows_landed BIGINT, held VARCHAR, landed_at TIMESTAMPTZ)"""
+
+
+@dataclass
+class Landed:
+    batch_id: str
+    dataset: str
+    rows_landed: int  # rows that were new or newer than the stored version
+    already: bool = False
+
+
+def table_name(dataset: str) -> str:
+    """``civil.residents`` -> ``raw.civil_residents``."""
+    return "raw." + dataset.replace(".", "_")
+
+
+def _ensure(con: duckdb.DuckDBPyConnection, target: str, incoming: str) -> None:
+    """Create the raw table from the batch's columns, or add the columns a drifting batch brings."""
+    schema, table = target.split(".")
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
+    ).fetchone()[0]
+    columns = con.execute(f"DESCRIBE SELECT * FROM {incoming}").fetchall()
+    if not exists:
+        con.execute(f"CREATE TABLE {target} ({', '.join(f'{quote(n)} {t}' for n, t, *_ in columns)})")
+        return
+    have = {row[0] for row in con.execute(f"DESCRIBE {target}").fetchall()}
+    for name, kind, *_ in columns:
+        if name not in have:
+            con.execute(f"ALTER TABLE {target} ADD COLUMN {quote(name)} {kind}")
+
+
+def land(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outcome) -> Landed:
+    """Land one validated batch through an open lake connection (see :func:`warehouse.lake.connect`)."""
+    manifest = staging.batch_manifest(settings, outcome.batch_id)
+    contract = for_source(manifest["source"], manifest["stream"])
+    key = quote(contract.primary_key)
+    cursor = quote(manifest.get("cursor_field") or "_extracted_at")
+    target = table_name(contract.id)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for schema in SCHEMAS:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        con.execute(BATCHES)
+        if con.execute("SELECT count(*) FROM meta.batches WHERE batch_id = ?", [outcome.batch_id]).fetchone()[0]:
+            con.execute("ROLLBACK")
+            return Landed(outcome.batch_id, contract.id, 0, already=True)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT *, {literal(contract.version)} AS contract_version "
+            f"FROM read_parquet({literal(outcome.validated_path)}) "
+            f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {cursor} DESC) = 1"
+        )
+        _ensure(con, target, "incoming")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE winners AS SELECT i.* FROM incoming i LEFT JOIN {target} r "
+            f"ON r.{key} = i.{key} WHERE r.{key} IS NULL OR CAST(i.{cursor} AS VARCHAR) > CAST(r.{cursor} AS VARCHAR)"
+        )
+        landed = con.execute("SELECT count(*) FROM winners").fetchone()[0]
+        con.execute(f"DELETE FROM {target} WHERE {key} IN (SELECT {key} FROM winners)")
+        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM winners")
+        for kind, table in (("quarantine", "quarantine.rows"), ("findings", "quarantine.findings")):
+            _append(con, table, quality_dir(settings, kind) / f"{outcome.batch_id}.parquet", contract.primary_key)
+        con.execute(
+            "INSERT INTO meta.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+            [
+                outcome.batch_id,
+                contract.id,
+                manifest["source"],
+                manifest["stream"],
+                contract.version,
+                outcome.rows_in,
+                outcome.rows_passed,
+                outcome.rows_quarantined,
+                landed,
+                outcome.held,
+            ],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return Landed(outcome.batch_id, contract.id, landed)
+
+
+def _append(con: duckdb.DuckDBPyConnection, target: str, file: Path, key: str) -> None:
+    """Add a batch's quarantined rows or findings, except those already recorded for the same record,
+    rule and value (a re-run interval reports the same problems again)."""
+    if not file.exists():
+        return
+    source = f"read_parquet({literal(file)})"
+    _ensure(con, target, source)
+    path = literal(f"$.{key}")
+    con.execute(
+        f"INSERT INTO {target} BY NAME SELECT * FROM {source} n WHERE NOT EXISTS (SELECT 1 FROM {target} t "
+        f"WHERE t.dataset = n.dataset AND t.rule_key = n.rule_key AND t.value IS NOT DISTINCT FROM n.value "
+        f"AND json_extract_string(t.record, {path}) = json_extract_string(n.record, {path}))"
+    )
