@@ -12,6 +12,7 @@ from connectors import commit, extract
 from contracts import validate_batch
 from warehouse import lake
 from warehouse.land import land
+from warehouse.model import publish
 from xgate.settings import Settings
 
 
@@ -38,6 +39,7 @@ def sync(settings: Settings, source: str, stream: str | None = None, mode: str =
         con = lake.connect(settings)
         try:
             landed = land(con, settings, outcome)
+            publish(con)
         finally:
             con.close()
         commit(settings, batch.batch_id)

@@ -25,6 +25,7 @@ app.command()(contracts_cli.report)
 app.command()(warehouse_cli.sync)
 app.command()(warehouse_cli.tables)
 app.command()(warehouse_cli.snapshots)
+app.command()(warehouse_cli.discrepancies)
 _stderr = Console(stderr=True)
 
 

@@ -1,0 +1,136 @@
+"""The cross-department model (一标三实) and the discrepancy views, as views over the landed tables.
+
+``shared.person`` / ``phone`` / ``address`` / ``unit`` are the entities; the facts are the raw tables.
+The discrepancy views answer the reports' questions. A view is (re)published only when every table
+it reads has landed, so the lake never holds a view that cannot run. "Known to civil affairs" counts
+quarantined civil records too: a record that failed a check is still a record civil affairs holds.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+CIVIL_IDS = """SELECT id_number FROM raw.civil_residents UNION SELECT json_extract_string(record, '$.id_number')
+  FROM quarantine.rows WHERE dataset = 'civil.residents'"""
+RENTALS = """SELECT 'housing.rentals' AS dataset, rental_id AS rental_key, tenant_id_number, tenant_name, address_code,
+  address, start_date, end_date FROM raw.housing_rentals UNION ALL SELECT 'housing.rental_filings', filing_no,
+  tenant_id_number, tenant_name, address_code, address, start_date, end_date FROM raw.housing_rental_filings"""
+
+# view -> (SQL, tables it reads)
+VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "shared.person": (
+        """SELECT id_number, any_value(name) AS name, any_value(sex) AS sex, any_value(birth_date) AS birth_date,
+             list(DISTINCT dataset) AS known_to FROM (
+           SELECT id_number, name, sex, CAST(birth_date AS VARCHAR) AS birth_date, 'civil.residents' AS dataset
+             FROM raw.civil_residents
+           UNION ALL SELECT id_number, name, NULL, NULL, 'telecom.subscribers' FROM raw.telecom_subscribers
+           UNION ALL SELECT id_number, name, gender, birth_date, 'health.patients' FROM raw.health_patients)
+           GROUP BY id_number""",
+        ("raw.civil_residents", "raw.telecom_subscribers", "raw.health_patients"),
+    ),
+    "shared.phone": (
+        "SELECT msisdn, id_number, name, carrier, status, activated_at, cancelled_at, subscriber_id "
+        "FROM raw.telecom_subscribers",
+        ("raw.telecom_subscribers",),
+    ),
+    "shared.address": (
+        """SELECT address_code, any_value(address) AS address, list(DISTINCT dataset) AS known_to FROM (
+             SELECT address_code, address, 'civil.residents' AS dataset FROM raw.civil_residents
+             UNION ALL SELECT address_code, address, 'housing.properties' FROM raw.housing_properties)
+           GROUP BY address_code""",
+        ("raw.civil_residents", "raw.housing_properties"),
+    ),
+    "shared.unit": (
+        "SELECT DISTINCT owner_id AS credit_code, owner_name AS name FROM raw.housing_properties "
+        "WHERE owner_type = '单位'",
+        ("raw.housing_properties",),
+    ),
+    "shared.rental": (RENTALS, ("raw.housing_rentals", "raw.housing_rental_filings")),
+    "shared.dead_with_active_phone": (
+        """SELECT s.subscriber_id, s.msisdn, s.id_number, p.patient_id, p.deceased_at
+           FROM raw.telecom_subscribers s JOIN raw.health_patients p ON p.id_number = s.id_number
+           WHERE s.status = 'active' AND p.deceased_at IS NOT NULL""",
+        ("raw.telecom_subscribers", "raw.health_patients"),
+    ),
+    "shared.dead_but_registered": (
+        """SELECT r.resident_id, r.id_number, r.household_id, p.patient_id, p.deceased_at
+           FROM raw.civil_residents r JOIN raw.health_patients p ON p.id_number = r.id_number
+           WHERE r.status = '正常' AND p.deceased_at IS NOT NULL""",
+        ("raw.civil_residents", "raw.health_patients"),
+    ),
+    "shared.tenant_not_registered": (
+        f"""SELECT t.* FROM ({RENTALS}) t WHERE NOT EXISTS (SELECT 1 FROM raw.civil_residents r
+              WHERE r.id_number = t.tenant_id_number AND r.address_code = t.address_code AND r.status = '正常')""",
+        ("raw.housing_rentals", "raw.housing_rental_filings", "raw.civil_residents"),
+    ),
+    "shared.duplicate_registration": (
+        """SELECT resident_id, id_number, household_id, address_code FROM raw.civil_residents WHERE status = '正常'
+           QUALIFY count(*) OVER (PARTITION BY id_number) > 1""",
+        ("raw.civil_residents",),
+    ),
+    "shared.health_unknown_to_civil": (
+        f"""SELECT patient_id, id_number, name FROM raw.health_patients
+           WHERE id_number NOT IN ({CIVIL_IDS})""",
+        ("raw.health_patients", "raw.civil_residents", "quarantine.rows"),
+    ),
+}
+# discrepancy view -> (manifest anomaly kind, key column, datasets its keys belong to)
+DISCREPANCIES = {
+    "shared.dead_with_active_phone": ("dead_but_active_phone", "subscriber_id", ("telecom.subscribers",)),
+    "shared.dead_but_registered": ("dead_but_registered", "resident_id", ("civil.residents",)),
+    "shared.tenant_not_registered": (
+        "tenant_not_registered",
+        "rental_key",
+        ("housing.rentals", "housing.rental_filings"),
+    ),
+    "shared.duplicate_registration": ("duplicate_household_registration", "resident_id", ("civil.residents",)),
+    "shared.health_unknown_to_civil": ("unknown_to_civil", "patient_id", ("health.patients",)),
+}
+
+
+def _existing(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {
+        f"{s}.{t}"
+        for s, t in con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = 'lake'"
+        ).fetchall()
+    }
+
+
+def publish(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """(Re)create every view whose inputs have landed, in one transaction; returns the views published."""
+    existing = _existing(con)
+    ready = [name for name, (_, needs) in VIEWS.items() if set(needs) <= existing]
+    con.execute("BEGIN TRANSACTION")
+    con.execute("CREATE SCHEMA IF NOT EXISTS shared")
+    for name in ready:
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {VIEWS[name][0]}")
+    con.execute("COMMIT")
+    return ready
+
+
+def score(con: duckdb.DuckDBPyConnection, manifest: dict) -> dict[str, dict]:
+    """Precision and recall of each discrepancy view against a sandbox ground-truth manifest."""
+    existing = _existing(con)
+    out = {}
+    for view, (kind, key, datasets) in DISCREPANCIES.items():
+        if view not in existing:
+            continue
+        found = {row[0] for row in con.execute(f"SELECT DISTINCT {key} FROM {view}").fetchall()}
+        planted = {
+            r["key"]
+            for a in manifest["anomalies"]
+            if a["kind"] == kind
+            for r in a["records"]
+            if r["dataset"] in datasets
+        }
+        hits = len(found & planted)
+        out[view] = {
+            "kind": kind,
+            "found": len(found),
+            "planted": len(planted),
+            "true_positives": hits,
+            "precision": hits / len(found) if found else 1.0,
+            "recall": hits / len(planted) if planted else 1.0,
+        }
+    return out
