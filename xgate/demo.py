@@ -1,9 +1,9 @@
 """``make demo``: the whole path on the embedded default, start to finish, then a summary.
 
 Generates the sandbox prefecture, starts the department systems, fills the SQLite department
-databases, extracts every declared source into staging, validates each batch against its contract
-(passing rows on, failing rows to quarantine), writes the auditor's report, and stops everything again,
-printing per stream what was extracted, passed and quarantined, and what to try next.
+databases, syncs every declared source (extract, validate against its contract, land in the DuckLake
+warehouse), scores the discrepancy views against the sandbox's ground truth, writes the auditor's
+report, and stops everything again, printing what happened and what to try next.
 """
 
 from __future__ import annotations
@@ -14,16 +14,33 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from connectors import extract, sources
-from contracts import validate_batch
+from connectors import sources
 from contracts.report import write_report
 from sandbox import store, waves
+from sandbox.manifest import read_manifest
 from sandbox.servers import process
-from xgate.settings import get_settings
+from warehouse import lake
+from warehouse.model import score
+from warehouse.sync import sync
+from xgate.settings import Settings, get_settings
 
 DEMO_PEOPLE = 20_000
 DEMO_ORDER = ("civil", "housing", "housing_filings", "telecom", "health")  # civil first: others refer to it
 console = Console()
+
+
+def _discrepancies(settings: Settings) -> Table:
+    con = lake.connect(settings, read_only=True)
+    try:
+        scores = score(con, read_manifest(store.paths(settings).manifest))
+    finally:
+        con.close()
+    table = Table(
+        "discrepancy view", "rows", "planted", "precision", "recall", title="anomalies found in the warehouse"
+    )
+    for view, s in scores.items():
+        table.add_row(view, f"{s['found']:,}", f"{s['planted']:,}", f"{s['precision']:.1%}", f"{s['recall']:.1%}")
+    return table
 
 
 def main() -> None:
@@ -35,49 +52,49 @@ def main() -> None:
         settings.state_dir,
         settings.data_dir / "validated",
         settings.data_dir / "quality",
+        settings.warehouse_dir,
     ):  # the demo starts from nothing
         shutil.rmtree(leftover, ignore_errors=True)
     with console.status(f"generating the sandbox ({DEMO_PEOPLE:,} people)"):
-        summary = store.generate(settings, DEMO_PEOPLE, seed=42)
+        store.generate(settings, DEMO_PEOPLE, seed=42)
     process.serve(settings)
     try:
         waves.load_databases(settings, "sqlite", ("civil", "housing"))
         table = Table(
+            "run",
             "source",
-            "kind",
             "stream",
             "extracted",
-            "passed",
+            "landed",
             "quarantined",
             "seconds",
-            title="xgate demo: extract -> validate",
+            title="xgate demo: extract -> validate -> land",
         )
-        for name in DEMO_ORDER:
-            source = sources(settings.sources_dir)[name]
-            for stream in source.streams:
+        for run in ("0", "1"):  # the second run (after the sandbox moves to wave 1) takes only what changed
+            if run == "1":
+                waves.advance(settings)
+            for name in DEMO_ORDER:
                 begun = time.monotonic()
-                [batch] = extract(settings, source.name, stream.name)
-                outcome = validate_batch(settings, batch.batch_id)
-                table.add_row(
-                    source.name,
-                    source.kind,
-                    stream.name,
-                    f"{batch.rows:,}",
-                    f"{outcome.rows_passed:,}",
-                    f"{outcome.rows_quarantined:,}",
-                    f"{time.monotonic() - begun:.1f}",
-                )
+                for result in sync(settings, sources(settings.sources_dir)[name].name):
+                    table.add_row(
+                        run,
+                        name,
+                        result.stream,
+                        f"{result.extracted:,}",
+                        f"{result.landed:,}",
+                        f"{result.quarantined:,}",
+                        f"{time.monotonic() - begun:.1f}",
+                    )
+                    begun = time.monotonic()
         console.print(table)
+        console.print(_discrepancies(settings))
         console.print(f"auditor report: {write_report(settings)}")
-        console.print(
-            "planted anomalies (ground truth in manifest.json): "
-            + ", ".join(f"{k} {v}" for k, v in summary["anomalies"].items())
-        )
     finally:
         process.stop(settings)
-    console.print(f"done in {time.monotonic() - started:.1f}s; staged batches in {settings.staging_dir}.")
+    console.print(f"done in {time.monotonic() - started:.1f}s; warehouse in {settings.warehouse_dir}.")
     console.print(
-        "Next: .venv/bin/xgate sources | .venv/bin/xgate report | .venv/bin/xgate validate telecom.subscribers FILE"
+        "Next: .venv/bin/xgate tables | .venv/bin/xgate discrepancies | .venv/bin/xgate snapshots | "
+        ".venv/bin/xgate report"
     )
 
 
