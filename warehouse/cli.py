@@ -83,3 +83,19 @@ def discrepancies(
                 rows = None
             listing.add_row(view, "-" if rows is None else f"{rows:,}", "-", "-")
     console.print(listing)
+
+
+def maintain(
+    keep_days: Annotated[int, typer.Option(help="Keep snapshots this many days for --as-of.")] = 30,
+) -> None:
+    """Expire old snapshots and merge small files. Quarantine and audit rows are never deleted by it."""
+    con = lake.connect(get_settings())
+    try:
+        con.execute(
+            f"CALL ducklake_expire_snapshots('{lake.LAKE}', older_than => now() - INTERVAL {int(keep_days)} DAY)"
+        )
+        con.execute(f"CALL ducklake_merge_adjacent_files('{lake.LAKE}')")
+        con.execute(f"CALL ducklake_cleanup_old_files('{lake.LAKE}', cleanup_all => true)")
+    finally:
+        con.close()
+    console.print(f"expired snapshots older than {keep_days} days, merged small files, removed unreferenced files")

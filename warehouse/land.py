@@ -9,6 +9,9 @@ or not at all; only then is the connector's checkpoint moved.
 
 from __future__ import annotations
 
+import contextlib
+import random
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from contracts.validate import Outcome, quality_dir
 from xgate.settings import Settings
 
 SCHEMAS = ("raw", "quarantine", "meta")
+COMMIT_ATTEMPTS = 6
 BATCHES = """CREATE TABLE IF NOT EXISTS meta.batches (batch_id VARCHAR, dataset VARCHAR, source VARCHAR,
   stream VARCHAR, contract_version VARCHAR, rows_in BIGINT, rows_passed BIGINT, rows_quarantined BIGINT,
   rows_landed BIGINT, held VARCHAR, landed_at TIMESTAMPTZ)"""
@@ -56,7 +60,22 @@ def _ensure(con: duckdb.DuckDBPyConnection, target: str, incoming: str) -> None:
 
 
 def land(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outcome) -> Landed:
-    """Land one validated batch through an open lake connection (see :func:`warehouse.lake.connect`)."""
+    """Land one validated batch through an open lake connection (see :func:`warehouse.lake.connect`).
+
+    Writers commit optimistically; when another writer's commit conflicts with ours (both creating a
+    schema, both changing one table), the whole transaction is rolled back and tried again.
+    """
+    for attempt in range(COMMIT_ATTEMPTS):
+        try:
+            return _land_once(con, settings, outcome)
+        except duckdb.TransactionException:
+            if attempt == COMMIT_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * 2**attempt * (1 + random.random()))
+    raise AssertionError("unreachable")
+
+
+def _land_once(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outcome) -> Landed:
     manifest = staging.batch_manifest(settings, outcome.batch_id)
     contract = for_source(manifest["source"], manifest["stream"])
     key = quote(contract.primary_key)
@@ -102,7 +121,8 @@ def land(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outcome) -
         )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        with contextlib.suppress(duckdb.TransactionException):  # a failed COMMIT has already rolled back
+            con.execute("ROLLBACK")
         raise
     return Landed(outcome.batch_id, contract.id, landed)
 

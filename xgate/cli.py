@@ -26,6 +26,7 @@ app.command()(warehouse_cli.sync)
 app.command()(warehouse_cli.tables)
 app.command()(warehouse_cli.snapshots)
 app.command()(warehouse_cli.discrepancies)
+app.command()(warehouse_cli.maintain)
 _stderr = Console(stderr=True)
 
 

@@ -109,3 +109,96 @@ def test_unreachable_catalog_is_a_clear_error_and_the_batch_stays_staged(live) -
     assert "hunter2" not in str(caught.value)
     assert StateStore(xgate.state_dir).checkpoint("telecom", "subscribers").cursor is None
     assert list((xgate.staging_dir / "telecom" / "subscribers").iterdir())
+
+
+def test_maintain_keeps_every_row(live) -> None:
+    from warehouse.cli import maintain
+
+    _, xgate = live
+    sync(xgate, "telecom")
+    tables = ("raw.telecom_subscribers", "quarantine.rows", "quarantine.findings", "meta.batches")
+    before = {t: count(xgate, f"SELECT count(*) FROM {t}") for t in tables}
+    from xgate import settings as settings_module
+
+    settings_module._settings = xgate
+    try:
+        maintain(keep_days=0)
+    finally:
+        settings_module._settings = None
+    assert {t: count(xgate, f"SELECT count(*) FROM {t}") for t in tables} == before
+
+
+def test_two_writers_on_a_postgresql_catalog_both_commit(live, run_id) -> None:
+    import threading
+
+    import sqlalchemy as sa
+
+    from connectors import extract
+    from contracts import validate_batch
+
+    _, xgate = live
+    database = f"xgtest_{run_id}_lake"
+    admin = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as con:
+        con.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        con.execute(sa.text(f'CREATE DATABASE "{database}"'))
+    shared = xgate.model_copy(
+        update={"catalog_url": f"ducklake:postgres:dbname={database} host=127.0.0.1 user=postgres"}
+    )
+    try:
+        lake.connect(shared).close()  # create the catalog once
+        outcomes = [validate_batch(shared, b.batch_id) for s in ("telecom", "civil") for b in extract(shared, s)]
+        errors: list[BaseException] = []
+
+        def write(outcome) -> None:
+            try:
+                con = lake.connect(shared)
+                try:
+                    land(con, shared, outcome)
+                finally:
+                    con.close()
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(o,)) for o in outcomes]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, errors
+        assert count(shared, "SELECT count(*) FROM meta.batches") == len(outcomes)
+        assert count(shared, "SELECT count(*) FROM raw.telecom_subscribers") == outcomes[0].rows_passed
+    finally:
+        with admin.connect() as con:
+            con.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_sigkill_at_any_point_then_rerun_loses_and_duplicates_nothing(live) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sandbox, xgate = live
+    civil = xgate.connections["civil"].url
+    env = os.environ | {"XGATE_DATA_DIR": str(xgate.data_dir), "XGATE_CONNECTIONS__CIVIL__URL": civil}
+    for delay in (1.0, 4.0, 6.5, 8.0, 10.0):  # extract, validation set-up, validation, landing, publishing
+        child = subprocess.Popen(
+            [sys.executable, "-m", "xgate", "sync", "civil", "--stream", "residents"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    [result] = sync(xgate, "civil", "residents")
+    expected = store.visible(sandbox, "civil.residents").num_rows - result.quarantined if result.extracted else None
+    landed = count(xgate, "SELECT count(*) FROM raw.civil_residents")
+    assert landed == count(xgate, "SELECT count(DISTINCT resident_id) FROM raw.civil_residents")
+    if expected is not None:
+        assert landed == expected
+    quarantined = count(xgate, "SELECT count(*) FROM quarantine.rows")
+    assert landed + quarantined == store.visible(sandbox, "civil.residents").num_rows
