@@ -7,10 +7,10 @@ import os
 import platform
 from pathlib import Path
 
-from benchmarks import bench_connectors, bench_contracts, bench_sandbox
+from benchmarks import bench_connectors, bench_contracts, bench_sandbox, bench_warehouse
 from benchmarks.report import Result, write_report
 
-SUITES = (bench_sandbox, bench_connectors, bench_contracts)
+SUITES = (bench_sandbox, bench_connectors, bench_contracts, bench_warehouse)
 
 
 def main() -> None:

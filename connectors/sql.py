@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import adbc_driver_postgresql.dbapi as adbc
 import pyarrow as pa
 import sqlalchemy as sa
 
@@ -91,6 +90,8 @@ class SqlReader:
 
     def _adbc(self, query: sa.Select, schema: pa.Schema) -> Iterator[pa.Table]:
         """PostgreSQL through ADBC: the server's binary COPY stream decoded to Arrow in C++, batch by batch."""
+        import adbc_driver_postgresql.dbapi as adbc  # loads libpq; only PostgreSQL sources need it
+
         sql = str(query.compile(self.engine, compile_kwargs={"literal_binds": True}))
         uri = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         try:

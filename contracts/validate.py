@@ -18,12 +18,15 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from connectors.records import parse_offset
 from contracts.checks import Contract
-from contracts.engine import RuleResult, duckdb_session, prepare_sql, run_suite
 from contracts.sql import literal, quote
 from xgate.settings import Settings
+
+if TYPE_CHECKING:
+    from contracts.engine import RuleResult
 
 LINEAGE_PREFIX = "_"
 
@@ -67,6 +70,8 @@ def validate(
     extracted_at: datetime | None = None,
 ) -> Outcome:
     """Validate Parquet files of one batch; with ``write`` the split and the results are stored."""
+    from contracts.engine import duckdb_session, prepare_sql, run_suite  # Great Expectations loads here, once
+
     started = time.perf_counter()
     with duckdb_session() as (source, run):
         listing = ", ".join(literal(f) for f in files)

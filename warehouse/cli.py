@@ -9,7 +9,6 @@ from rich.console import Console
 from rich.table import Table
 
 from warehouse import lake
-from warehouse.sync import sync as run_sync
 from xgate.settings import get_settings
 
 console = Console()
@@ -21,6 +20,8 @@ def sync(
     full: Annotated[bool, typer.Option("--full", help="Re-read everything; lands only what is newer.")] = False,
 ) -> None:
     """Extract, validate and land a source in the warehouse; the checkpoint moves after the lake commits."""
+    from warehouse.sync import sync as run_sync
+
     table = Table("stream", "batch", "extracted", "passed", "quarantined", "landed", "held")
     for result in run_sync(get_settings(), source, stream, "full" if full else "incremental"):
         table.add_row(

@@ -1,0 +1,120 @@
+"""Landing throughput and person lookups on a 1M-person sandbox.
+
+Landing: ``land()`` of a validated telecom batch (one transaction, merge by key, quarantine, ledger)
+against plain DuckDB copying the same validated Parquet to a new Parquet file. Lookup: one person by ID
+across every department's table through the lake, p50 and p95 over 200 IDs, beside a full scan of the
+same tables.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+from pydantic import SecretStr
+
+from benchmarks.report import Result
+from contracts import validate_batch
+from sandbox import dbload, store
+from sandbox.servers import process
+from warehouse import lake
+from warehouse.land import land
+from warehouse.sync import sync
+from xgate.settings import Connection, Settings
+
+PEOPLE = 1_000_000
+LOOKUPS = 200
+PERSON_TABLES = {
+    "raw.civil_residents": "id_number",
+    "raw.telecom_subscribers": "id_number",
+    "raw.health_patients": "id_number",
+    "raw.housing_rentals": "tenant_id_number",
+    "raw.housing_properties": "owner_id",
+    "raw.civil_marriages": "husband_id_number",
+}
+
+
+def _lookup_sql(table: str, column: str) -> str:
+    return f"SELECT '{table}' AS source, to_json(t) AS row FROM {table} t WHERE {column} = $id"
+
+
+def run() -> list[Result]:
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        sandbox = Settings(data_dir=root / "sandbox", telecom_port=28881, health_port=28882, sandbox_rate_limit=10_000)
+        store.generate(sandbox, PEOPLE, seed=42)
+        urls = process.serve(sandbox)
+        try:
+            dbload.load(sandbox, "sqlite", ("civil", "housing"))
+            token = SecretStr(store.ensure_token(sandbox))
+            xgate = Settings(
+                data_dir=root / "xgate",
+                connections={
+                    "telecom": Connection(url=urls["telecom"], token=token),
+                    "health": Connection(url=urls["health"], token=token),
+                    "civil": Connection(url=sandbox.sqlite_url("civil")),
+                    "housing": Connection(url=sandbox.sqlite_url("housing")),
+                    "housing_inbox": Connection(url=str(store.paths(sandbox).inbox)),
+                },
+            )
+            for source in ("civil", "housing", "health"):
+                sync(xgate, source)
+            from connectors import extract
+
+            [batch] = extract(xgate, "telecom")
+            outcome = validate_batch(xgate, batch.batch_id)
+            con = lake.connect(xgate)
+            start = time.perf_counter()
+            land(con, xgate, outcome)
+            ours = time.perf_counter() - start
+            con.close()
+            plain = duckdb.connect()
+            start = time.perf_counter()
+            plain.execute(
+                f"COPY (SELECT * FROM read_parquet('{outcome.validated_path}')) TO '{root / 'copy.parquet'}' "
+                "(FORMAT parquet, COMPRESSION zstd)"
+            )
+            baseline = time.perf_counter() - start
+            results.append(
+                Result(
+                    "warehouse",
+                    f"land {outcome.rows_passed:,} validated rows (merge, quarantine, ledger, one snapshot)",
+                    outcome.rows_passed / ours,
+                    "plain DuckDB COPY to Parquet",
+                    outcome.rows_passed / baseline,
+                    f"{ours:.1f} s",
+                )
+            )
+        finally:
+            process.stop(sandbox)
+        con = lake.connect(xgate, read_only=True)
+        ids = [r[0] for r in con.execute("SELECT id_number FROM raw.civil_residents USING SAMPLE 1000").fetchall()]
+        query = " UNION ALL ".join(_lookup_sql(t, c) for t, c in PERSON_TABLES.items())
+        timings = []
+        for person in random.Random(1).sample(ids, LOOKUPS):
+            start = time.perf_counter()
+            con.execute(query, {"id": person}).fetchall()
+            timings.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        for table in PERSON_TABLES:
+            con.execute(f"SELECT * FROM {table}").fetch_arrow_table()
+        scan = time.perf_counter() - start
+        timings.sort()
+        p50, p95 = statistics.median(timings), timings[int(len(timings) * 0.95) - 1]
+        rows = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in PERSON_TABLES)
+        results.append(
+            Result(
+                "warehouse",
+                f"person lookup by ID across {len(PERSON_TABLES)} tables ({rows:,} rows)",
+                1 / p50,
+                "full scan of the same tables",
+                1 / scan,
+                f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (target p95 < 200 ms); rows/s columns are lookups/s",
+            )
+        )
+    return results
