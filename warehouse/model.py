@@ -1,4 +1,6 @@
-"""The cross-department model (一标三实) and the discrepancy views, as views over the landed tables.
+"""The conformed layer, the cross-department model (一标三实) and the discrepancy views, over the raw tables.
+
+``conformed.<dataset>`` types each raw table by its contract (dates, instants, numbers).
 
 ``shared.person`` / ``phone`` / ``address`` / ``unit`` are the entities; the facts are the raw tables.
 The discrepancy views answer the reports' questions. A view is (re)published only when every table
@@ -9,6 +11,11 @@ quarantined civil records too: a record that failed a check is still a record ci
 from __future__ import annotations
 
 import duckdb
+
+from contracts import contracts
+from contracts.checks import Contract
+from contracts.sql import quote
+from warehouse.land import table_name
 
 CIVIL_IDS = """SELECT id_number FROM raw.civil_residents UNION SELECT json_extract_string(record, '$.id_number')
   FROM quarantine.rows WHERE dataset = 'civil.residents'"""
@@ -97,13 +104,47 @@ def _existing(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
+CAST_TO = {"date": "DATE", "timestamp": "TIMESTAMPTZ", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN"}
+
+
+def conformed_sql(contract: Contract, columns: set[str]) -> str:
+    """The typed view of a raw table: each contract field cast to its logical type (text with an offset is
+    an instant; naive text and SQL timestamps are the department's +08:00 wall clock), lineage kept."""
+    select = []
+    for name, spec in contract.fields.items():
+        if name not in columns:
+            continue
+        kind = CAST_TO.get(spec.logical_type)
+        value = quote(name)
+        if kind == "TIMESTAMPTZ":
+            text = f"CAST({value} AS VARCHAR)"
+            select.append(
+                f"CASE WHEN regexp_matches({text}, '([+-][0-9][0-9]:?[0-9][0-9]|Z)$') THEN TRY_CAST({text} AS "
+                f"TIMESTAMPTZ) ELSE TRY_CAST({text} || '+08:00' AS TIMESTAMPTZ) END AS {value}"
+            )
+        elif kind:
+            select.append(f"TRY_CAST(CAST({value} AS VARCHAR) AS {kind}) AS {value}")
+        else:
+            select.append(value)
+    select += [quote(c) for c in sorted(columns) if c.startswith("_") or c == "contract_version"]
+    return f"SELECT {', '.join(select)} FROM {table_name(contract.id)}"
+
+
 def publish(con: duckdb.DuckDBPyConnection) -> list[str]:
     """(Re)create every view whose inputs have landed, in one transaction; returns the views published."""
     existing = _existing(con)
     ready = [name for name, (_, needs) in VIEWS.items() if set(needs) <= existing]
     con.execute("BEGIN TRANSACTION")
     con.execute("CREATE SCHEMA IF NOT EXISTS shared")
-    for name in ready:
+    con.execute("CREATE SCHEMA IF NOT EXISTS conformed")
+    for contract in contracts().values():
+        raw = table_name(contract.id)
+        if raw in existing:
+            columns = {row[0] for row in con.execute(f"DESCRIBE {raw}").fetchall()}
+            name = f"conformed.{raw.split('.', 1)[1]}"
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {conformed_sql(contract, columns)}")
+            ready.append(name)
+    for name in (n for n in ready if n.startswith("shared.")):
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {VIEWS[name][0]}")
     con.execute("COMMIT")
     return ready

@@ -27,6 +27,7 @@ app.command()(warehouse_cli.tables)
 app.command()(warehouse_cli.snapshots)
 app.command()(warehouse_cli.discrepancies)
 app.command()(warehouse_cli.maintain)
+app.command()(warehouse_cli.sql)
 _stderr = Console(stderr=True)
 
 
