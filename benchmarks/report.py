@@ -22,8 +22,8 @@ NOTES = """
   Expectations on DuckDB, including normalisation and writing the split (passing rows, quarantine,
   findings, results), against DuckDB evaluating the same rules as plain SQL in one pass (counts only),
   and against `datacontract test` 1.2.8 on the same file with the rules it can express (required,
-  unique, valid values, patterns, the ID check character as SQL), from `.venv-datacontract`. Its
-  peak RSS is that of the benchmark's largest child process.
+  unique, valid values, patterns, the ID check character as SQL), from `.venv-datacontract`; its
+  peak RSS is sampled from its process.
 """
 
 
@@ -41,7 +41,7 @@ class Result:
         return self.rows_per_s / self.baseline_rows_per_s
 
 
-def write_report(path: Path, results: list[Result], machine: str, day: str) -> None:
+def write_report(path: Path, results: list[Result], machine: str, day: str, kept: list[str] | None = None) -> None:
     table = Table("suite", "task", "xgate rows/s", "baseline", "baseline rows/s", "ratio", "note")
     lines = [
         "# Benchmarks",
@@ -64,6 +64,10 @@ def write_report(path: Path, results: list[Result], machine: str, day: str) -> N
         )
         table.add_row(*cells)
         lines.append("| " + " | ".join(cells) + " |")
+    order = ["sandbox", "connectors", "contracts", "warehouse"]
+    rows = lines[7:] + list(kept or [])
+    rows.sort(key=lambda line: order.index(line.split("|")[1].strip()) if line.split("|")[1].strip() in order else 99)
+    lines = lines[:7] + rows
     Console().print(table)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n" + NOTES, encoding="utf-8")
