@@ -8,6 +8,7 @@ of a later wave replace their earlier versions in one transaction, as a departme
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 import pyarrow as pa
@@ -42,20 +43,14 @@ def load(settings: Settings, target: Target, departments: tuple[str, ...], wave:
     for department in departments:
         url = database_url(settings, target, department)
         _create_database(url)
-        engine = _engine(url)
-        try:
-            with engine.begin() as con:
-                for dataset in DEPARTMENT_TABLES[department]:
-                    table = store.visible(settings, dataset, wave)
-                    sql_table = _sql_table(dataset, table.schema)
-                    sql_table.drop(con, checkfirst=True)
-                    sql_table.create(con)
-                    _insert(con, sql_table, table)
-                    counts[dataset] = table.num_rows
-        except sa.exc.OperationalError as exc:
-            raise SourceUnavailable(f"{department} database {_safe(url)}: {exc.orig}") from None
-        finally:
-            engine.dispose()
+        with _transaction(url, department) as con:
+            for dataset in DEPARTMENT_TABLES[department]:
+                table = store.visible(settings, dataset, wave)
+                sql_table = _sql_table(dataset, table.schema)
+                sql_table.drop(con, checkfirst=True)
+                sql_table.create(con)
+                _insert(con, sql_table, table)
+                counts[dataset] = table.num_rows
     return counts
 
 
@@ -63,24 +58,30 @@ def apply_wave(settings: Settings, target: Target, departments: tuple[str, ...],
     """Replace the records a wave changes (delete the old version, insert the new) in one transaction each."""
     counts: dict[str, int] = {}
     for department in departments:
-        url = database_url(settings, target, department)
-        engine = _engine(url)
-        try:
-            with engine.begin() as con:
-                for dataset in DEPARTMENT_TABLES[department]:
-                    changes = store.changed_in(settings, dataset, wave)
-                    sql_table = _sql_table(dataset, changes.schema)
-                    key = sql_table.c[PRIMARY_KEYS[dataset]]
-                    ids = changes[PRIMARY_KEYS[dataset]].to_pylist()
-                    for start in range(0, len(ids), CHUNK):
-                        con.execute(sql_table.delete().where(key.in_(ids[start : start + CHUNK])))
-                    _insert(con, sql_table, changes)
-                    counts[dataset] = changes.num_rows
-        except sa.exc.OperationalError as exc:
-            raise SourceUnavailable(f"{department} database {_safe(url)}: {exc.orig}") from None
-        finally:
-            engine.dispose()
+        with _transaction(database_url(settings, target, department), department) as con:
+            for dataset in DEPARTMENT_TABLES[department]:
+                changes = store.changed_in(settings, dataset, wave)
+                sql_table = _sql_table(dataset, changes.schema)
+                key = sql_table.c[PRIMARY_KEYS[dataset]]
+                ids = changes[PRIMARY_KEYS[dataset]].to_pylist()
+                for start in range(0, len(ids), CHUNK):
+                    con.execute(sql_table.delete().where(key.in_(ids[start : start + CHUNK])))
+                _insert(con, sql_table, changes)
+                counts[dataset] = changes.num_rows
     return counts
+
+
+@contextmanager
+def _transaction(url: URL, department: str) -> Iterator[sa.Connection]:
+    """One transaction on a department database; an unreachable server is a one-line error."""
+    engine = _engine(url)
+    try:
+        with engine.begin() as con:
+            yield con
+    except sa.exc.OperationalError as exc:
+        raise SourceUnavailable(f"{department} database {_safe(url)}: {exc.orig}") from None
+    finally:
+        engine.dispose()
 
 
 def _safe(url: URL) -> str:
