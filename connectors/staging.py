@@ -111,10 +111,7 @@ def read_batch(settings: Settings, batch_id: str) -> pa.Table:
     return pa.concat_tables(tables, promote_options="permissive")
 
 
-def sweep_partials(settings: Settings, source: str, stream: str) -> int:
+def sweep_partials(settings: Settings, source: str, stream: str) -> None:
     """Remove batches a killed run left half-written; they were never staged, so nothing is lost."""
-    removed = 0
     for partial in (settings.staging_dir / source / stream).glob("*.partial"):
         shutil.rmtree(partial, ignore_errors=True)
-        removed += 1
-    return removed

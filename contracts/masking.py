@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from connectors.staging import LINEAGE
 from contracts.checks import Field
 
 HIDDEN = "[hidden]"
@@ -35,7 +36,7 @@ def mask_record(record: dict, fields: dict[str, Field]) -> dict:
     shown = {}
     for name, value in record.items():
         spec = fields.get(name.removesuffix("__original"))
-        if name.startswith("_"):  # lineage: where the row came from, never personal
+        if name in LINEAGE:  # where the row came from, never personal
             shown[name] = value
         elif spec is None:
             shown[name] = HIDDEN

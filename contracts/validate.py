@@ -21,14 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from connectors.records import parse_offset
+from connectors.staging import LINEAGE
 from contracts.checks import Contract
 from contracts.sql import literal, quote
 from xgate.settings import Settings
 
 if TYPE_CHECKING:
     from contracts.engine import RuleResult
-
-LINEAGE_PREFIX = "_"
 
 
 @dataclass
@@ -49,7 +48,7 @@ class Outcome:
 
 
 def _drift(contract: Contract, columns: list[str]) -> dict:
-    data = {c for c in columns if not c.startswith(LINEAGE_PREFIX)}
+    data = {c for c in columns if c not in LINEAGE}
     added = sorted(data - set(contract.fields))
     missing = sorted(set(contract.fields) - data)
     return {k: v for k, v in (("added", added), ("missing", missing)) if v}

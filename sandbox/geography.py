@@ -85,9 +85,3 @@ def area_codes() -> tuple[AreaCode, ...]:
 def area_codes_valid_in(year: int, prefix: str = "") -> tuple[str, ...]:
     """County codes (optionally under a prefix) that a person born in ``year`` may carry."""
     return tuple(sorted({a.code for a in area_codes() if a.code.startswith(prefix) and a.valid_in(year)}))
-
-
-@cache
-def known_area_codes() -> frozenset[str]:
-    """Every county-level code GB/T 2260 has ever had: the list contracts check area codes against."""
-    return frozenset(a.code for a in area_codes())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import duckdb
 
+from connectors.staging import LINEAGE
 from contracts import contracts
 from contracts.checks import Contract
 from contracts.sql import quote
@@ -126,7 +127,7 @@ def conformed_sql(contract: Contract, columns: set[str]) -> str:
             select.append(f"TRY_CAST(CAST({value} AS VARCHAR) AS {kind}) AS {value}")
         else:
             select.append(value)
-    select += [quote(c) for c in sorted(columns) if c.startswith("_") or c == "contract_version"]
+    select += [quote(c) for c in sorted(columns) if c in LINEAGE or c == "contract_version"]
     return f"SELECT {', '.join(select)} FROM {table_name(contract.id)}"
 
 
