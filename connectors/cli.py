@@ -41,6 +41,15 @@ def sources() -> None:
     console.print(table)
 
 
+def extract_mode(full: bool, since: datetime | None, until: datetime | None) -> str:
+    """The extract mode the --full / --since / --until options ask for."""
+    if full and (since or until):
+        raise ConfigError("--full and --since/--until exclude each other")
+    if (since is None) != (until is None):
+        raise ConfigError("a backfill needs both --since and --until")
+    return "full" if full else "backfill" if since else "incremental"
+
+
 def extract(
     source: Annotated[str, typer.Argument(help="Declared source name (see 'xgate sources').")],
     stream: Annotated[str | None, typer.Option(help="Only this stream.")] = None,
@@ -50,11 +59,7 @@ def extract(
     commit: Annotated[bool, typer.Option("--commit", help="Treat staging as landed: move the checkpoint.")] = False,
 ) -> None:
     """Extract a source into staged Parquet batches with lineage."""
-    if full and (since or until):
-        raise ConfigError("--full and --since/--until exclude each other")
-    if (since is None) != (until is None):
-        raise ConfigError("a backfill needs both --since and --until")
-    mode = "full" if full else "backfill" if since else "incremental"
+    mode = extract_mode(full, since, until)
     settings = get_settings()
     table = Table("batch", "mode", "rows", "schema changes", "staged at")
     for result in runner.extract(settings, source, stream, mode, since, until):

@@ -55,8 +55,10 @@ class Source(BaseModel):
     department: str
     description: str = ""
     connection: str = Field(description="name of the connection holding URL and credentials")
-    schedule: str = "@daily"
+    schedule: str = Field("@daily", description="cron expression or preset for the source's Airflow DAG")
     owner: str = "data-engineering"
+    retries: int = Field(3, ge=0, description="task retries before a sync fails (backoff doubles each time)")
+    retry_delay: timedelta = Field(timedelta(minutes=2), description="first wait before a retry")
     streams: tuple[Stream, ...]
 
     @model_validator(mode="after")

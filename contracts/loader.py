@@ -11,19 +11,23 @@ import json
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jsonschema
 import yaml
-from open_data_contract_standard.model import OpenDataContractStandard
-from pydantic import ValidationError
 
 from xgate.errors import ConfigError
+
+if TYPE_CHECKING:
+    import jsonschema
+    from open_data_contract_standard.model import OpenDataContractStandard
 
 CONTRACTS_DIR = Path(__file__).parent / "datasets"
 
 
 @cache
 def _schema_validator() -> jsonschema.Draft201909Validator:
+    import jsonschema
+
     schema = json.loads(files("open_data_contract_standard").joinpath("schema.json").read_text(encoding="utf-8"))
     return jsonschema.validators.validator_for(schema)(schema)
 
@@ -67,6 +71,9 @@ def read_contract(path: Path) -> tuple[OpenDataContractStandard, yaml.Node]:
         raise ContractError(
             path, _line_of(tree, list(first.absolute_path)), f"not valid ODCS v3 at {where}: {first.message[:300]}"
         )
+    from open_data_contract_standard.model import OpenDataContractStandard
+    from pydantic import ValidationError
+
     try:
         return OpenDataContractStandard.model_validate(data), tree
     except ValidationError as exc:
@@ -76,3 +83,19 @@ def read_contract(path: Path) -> tuple[OpenDataContractStandard, yaml.Node]:
 
 def contract_paths(folder: Path | None = None) -> list[Path]:
     return sorted((folder or CONTRACTS_DIR).glob("*.yaml"))
+
+
+def datasets_by_stream(folder: Path | None = None) -> dict[str, str]:
+    """``source.stream`` -> dataset id, read from the YAML alone.
+
+    Cheap enough for Airflow's DAG parsing, which needs only the names; a contract is fully checked
+    when a batch is validated against it.
+    """
+    index = {}
+    for path in contract_paths(folder):
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        if not isinstance(data, dict) or "id" not in data:
+            continue
+        custom = {p.get("property"): p.get("value") for p in data.get("customProperties") or [] if isinstance(p, dict)}
+        index[str(custom.get("source", data["id"]))] = str(data["id"])
+    return index

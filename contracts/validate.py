@@ -130,6 +130,34 @@ def validate(
     return outcome
 
 
+def stored_outcome(settings: Settings, batch_id: str) -> Outcome | None:
+    """The outcome a finished validation recorded for a batch (None if it has not been validated).
+
+    Lets landing run in another process than validation (an Airflow task per stage): only the batch id
+    travels between them.
+    """
+    import pyarrow.parquet as pq
+
+    path = quality_dir(settings, "batches") / f"{batch_id}.parquet"
+    if not path.exists():
+        return None
+    row = pq.read_table(path).to_pylist()[0]
+    return Outcome(
+        batch_id,
+        row["dataset"],
+        row["contract_version"],
+        row["rows_in"],
+        row["rows_passed"],
+        row["rows_quarantined"],
+        row["held"],
+        json.loads(row["drift"]),
+        freshness_hours=row["freshness_hours"],
+        freshness_ok=row["freshness_ok"],
+        seconds=row["seconds"],
+        validated_path=str(settings.data_dir / "validated" / row["dataset"] / f"{batch_id}.parquet"),
+    )
+
+
 def _references(settings: Settings, contract: Contract, run) -> dict[str, str]:
     """Reference sets for ``references`` checks: the referenced dataset's validated rows, when there are any."""
     tables = {}

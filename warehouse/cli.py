@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -18,12 +19,20 @@ def sync(
     source: Annotated[str, typer.Argument(help="Declared source name (see 'xgate sources').")],
     stream: Annotated[str | None, typer.Option(help="Only this stream.")] = None,
     full: Annotated[bool, typer.Option("--full", help="Re-read everything; lands only what is newer.")] = False,
+    since: Annotated[datetime | None, typer.Option(help="Backfill records modified from this time.")] = None,
+    until: Annotated[datetime | None, typer.Option(help="Backfill up to (excluding) this time.")] = None,
 ) -> None:
-    """Extract, validate and land a source in the warehouse; the checkpoint moves after the lake commits."""
+    """Extract, validate and land a source in the warehouse; the checkpoint moves after the lake commits.
+
+    With --since and --until, a backfill of that interval: it lands what is newer and leaves the
+    incremental checkpoint alone (as an Airflow backfill run of the source's DAG does).
+    """
+    from connectors.cli import extract_mode
     from warehouse.sync import sync as run_sync
 
+    mode = extract_mode(full, since, until)
     table = Table("stream", "batch", "extracted", "passed", "quarantined", "landed", "held")
-    for result in run_sync(get_settings(), source, stream, "full" if full else "incremental"):
+    for result in run_sync(get_settings(), source, stream, mode, since, until):
         table.add_row(
             result.stream,
             result.batch_id,

@@ -10,6 +10,8 @@ quarantined civil records too: a record that failed a check is still a record ci
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import duckdb
 
 from connectors.staging import LINEAGE
@@ -131,22 +133,27 @@ def conformed_sql(contract: Contract, columns: set[str]) -> str:
     return f"SELECT {', '.join(select)} FROM {table_name(contract.id)}"
 
 
-def publish(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """(Re)create every view whose inputs have landed, in one transaction; returns the views published."""
+def publish(con: duckdb.DuckDBPyConnection, datasets: Iterable[str] | None = None, shared: bool = True) -> list[str]:
+    """(Re)create, in one transaction, the conformed views of ``datasets`` (None: every landed one) and,
+    with ``shared``, every cross-department view whose inputs have landed; returns the views published."""
     existing = _existing(con)
-    ready = [name for name, (_, needs) in VIEWS.items() if set(needs) <= existing]
+    wanted = None if datasets is None else set(datasets)
+    ready = []
     con.execute("BEGIN TRANSACTION")
     con.execute("CREATE SCHEMA IF NOT EXISTS shared")
     con.execute("CREATE SCHEMA IF NOT EXISTS conformed")
     for contract in contracts().values():
         raw = table_name(contract.id)
-        if raw in existing:
+        if raw in existing and (wanted is None or contract.id in wanted):
             columns = {row[0] for row in con.execute(f"DESCRIBE {raw}").fetchall()}
             name = f"conformed.{raw.split('.', 1)[1]}"
             con.execute(f"CREATE OR REPLACE VIEW {name} AS {conformed_sql(contract, columns)}")
             ready.append(name)
-    for name in (n for n in ready if n.startswith("shared.")):
-        con.execute(f"CREATE OR REPLACE VIEW {name} AS {VIEWS[name][0]}")
+    if shared:
+        for name, (sql, needs) in VIEWS.items():
+            if set(needs) <= existing:
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+                ready.append(name)
     con.execute("COMMIT")
     return ready
 

@@ -1,15 +1,20 @@
-"""One sync of a source: extract -> validate -> land -> commit, stream by stream.
+"""One sync of a source: extract -> validate -> land -> publish, stream by stream.
 
-The one path for a sync, whoever starts it (``xgate sync``, an Airflow task): each stage takes the
-batch id and returns one, and the connector's checkpoint moves only after the lake has committed.
+The one path for a sync, whoever starts it. ``xgate sync`` runs the stages in a row; the Airflow DAGs
+run each stage as a task (a process of its own), passing only the batch id: every stage reads what it
+needs from staging or the quality store. The connector's checkpoint moves only after the lake has
+committed the batch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime
 
-from connectors import commit, extract
+from connectors import commit, extract, staging
 from contracts import validate_batch
+from contracts.validate import Outcome, stored_outcome
 from warehouse import lake
 from warehouse.land import land
 from warehouse.model import publish
@@ -27,32 +32,67 @@ class StreamSync:
     landed: int
     held: str
 
+    def as_dict(self) -> dict:
+        return asdict(self)
 
-def sync(settings: Settings, source: str, stream: str | None = None, mode: str = "incremental") -> list[StreamSync]:
-    done = []
-    for batch in extract(settings, source, stream, mode):
-        if batch.rows == 0:  # nothing new: nothing to check or land
-            commit(settings, batch.batch_id)
-            done.append(StreamSync(source, batch.stream, batch.batch_id, 0, 0, 0, 0, ""))
-            continue
-        outcome = validate_batch(settings, batch.batch_id)
+
+def validate(settings: Settings, batch_id: str) -> Outcome | None:
+    """Check a staged batch against its contract; an empty batch has nothing to check (None)."""
+    if staging.batch_manifest(settings, batch_id)["rows"] == 0:
+        return None
+    return validate_batch(settings, batch_id)
+
+
+def land_batch(settings: Settings, batch_id: str) -> StreamSync:
+    """Land a validated batch in one lake transaction, then move the connector's checkpoint.
+
+    Idempotent: a batch the lake already holds lands nothing again, so a retried task only commits.
+    """
+    manifest = staging.batch_manifest(settings, batch_id)
+    outcome = stored_outcome(settings, batch_id) if manifest["rows"] else None
+    if manifest["rows"] and outcome is None:  # validated in a run that died before recording it
+        outcome = validate_batch(settings, batch_id)
+    landed = 0
+    if outcome is not None:
         con = lake.connect(settings)
         try:
-            landed = land(con, settings, outcome)
-            publish(con)
+            landed = land(con, settings, outcome).rows_landed
         finally:
             con.close()
-        commit(settings, batch.batch_id)
-        done.append(
-            StreamSync(
-                source,
-                batch.stream,
-                batch.batch_id,
-                batch.rows,
-                outcome.rows_passed,
-                outcome.rows_quarantined,
-                landed.rows_landed,
-                outcome.held,
-            )
-        )
+    commit(settings, batch_id)
+    return StreamSync(
+        manifest["source"],
+        manifest["stream"],
+        batch_id,
+        manifest["rows"],
+        outcome.rows_passed if outcome else 0,
+        outcome.rows_quarantined if outcome else 0,
+        landed,
+        outcome.held if outcome else "",
+    )
+
+
+def publish_views(settings: Settings, datasets: Iterable[str] | None = None, shared: bool = True) -> list[str]:
+    """(Re)publish the conformed views of ``datasets`` (all landed ones if None) and, with ``shared``,
+    the cross-department views whose inputs have all landed."""
+    con = lake.connect(settings)
+    try:
+        return publish(con, datasets, shared)
+    finally:
+        con.close()
+
+
+def sync(
+    settings: Settings,
+    source: str,
+    stream: str | None = None,
+    mode: str = "incremental",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[StreamSync]:
+    done = []
+    for batch in extract(settings, source, stream, mode, since, until):
+        validate(settings, batch.batch_id)
+        done.append(land_batch(settings, batch.batch_id))
+    publish_views(settings)
     return done

@@ -1,27 +1,29 @@
-"""``make demo``: the whole path on the embedded default, start to finish, then a summary.
+"""``make demo``: the whole path on the embedded default, through Airflow, start to finish, then a summary.
 
-Generates the sandbox prefecture, starts the department systems, fills the SQLite department
-databases, syncs every declared source (extract, validate against its contract, land in the DuckLake
-warehouse), scores the discrepancy views against the sandbox's ground truth, writes the auditor's
-report, and stops everything again, printing what happened and what to try next.
+Prepares an Airflow home under the data directory (SQLite metadata, the DAGs of ``dags/``), generates
+the sandbox prefecture, starts the department systems, fills the SQLite department databases, runs
+every source's sync DAG (extract, validate against its contract, land in the DuckLake warehouse),
+moves the sandbox to its next wave and runs them again, runs the shared-views DAG (which also writes
+the auditor's report), scores the discrepancy views against the sandbox's ground truth, and stops
+everything again, printing what happened and what to try next.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import time
 
 from rich.console import Console
 from rich.table import Table
 
-from connectors import sources
-from contracts.report import write_report
+from orchestration.home import prepare
 from sandbox import store, waves
 from sandbox.manifest import read_manifest
 from sandbox.servers import process
 from warehouse import lake
 from warehouse.model import score
-from warehouse.sync import sync
 from xgate.settings import Settings, get_settings
 
 DEMO_PEOPLE = 20_000
@@ -53,48 +55,60 @@ def main() -> None:
         settings.data_dir / "validated",
         settings.data_dir / "quality",
         settings.warehouse_dir,
+        settings.data_dir / "airflow",
     ):  # the demo starts from nothing
         shutil.rmtree(leftover, ignore_errors=True)
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")  # the summary, not every task's log
+    with console.status("preparing the Airflow home"):
+        home = prepare(settings)
+    from orchestration.run import run_dag
+
     with console.status(f"generating the sandbox ({DEMO_PEOPLE:,} people)"):
         store.generate(settings, DEMO_PEOPLE, seed=42)
     process.serve(settings)
+    failed = []
     try:
         waves.load_databases(settings, "sqlite", ("civil", "housing"))
         table = Table(
             "run",
-            "source",
+            "source DAG",
             "stream",
             "extracted",
             "landed",
             "quarantined",
             "seconds",
-            title="xgate demo: extract -> validate -> land",
+            title="xgate demo: Airflow DAG runs, extract -> validate -> land -> publish",
         )
         for run in ("0", "1"):  # the second run (after the sandbox moves to wave 1) takes only what changed
             if run == "1":
                 waves.advance(settings)
-            for name in DEMO_ORDER:
+            for name in (*DEMO_ORDER, "shared"):
                 begun = time.monotonic()
-                for result in sync(settings, sources(settings.sources_dir)[name].name):
-                    table.add_row(
-                        run,
-                        name,
-                        result.stream,
-                        f"{result.extracted:,}",
-                        f"{result.landed:,}",
-                        f"{result.quarantined:,}",
-                        f"{time.monotonic() - begun:.1f}",
-                    )
-                    begun = time.monotonic()
+                with console.status(f"run {run}: xgate_{name}"):
+                    result = run_dag(f"xgate_{name}")
+                seconds = f"{time.monotonic() - begun:.1f}"
+                if not result.ok:
+                    failed.append(f"{result.dag_id} (run {run}): {result.state}, {result.failed}")
+                for landed in sorted(result.landed, key=lambda r: r["stream"]):
+                    row = (f"{landed[k]:,}" for k in ("extracted", "landed", "quarantined"))
+                    table.add_row(run, name, landed["stream"], *row, seconds)
+                    seconds = ""
+                if not result.landed:
+                    table.add_row(run, name, "(views, report)", "", "", "", seconds)
         console.print(table)
         console.print(_discrepancies(settings))
-        console.print(f"auditor report: {write_report(settings)}")
+        console.print(f"auditor report: {settings.data_dir / 'reports' / 'quality.html'}")
     finally:
         process.stop(settings)
-    console.print(f"done in {time.monotonic() - started:.1f}s; warehouse in {settings.warehouse_dir}.")
+    console.print(
+        f"done in {time.monotonic() - started:.1f}s; warehouse in {settings.warehouse_dir}, Airflow in {home}."
+    )
+    if failed:
+        console.print("[bold red]failed DAG runs:[/] " + "; ".join(failed))
+        sys.exit(1)
     console.print(
         "Next: .venv/bin/xgate tables | .venv/bin/xgate discrepancies | .venv/bin/xgate snapshots | "
-        ".venv/bin/xgate report"
+        ".venv/bin/xgate report | make airflow (the Airflow UI on the same DAGs)"
     )
 
 

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     http_timeout: float = Field(30.0, gt=0, description="read timeout of one HTTP request, seconds")
     http_retries: int = Field(5, ge=0, description="retries of one page before the extract fails")
     http_backoff: float = Field(0.5, ge=0, description="backoff factor: waits of about 0.5, 1, 2, 4 ... s")
+    notify_webhook: SecretStr | None = Field(
+        None, description="URL that gets a JSON POST when a sync fails or misses its freshness SLA (besides the log)"
+    )
 
     sandbox_host: str = "127.0.0.1"
     telecom_port: int = Field(18081, ge=1, le=65535)

@@ -1,0 +1,173 @@
+"""The DAG factory: one sync DAG per declared source, and one DAG that refreshes the shared views.
+
+Parsing reads only the source's YAML declaration and the contracts' dataset names: no database, no
+network, no pyarrow, DuckDB or Great Expectations (task bodies import the stages when they run).
+Tasks hand each other batch ids, never data. The stages are the ones ``xgate sync`` runs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import (
+    Asset,
+    AssetAny,
+    BaseNotifier,
+    ExceptionRetryPolicy,
+    Param,
+    RetryAction,
+    RetryRule,
+    dag,
+    task,
+)
+
+from connectors.declarations import source as declared_source
+from contracts.loader import datasets_by_stream
+from orchestration.home import WRITER_POOL
+from orchestration.notify import send
+from orchestration.stages import check_freshness, extract_args
+from xgate.errors import ConfigError
+from xgate.settings import Settings, get_settings
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+# A wrong declaration, contract or setting fails at once; anything else (a source down) is retried.
+RETRY_POLICY = ExceptionRetryPolicy(
+    [RetryRule(ConfigError, RetryAction.FAIL, reason="a declaration, contract or setting is wrong: fix it, then rerun")]
+)
+
+
+class SyncFailed(BaseNotifier):
+    """``on_failure_callback`` of every xgate task: the DAG, task, try and the cause."""
+
+    def notify(self, context: dict) -> None:
+        ti = context["ti"]
+        cause = context.get("exception")
+        send(
+            "sync_failed",
+            f"{ti.dag_id}.{ti.task_id} failed on try {ti.try_number}: {cause}",
+            dag_id=ti.dag_id,
+            task_id=ti.task_id,
+            run_id=ti.run_id,
+            map_index=ti.map_index,
+            try_number=ti.try_number,
+            cause=str(cause) if cause else None,
+        )
+
+
+def table_asset(dataset: str) -> Asset:
+    """The warehouse table a dataset lands in (``raw.civil_residents``), as an Airflow asset."""
+    table = dataset.replace(".", "_")
+    return Asset(name=f"raw.{table}", uri=f"ducklake://xgate/raw/{table}", group="warehouse")
+
+
+def lake_pool(settings: Settings) -> str | None:
+    """One lake task at a time on a catalog file (DuckDB or SQLite); none on a PostgreSQL catalog."""
+    return None if (settings.catalog_url or "").startswith("ducklake:postgres:") else WRITER_POOL
+
+
+def source_dag(name: str):
+    """``xgate_<name>``: extract -> validate -> land per stream (mapped), then publish and check freshness."""
+    settings = get_settings()
+    source = declared_source(name, settings.sources_dir)
+    index = datasets_by_stream()
+    missing = [s.name for s in source.streams if f"{name}.{s.name}" not in index]
+    if missing:
+        raise ConfigError(f"source {name!r}: no contract for stream(s) {', '.join(missing)} in contracts/datasets/")
+    datasets = [index[f"{name}.{s.name}"] for s in source.streams]
+    pool = lake_pool(settings)
+
+    @dag(
+        dag_id=f"xgate_{name}",
+        description=source.description,
+        schedule=source.schedule,
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["xgate", "sync", source.department, source.kind],
+        params={
+            "mode": Param("incremental", enum=["incremental", "full"], description="full re-reads everything"),
+            "since": Param(None, type=["null", "string"], description="backfill from (ISO time)"),
+            "until": Param(None, type=["null", "string"], description="backfill up to, excluding (ISO time)"),
+        },
+        default_args={
+            "owner": source.owner,
+            "retries": source.retries,
+            "retry_delay": source.retry_delay,
+            "retry_exponential_backoff": 2.0,
+            "max_retry_delay": timedelta(hours=1),
+            "retry_policy": RETRY_POLICY,
+            "on_failure_callback": SyncFailed(),
+        },
+        doc_md=f"Sync of `{name}` ({source.department}, {source.kind}): streams "
+        f"{', '.join(s.name for s in source.streams)}. Declared in `connectors/sources/{name}.yaml`.",
+    )
+    def sync():
+        @task(map_index_template="{{ stream }}")
+        def extract(stream: str, params: dict | None = None, dag_run=None, data_interval_start=None) -> str:
+            from connectors import extract as run_extract
+
+            mode, since, until = extract_args(params or {}, dag_run, data_interval_start)
+            return run_extract(get_settings(), name, stream, mode, since, until)[0].batch_id
+
+        @task
+        def validate(batch_id: str) -> str:
+            from warehouse.sync import validate as run_validate
+
+            run_validate(get_settings(), batch_id)
+            return batch_id
+
+        @task(pool=pool, outlets=[table_asset(d) for d in datasets], multiple_outputs=False)
+        def land(batch_id: str) -> dict:
+            from warehouse.sync import land_batch
+
+            return land_batch(get_settings(), batch_id).as_dict()
+
+        @task(pool=pool)
+        def publish(landed: list[dict]) -> list[str]:
+            from warehouse.sync import publish_views
+
+            return publish_views(get_settings(), datasets, shared=False)
+
+        @task(pool=pool)
+        def freshness() -> list[dict]:
+            return check_freshness(get_settings(), datasets)
+
+        staged = extract.expand(stream=[s.name for s in source.streams])
+        landed = land.expand(batch_id=validate.expand(batch_id=staged))
+        publish(landed) >> freshness()
+
+    return sync()
+
+
+def shared_dag():
+    """``xgate_shared``: republish the cross-department views and the auditor report when a table changes."""
+    settings = get_settings()
+    assets = [table_asset(d) for d in sorted(set(datasets_by_stream().values()))]
+    pool = lake_pool(settings)
+
+    @dag(
+        dag_id="xgate_shared",
+        description="Cross-department views (person, phone, address, discrepancies) and the quality report",
+        schedule=AssetAny(*assets),
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["xgate", "shared", "report"],
+        default_args={"owner": "data-engineering", "retries": 2, "on_failure_callback": SyncFailed()},
+    )
+    def shared():
+        @task(pool=pool)
+        def publish() -> list[str]:
+            from warehouse.sync import publish_views
+
+            return publish_views(get_settings(), datasets=(), shared=True)
+
+        @task
+        def report(views: list[str]) -> str:
+            from contracts.report import write_report
+
+            return str(write_report(get_settings()))
+
+        report(publish())
+
+    return shared()
