@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 
 from orchestration.home import DAGS_DIR
 
@@ -26,25 +25,21 @@ class DagRunResult:
         return self.state == "success"
 
 
-@cache
-def _bag():
+def load_dag(dag_id: str):
+    """Parse the DAG's own file now (with the current settings), like the DAG processor would."""
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(DAGS_DIR))
-
-
-def dag_ids() -> list[str]:
-    return sorted(_bag().dags)
+    bag = DagBag(dag_folder=str(DAGS_DIR / f"{dag_id}.py"))
+    if dag_id not in bag.dags:
+        raise KeyError(f"no DAG {dag_id!r} in {DAGS_DIR}: {bag.import_errors or 'no such file'}")
+    return bag.dags[dag_id]
 
 
 def run_dag(dag_id: str, conf: dict | None = None, logical_date: datetime | None = None) -> DagRunResult:
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
-    dag = _bag().get_dag(dag_id)
-    if dag is None:
-        raise KeyError(f"no DAG {dag_id!r} in {DAGS_DIR}; import errors: {_bag().import_errors}")
-    run = dag.test(run_conf=conf, **({"logical_date": logical_date} if logical_date else {}))
+    run = load_dag(dag_id).test(run_conf=conf, **({"logical_date": logical_date} if logical_date else {}))
     with create_session() as session:
         instances = run.get_task_instances(session=session)
         failed = {
