@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: venv demo test bench lint clean
+.PHONY: venv demo airflow test bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ venv: $(STAMP)
 
 demo: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m xgate.demo
+
+# Airflow's UI and scheduler on the same DAGs (SQLite metadata, LocalExecutor, 4 task processes).
+airflow: venv
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m orchestration.standalone
 
 test: venv
 	$(BIN)/pytest

@@ -19,6 +19,7 @@ WRITER_POOL = "warehouse_writer"
 def airflow_env(settings: Settings) -> dict[str, str]:
     """``AIRFLOW_HOME`` under the data directory, xgate's DAG folder, limits for a 2-core machine."""
     home = (settings.data_dir / "airflow").resolve()
+    port = os.environ.get("AIRFLOW__API__PORT", "8080")
     defaults = {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
@@ -26,7 +27,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__PARALLELISM": "4",  # the default 32 worker processes need ~5 GB
         "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "3",
+        "AIRFLOW__API__PORT": port,
         "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",  # where workers report
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "60",
         "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "10",
