@@ -43,7 +43,6 @@ def prepare(settings: Settings) -> Path:
     os.environ.update(airflow_env(settings))
     home = Path(os.environ["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("PYTHONPATH", str(DAGS_DIR.parent))
     import logging
 
     logging.getLogger("great_expectations._docs_decorators").setLevel(logging.WARNING)  # 200 INFO lines otherwise
