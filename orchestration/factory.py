@@ -30,6 +30,7 @@ from xgate.errors import ConfigError
 from xgate.settings import Settings, get_settings
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
+SUMMARY = "summary"  # XCom key of what a land task did (rows extracted, landed, quarantined)
 # A wrong declaration, contract or setting fails at once; anything else (a source down) is retried.
 RETRY_POLICY = ExceptionRetryPolicy(
     [RetryRule(ConfigError, RetryAction.FAIL, reason="a declaration, contract or setting is wrong: fix it, then rerun")]
@@ -116,14 +117,20 @@ def source_dag(name: str):
             run_validate(get_settings(), batch_id)
             return batch_id
 
-        @task(pool=pool, outlets=[table_asset(d) for d in datasets], multiple_outputs=False)
-        def land(batch_id: str) -> dict:
+        @task(pool=pool, outlets=[table_asset(d) for d in datasets])
+        def land(batch_id: str, ti=None) -> None:
+            """Skipped when the batch was empty: the table did not change, so no asset event fires."""
+            from airflow.sdk.exceptions import AirflowSkipException
+
             from warehouse.sync import land_batch
 
-            return land_batch(get_settings(), batch_id).as_dict()
+            summary = land_batch(get_settings(), batch_id).as_dict()
+            ti.xcom_push(key=SUMMARY, value=summary)
+            if not summary["extracted"]:
+                raise AirflowSkipException(f"{summary['source']}.{summary['stream']}: nothing new")
 
-        @task(pool=pool)
-        def publish(landed: list[dict]) -> list[str]:
+        @task(pool=pool, trigger_rule="none_failed")
+        def publish(landed: list[None]) -> list[str]:
             from warehouse.sync import publish_views
 
             return publish_views(get_settings(), datasets, shared=False)

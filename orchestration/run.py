@@ -39,6 +39,8 @@ def run_dag(dag_id: str, conf: dict | None = None, logical_date: datetime | None
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
+    from orchestration.factory import SUMMARY
+
     run = load_dag(dag_id).test(run_conf=conf, **({"logical_date": logical_date} if logical_date else {}))
     with create_session() as session:
         instances = run.get_task_instances(session=session)
@@ -48,7 +50,7 @@ def run_dag(dag_id: str, conf: dict | None = None, logical_date: datetime | None
             if str(ti.state) not in ("success", "skipped", "TaskInstanceState.SUCCESS", "TaskInstanceState.SKIPPED")
         }
         rows = session.scalars(
-            XComModel.get_many(run_id=run.run_id, key="return_value", dag_ids=dag_id, task_ids="land")
+            XComModel.get_many(run_id=run.run_id, key=SUMMARY, dag_ids=dag_id, task_ids="land")
         ).all()
         landed = [XComModel.deserialize_value(r) for r in rows]
     return DagRunResult(dag_id, str(run.state), landed, failed)

@@ -43,6 +43,7 @@ def synced(airflow_home, sandbox_settings, source_databases, tmp_path_factory):
 
 def test_every_source_dag_succeeds_and_lands_every_row(synced) -> None:
     settings, results = synced
+    assert _asset_events("raw.telecom_subscribers") >= 1
     con = lake.connect(settings, read_only=True)
     for name in ORDER:
         result = results[name]
@@ -70,8 +71,20 @@ def test_a_second_run_takes_nothing_new(synced, monkeypatch) -> None:
     from orchestration.run import run_dag
 
     export(monkeypatch, synced[0])
+    before = _asset_events("raw.telecom_subscribers")
     again = run_dag("xgate_telecom")
     assert again.ok and [r["extracted"] for r in again.landed] == [0]
+    assert _asset_events("raw.telecom_subscribers") == before  # unchanged table: the shared views are not re-run
+
+
+def _asset_events(name: str) -> int:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    with create_session() as session:
+        query = select(func.count()).select_from(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+        return session.scalar(query.where(AssetModel.name == name))
 
 
 def _raw(settings: Settings, table: str) -> list[tuple]:
