@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from access import audit, grants
@@ -92,7 +93,7 @@ def audit_who_read(
         if r["command"] == "audit who-read":
             continue
         cells = (r["time"][:19], r["user"], r["role"], r["case"], r["purpose"], r["command"], r["outcome"])
-        table.add_row(*(c or "-" for c in cells))
+        table.add_row(*(escape(c or "-") for c in cells))
     console.print(table)
 
 
@@ -107,5 +108,5 @@ def audit_show(
     for r in audit.records(get_settings())[-max(last, 0) - 1 : -1]:
         outcome = r.get("reason") or r["outcome"]
         cells = (str(r["seq"]), r["time"][:19], r["user"], r["role"], r["case"], r["command"], outcome)
-        table.add_row(*(c or "-" for c in cells), str(r.get("rows", "-")), (r["query"] or "")[:60])
+        table.add_row(*(escape(c or "-") for c in cells), str(r.get("rows", "-")), escape((r["query"] or "")[:60]))
     console.print(table)

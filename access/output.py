@@ -13,6 +13,7 @@ import json
 from typing import Literal
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 Format = Literal["table", "json", "csv"]
@@ -44,5 +45,5 @@ def render(sections: dict[str, tuple[list[str], list[tuple]]], fmt: Format, cons
     for name, (cols, rows) in sections.items():
         table = Table(*cols, title=name if len(sections) > 1 else None, title_justify="left")
         for row in rows:
-            table.add_row(*(_text(v) for v in row))
+            table.add_row(*(escape(_text(v)) for v in row))  # [hidden] is not markup
         console.print(table if rows else f"{name}: no rows")
