@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from access import store
 from xgate.settings import Settings
 
 GENESIS = "0" * 64
+ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])([0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
+MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 
 
 def canonical(value: object) -> bytes:
@@ -40,6 +43,13 @@ def log_path(settings: Settings) -> Path:
 
 def subject_hash(settings: Settings, id_number: str) -> str:
     return hmac.new(store.audit_key(settings), id_number.strip().upper().encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def redact(settings: Settings, text: str) -> str:
+    """The query text as recorded: ID and mobile numbers in it replaced by their keyed hashes, so the log
+    keeps what was asked and whom it concerned without holding the numbers themselves."""
+    text = ID_NUMBER.sub(lambda m: f"<id:{subject_hash(settings, m.group(0))}>", text)
+    return MOBILE.sub(lambda m: f"<phone:{subject_hash(settings, m.group(0))}>", text)
 
 
 def _last_line(handle) -> bytes:
@@ -57,6 +67,8 @@ def _last_line(handle) -> bytes:
 def append(settings: Settings, entry: dict) -> dict:
     """Chain ``entry`` onto the log and return the record as stored (with seq, time and hashes)."""
     path = log_path(settings)
+    if isinstance(entry.get("query"), str):
+        entry = entry | {"query": redact(settings, entry["query"])}
     with store.locked(path, "ab+") as handle:
         last = _last_line(handle)
         previous = json.loads(last) if last else {"seq": 0, "hash": GENESIS}

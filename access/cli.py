@@ -55,6 +55,9 @@ def _read(call: Call, fmt: Format, as_of: int | None = None) -> None:
     finally:
         reader.close()
     output.render(sections, fmt.value, console)
+    if reader.unavailable:
+        notes = ", ".join(reader.unavailable)
+        Console(stderr=True).print(f"note: not available yet (their departments have not all landed): {notes}")
 
 
 def person(

@@ -9,7 +9,6 @@ an exclusive lock; nothing deletes one (an expired grant stays, as the record of
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
@@ -66,16 +65,17 @@ def request(settings: Settings, user: User, case: str, dataset: str, reason: str
 
     if dataset not in {d for d, _ in fields()}:
         raise Refused(f"no contract dataset {dataset!r}")
-    grant = Grant(
-        id=uuid.uuid4().hex[:8],
-        case=case,
-        dataset=dataset,
-        reason=reason,
-        requested_by=user.name,
-        requested_at=now or datetime.now(UTC),
-    )
     with store.locked(_path(settings)) as handle:
-        _write(handle, [*_read(handle), grant])
+        grants = _read(handle)
+        grant = Grant(
+            id=f"G{len(grants) + 1}",  # nothing is ever deleted, so the count is a sequence
+            case=case,
+            dataset=dataset,
+            reason=reason,
+            requested_by=user.name,
+            requested_at=now or datetime.now(UTC),
+        )
+        _write(handle, [*grants, grant])
     return grant
 
 

@@ -122,3 +122,13 @@ def test_maintain_never_touches_the_audit(tmp_path: Path, monkeypatch: pytest.Mo
     reset_settings()
     maintain(keep_days=0)
     assert log.read_bytes() == before and verify(log).ok
+
+
+def test_numbers_in_the_query_text_are_recorded_as_keyed_hashes(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    text = f"SELECT * FROM shared.phone WHERE id_number = '{PERSON}' OR msisdn = '13812341234'"
+    record = audit.append(settings, {"query": text, "outcome": "allowed"})
+    log = audit.log_path(settings).read_text()
+    assert PERSON not in log and "13812341234" not in log
+    assert f"<id:{audit.subject_hash(settings, PERSON)}>" in record["query"] and "<phone:" in record["query"]
+    assert verify(audit.log_path(settings)).ok
