@@ -12,8 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from access import audit, lookups, output, users
-from access.reader import Call, Reader
+from access import lookups, users
 from access.users import Refused, User
 from xgate.settings import get_settings
 
@@ -36,10 +35,12 @@ FormatOpt = Annotated[Format, typer.Option("--format", help="table, json or csv.
 
 def _user(name: str | None, action: str, text: str, case: str | None = None, purpose: str | None = None) -> User:
     """The calling user, allowed ``action``; any refusal is recorded in the audit before it is raised."""
+    from access import audit
+
     settings = get_settings()
     try:
         user = users.resolve(settings, name)
-        if action not in lookups.READS:  # reads are authorised by the reader, inside their own record
+        if action not in users.READS:  # reads are authorised by the reader, inside their own record
             users.authorise(user, action)
         return user
     except Refused as exc:
@@ -48,7 +49,10 @@ def _user(name: str | None, action: str, text: str, case: str | None = None, pur
         raise
 
 
-def _read(call: Call, fmt: Format, as_of: int | None = None) -> None:
+def _read(call: lookups.Call, fmt: Format, as_of: int | None = None) -> None:
+    from access import output
+    from access.reader import Reader
+
     reader = Reader(get_settings(), as_of)
     try:
         sections = reader.read(call)

@@ -8,9 +8,20 @@ their plans are computed once per process. Sensitive sections (health: the death
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
-from access.reader import Call
 from access.users import User
+
+
+@dataclass
+class Call:
+    user: User
+    command: str
+    text: str  # the query, or the lookup and its argument, as recorded
+    case: str | None = None
+    purpose: str | None = None
+    queries: dict[str, tuple[str, dict]] = field(default_factory=dict)  # section -> (SQL, parameters)
+
 
 PERSON = {
     "person": "SELECT * FROM shared.person WHERE id_number = $id",
@@ -63,6 +74,3 @@ def query(user: User, sql: str, case: str | None, purpose: str | None) -> Call:
 
 def engineer_sql(user: User, sql: str) -> Call:
     return Call(user, "sql", sql, None, None, {"result": (sql, {})})
-
-
-READS = ("person", "address", "phone", "query", "sql")

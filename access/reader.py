@@ -10,13 +10,13 @@ masking and one audit append.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 import duckdb
 
 from access import audit, grants, plan, policy
-from access.users import Refused, User, authorise
+from access.lookups import Call
+from access.users import Refused, authorise
 from contracts.masking import HIDDEN, mask_value
 from warehouse import lake
 from xgate.settings import Settings
@@ -25,16 +25,6 @@ LIMIT = 1000
 NEEDS_CASE = ("person", "address", "phone", "query")
 LOOKUPS = ("person", "address", "phone")
 Section = tuple[list[str], list[tuple]]
-
-
-@dataclass
-class Call:
-    user: User
-    command: str
-    text: str  # the query, or the lookup and its argument, as recorded
-    case: str | None = None
-    purpose: str | None = None
-    queries: dict[str, tuple[str, dict]] = field(default_factory=dict)  # section -> (SQL, parameters)
 
 
 @lru_cache(maxsize=512)

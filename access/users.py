@@ -28,6 +28,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "auditor": frozenset({"audit verify", "audit who-read", "audit show", "grant list"}),
     "admin": frozenset({"grant approve", "grant list"}),
 }
+READS = ("person", "address", "phone", "query", "sql")  # authorised by the reader, inside their audit record
 
 
 class User(BaseModel):
