@@ -11,7 +11,9 @@ sqlglot lineage to its origins, which set its masking; a column that cannot be t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
+import duckdb
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.lineage import lineage
@@ -20,6 +22,7 @@ from sqlglot.optimizer.scope import traverse_scope
 
 from access import policy, sqlcheck
 from access.users import Refused
+from warehouse import lake
 
 Schema = dict[str, dict[str, dict[str, str]]]
 
@@ -90,3 +93,20 @@ def build(sql: str, schema: Schema, granted: frozenset[str] = frozenset()) -> Pl
         fields=tuple(sorted(read)),
         datasets=tuple(sorted(touched)),
     )
+
+
+@lru_cache(maxsize=512)
+def shared_plan(sql: str, granted: frozenset[str]) -> Plan:
+    return build(sql, policy.shared_schema(), granted)
+
+
+def lake_schema(con: duckdb.DuckDBPyConnection) -> Schema:
+    """Every lake table and view an engineer may read, minus not-shared columns."""
+    schema: Schema = {}
+    for db, table, column in con.execute(
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+        f"WHERE table_catalog = '{lake.LAKE}' ORDER BY table_schema, table_name, ordinal_position"
+    ).fetchall():
+        if not policy.not_shared(policy.column_origins(f"{db}.{table}", column)):
+            schema.setdefault(db.lower(), {}).setdefault(table.lower(), {})[column.lower()] = "VARCHAR"
+    return schema

@@ -10,7 +10,6 @@ masking and one audit append.
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 
 import duckdb
 
@@ -25,23 +24,6 @@ LIMIT = 1000
 NEEDS_CASE = ("person", "address", "phone", "query")
 LOOKUPS = ("person", "address", "phone")
 Section = tuple[list[str], list[tuple]]
-
-
-@lru_cache(maxsize=512)
-def _shared_plan(sql: str, granted: frozenset[str]) -> plan.Plan:
-    return plan.build(sql, policy.shared_schema(), granted)
-
-
-def _lake_schema(con: duckdb.DuckDBPyConnection) -> plan.Schema:
-    """Every lake table and view an engineer may read, minus not-shared columns."""
-    schema: plan.Schema = {}
-    for db, table, column in con.execute(
-        "SELECT table_schema, table_name, column_name FROM information_schema.columns "
-        f"WHERE table_catalog = '{lake.LAKE}' ORDER BY table_schema, table_name, ordinal_position"
-    ).fetchall():
-        if not policy.not_shared(policy.column_origins(f"{db}.{table}", column)):
-            schema.setdefault(db.lower(), {}).setdefault(table.lower(), {})[column.lower()] = "VARCHAR"
-    return schema
 
 
 def _show(value: object, level: int) -> object:
@@ -82,6 +64,10 @@ class Reader:
         except Refused as exc:
             audit.append(self.settings, entry | self._subjects(named) | {"outcome": "refused", "reason": str(exc)})
             raise
+        except Exception as exc:  # the lake unreachable, a bug: still one record, then the error itself
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+            audit.append(self.settings, entry | self._subjects(named) | {"outcome": "failed", "reason": reason})
+            raise
         digest = hashlib.sha256(audit.canonical({k: [c, r] for k, (c, r) in shown.items()})).hexdigest()
         facts["subjects"] = self._subjects(named | facts.pop("ids"))["subjects"]
         audit.append(self.settings, entry | facts | {"result_hash": digest, "outcome": "allowed"})
@@ -100,12 +86,17 @@ class Reader:
             con = self._connection()
         except duckdb.Error as exc:
             raise Refused(f"the warehouse cannot be read: {str(exc).splitlines()[0]}") from None
-        schema = _lake_schema(con) if call.command == "sql" else None
+        schema = plan.lake_schema(con) if call.command == "sql" else None
         shown: dict[str, Section] = {}
         facts: dict = {"snapshot": self.snapshot, "granted": sorted(granted), "fields": [], "datasets": [], "rows": 0}
         ids: set[str] = set()
         for section, (sql, params) in call.queries.items():
-            planned = plan.build(sql, schema, granted) if schema is not None else _shared_plan(sql, granted)
+            try:
+                planned = plan.build(sql, schema, granted) if schema is not None else plan.shared_plan(sql, granted)
+            except Refused:
+                raise
+            except Exception as exc:  # fail closed: what cannot be checked does not run
+                raise Refused(f"this query cannot be checked ({type(exc).__name__}); write it more simply") from None
             facts["fields"] += planned.fields
             facts["datasets"] += planned.datasets
             try:

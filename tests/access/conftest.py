@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from access import policy, reader
+from access import plan, policy
 from access.users import User
 from warehouse import lake
 from xgate.settings import Settings
@@ -54,8 +54,8 @@ def carrier_not_shared(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     patched[key] = dataclasses.replace(real[key], sharing="not-shared")
     monkeypatch.setattr(policy, "fields", lambda: patched)
     policy.shared_schema.cache_clear()
-    reader._shared_plan.cache_clear()
+    plan.shared_plan.cache_clear()
     yield
     monkeypatch.undo()
     policy.shared_schema.cache_clear()
-    reader._shared_plan.cache_clear()
+    plan.shared_plan.cache_clear()
