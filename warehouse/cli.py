@@ -100,4 +100,3 @@ def maintain(
     finally:
         con.close()
     console.print(f"expired snapshots older than {keep_days} days, merged small files, removed unreferenced files")
-
