@@ -6,6 +6,8 @@ the audit (who looked at whom) is itself a read an auditor answers for.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -15,6 +17,7 @@ from rich.table import Table
 
 from access import audit, grants
 from access.cli import CaseOpt, UserOpt, _user, audit_app, console, grant_app
+from access.users import Refused
 from access.verify import verify
 from xgate.errors import FatalError
 from xgate.settings import get_settings
@@ -22,7 +25,17 @@ from xgate.settings import get_settings
 
 def _done(user, action: str, text: str, case: str | None = None, **extra: object) -> None:
     entry = {"user": user.name, "role": user.role, "case": case, "purpose": None, "command": action, "query": text}
-    audit.append(get_settings(), entry | extra | {"outcome": "allowed"})
+    audit.append(get_settings(), entry | {"outcome": "allowed"} | extra)
+
+
+@contextmanager
+def _refusals(user, action: str, text: str, case: str | None = None) -> Iterator[None]:
+    """A refusal after the user was allowed the command (bad request, unknown grant) is recorded too."""
+    try:
+        yield
+    except Refused as exc:
+        _done(user, action, text, case, outcome="refused", reason=str(exc))
+        raise
 
 
 @grant_app.command("request")
@@ -34,9 +47,10 @@ def grant_request(
 ) -> None:
     """Ask for a dataset's sensitive fields for a case (investigators); an admin approves it."""
     who = _user(user, "grant request", f"grant request {dataset}", case)
-    if not case or not reason.strip():
-        raise grants.Refused("a grant request needs --case and --reason")
-    grant = grants.request(get_settings(), who, case, dataset, reason)
+    with _refusals(who, "grant request", f"grant request {dataset}", case):
+        if not case or not reason.strip():
+            raise Refused("a grant request needs --case and --reason")
+        grant = grants.request(get_settings(), who, case, dataset, reason)
     _done(who, "grant request", f"grant request {dataset} ({reason})", case, grant=grant.id)
     console.print(f"grant {grant.id} requested: {dataset} for case {case}; an admin approves it")
 
@@ -49,7 +63,8 @@ def grant_approve(
 ) -> None:
     """Approve a grant request (admins); it expires after --days."""
     who = _user(user, "grant approve", f"grant approve {grant_id}")
-    grant = grants.approve(get_settings(), who, grant_id, days)
+    with _refusals(who, "grant approve", f"grant approve {grant_id} --days {days}"):
+        grant = grants.approve(get_settings(), who, grant_id, days)
     _done(who, "grant approve", f"grant approve {grant_id} {grant.dataset}", grant.case, grant=grant.id)
     console.print(
         f"grant {grant.id} approved: {grant.dataset} for case {grant.case} until {grant.expires_at:%Y-%m-%d %H:%M} UTC"

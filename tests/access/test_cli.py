@@ -53,6 +53,9 @@ def test_person_as_json_and_query_as_csv(xgate, facts) -> None:
         (("query", "SELECT 1 AS a; SELECT 2 AS b", "--case", "C", "--purpose", "p", "--user", "investigator"), "one"),
         (("audit", "show", "--user", "investigator"), "may not audit show"),
         (("grant", "approve", "abc", "--user", "investigator"), "may not grant approve"),
+        (("grant", "approve", "G404", "--user", "admin"), "no grant request"),
+        (("grant", "request", "health.patients", "--case", "C", "--user", "investigator"), "--reason"),
+        (("grant", "request", "no.such", "--case", "C", "--reason", "r", "--user", "investigator"), "no contract"),
     ],
 )
 def test_refusals_are_one_line_exit_2_and_audited(xgate, access_settings, args, reason) -> None:
