@@ -12,7 +12,7 @@ import platform
 import sys
 from pathlib import Path
 
-from benchmarks import bench_connectors, bench_contracts, bench_sandbox, bench_warehouse
+from benchmarks import bench_access, bench_connectors, bench_contracts, bench_sandbox, bench_warehouse
 from benchmarks.report import Result, write_report
 
 SUITES = {
@@ -20,6 +20,7 @@ SUITES = {
     "connectors": bench_connectors,
     "contracts": bench_contracts,
     "warehouse": bench_warehouse,
+    "access": bench_access,
 }
 REPORT = Path("docs/benchmarks.md")
 

@@ -8,7 +8,9 @@ same tables.
 
 from __future__ import annotations
 
+import atexit
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -42,79 +44,96 @@ def _lookup_sql(table: str, column: str) -> str:
     return f"SELECT '{table}' AS source, to_json(t) AS row FROM {table} t WHERE {column} = $id"
 
 
-def run() -> list[Result]:
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        sandbox = Settings(data_dir=root / "sandbox", telecom_port=28881, health_port=28882, sandbox_rate_limit=10_000)
-        store.generate(sandbox, PEOPLE, seed=42)
-        urls = process.serve(sandbox)
-        try:
-            dbload.load(sandbox, "sqlite", ("civil", "housing"))
-            token = SecretStr(store.ensure_token(sandbox))
-            xgate = Settings(
-                data_dir=root / "xgate",
-                connections={
-                    "telecom": Connection(url=urls["telecom"], token=token),
-                    "health": Connection(url=urls["health"], token=token),
-                    "civil": Connection(url=sandbox.sqlite_url("civil")),
-                    "housing": Connection(url=sandbox.sqlite_url("housing")),
-                    "housing_inbox": Connection(url=str(store.paths(sandbox).inbox)),
-                },
-            )
-            for source in ("civil", "housing", "health"):
-                sync(xgate, source)
-            from connectors import extract
+_BUILT: dict[int, tuple[Settings, list[Result]]] = {}
 
-            [batch] = extract(xgate, "telecom")
-            outcome = validate_batch(xgate, batch.batch_id)
-            con = lake.connect(xgate)
-            start = time.perf_counter()
-            land(con, xgate, outcome)
-            ours = time.perf_counter() - start
-            con.close()
-            plain = duckdb.connect()
-            start = time.perf_counter()
-            plain.execute(
-                f"COPY (SELECT * FROM read_parquet('{outcome.validated_path}')) TO '{root / 'copy.parquet'}' "
-                "(FORMAT parquet, COMPRESSION zstd)"
-            )
-            baseline = time.perf_counter() - start
-            results.append(
-                Result(
-                    "warehouse",
-                    f"land {outcome.rows_passed:,} validated rows (merge, quarantine, ledger, one snapshot)",
-                    outcome.rows_passed / ours,
-                    "plain DuckDB COPY to Parquet",
-                    outcome.rows_passed / baseline,
-                    f"{ours:.1f} s",
-                )
-            )
-        finally:
-            process.stop(sandbox)
-        con = lake.connect(xgate, read_only=True)
-        ids = [r[0] for r in con.execute("SELECT id_number FROM raw.civil_residents USING SAMPLE 1000").fetchall()]
-        query = " UNION ALL ".join(_lookup_sql(t, c) for t, c in PERSON_TABLES.items())
-        timings = []
-        for person in random.Random(1).sample(ids, LOOKUPS):
-            start = time.perf_counter()
-            con.execute(query, {"id": person}).fetchall()
-            timings.append(time.perf_counter() - start)
+
+def build(people: int = PEOPLE) -> tuple[Settings, list[Result]]:
+    """A lake of ``people`` synced from the sandbox, built once per process and kept until it exits (the
+    access suite reads the same lake); with the landing measurement taken while it was built."""
+    if people in _BUILT:
+        return _BUILT[people]
+    root = Path(tempfile.mkdtemp(prefix="xgate-bench-lake-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    results = []
+    sandbox = Settings(data_dir=root / "sandbox", telecom_port=28881, health_port=28882, sandbox_rate_limit=10_000)
+    store.generate(sandbox, people, seed=42)
+    urls = process.serve(sandbox)
+    try:
+        dbload.load(sandbox, "sqlite", ("civil", "housing"))
+        token = SecretStr(store.ensure_token(sandbox))
+        xgate = Settings(
+            data_dir=root / "xgate",
+            connections={
+                "telecom": Connection(url=urls["telecom"], token=token),
+                "health": Connection(url=urls["health"], token=token),
+                "civil": Connection(url=sandbox.sqlite_url("civil")),
+                "housing": Connection(url=sandbox.sqlite_url("housing")),
+                "housing_inbox": Connection(url=str(store.paths(sandbox).inbox)),
+            },
+        )
+        for source in ("civil", "housing", "housing_filings", "health"):
+            sync(xgate, source)
+        from connectors import extract
+
+        [batch] = extract(xgate, "telecom")
+        outcome = validate_batch(xgate, batch.batch_id)
+        con = lake.connect(xgate)
         start = time.perf_counter()
-        for table in PERSON_TABLES:
-            con.execute(f"SELECT * FROM {table}").fetch_arrow_table()
-        scan = time.perf_counter() - start
-        timings.sort()
-        p50, p95 = statistics.median(timings), timings[int(len(timings) * 0.95) - 1]
-        rows = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in PERSON_TABLES)
+        land(con, xgate, outcome)
+        ours = time.perf_counter() - start
+        from warehouse.model import publish
+
+        publish(con)  # the shared views over every landed table, as sync would leave them
+        con.close()
+        plain = duckdb.connect()
+        start = time.perf_counter()
+        plain.execute(
+            f"COPY (SELECT * FROM read_parquet('{outcome.validated_path}')) TO '{root / 'copy.parquet'}' "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
+        baseline = time.perf_counter() - start
         results.append(
             Result(
                 "warehouse",
-                f"person lookup by ID across {len(PERSON_TABLES)} tables ({rows:,} rows)",
-                1 / p50,
-                "full scan of the same tables",
-                1 / scan,
-                f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (target p95 < 200 ms); rows/s columns are lookups/s",
+                f"land {outcome.rows_passed:,} validated rows (merge, quarantine, ledger, one snapshot)",
+                outcome.rows_passed / ours,
+                "plain DuckDB COPY to Parquet",
+                outcome.rows_passed / baseline,
+                f"{ours:.1f} s",
             )
         )
+    finally:
+        process.stop(sandbox)
+    _BUILT[people] = (xgate, results)
+    return _BUILT[people]
+
+
+def run() -> list[Result]:
+    xgate, landing = build()
+    results = list(landing)
+    con = lake.connect(xgate, read_only=True)
+    ids = [r[0] for r in con.execute("SELECT id_number FROM raw.civil_residents USING SAMPLE 1000").fetchall()]
+    query = " UNION ALL ".join(_lookup_sql(t, c) for t, c in PERSON_TABLES.items())
+    timings = []
+    for person in random.Random(1).sample(ids, LOOKUPS):
+        start = time.perf_counter()
+        con.execute(query, {"id": person}).fetchall()
+        timings.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    for table in PERSON_TABLES:
+        con.execute(f"SELECT * FROM {table}").fetch_arrow_table()
+    scan = time.perf_counter() - start
+    timings.sort()
+    p50, p95 = statistics.median(timings), timings[int(len(timings) * 0.95) - 1]
+    rows = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in PERSON_TABLES)
+    results.append(
+        Result(
+            "warehouse",
+            f"person lookup by ID across {len(PERSON_TABLES)} tables ({rows:,} rows)",
+            1 / p50,
+            "full scan of the same tables",
+            1 / scan,
+            f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (target p95 < 200 ms); rows/s columns are lookups/s",
+        )
+    )
     return results

@@ -18,12 +18,14 @@ import pytest
 import requests
 from pydantic import SecretStr
 
-from sandbox import dbload, store
+from sandbox import dbload, store, waves
+from sandbox.manifest import read_manifest
 from sandbox.servers import process
 from xgate.settings import Connection, Settings, reset_settings
 
 SANDBOX_PEOPLE = 3000
 SANDBOX_SEED = 7
+SOURCES = ("civil", "housing", "housing_filings", "telecom", "health")
 
 
 def free_port() -> int:
@@ -108,6 +110,32 @@ def extract_settings(sandbox_settings: Settings, source_databases: dict[str, str
         http_timeout=5,
         connections=connections_for(sandbox_settings, inbox, source_databases),
     )
+
+
+@pytest.fixture(scope="session")
+def landed(sandbox_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, dict]]:
+    """A populated lake, built once per session and shared (read it, do not write it): every source synced
+    at wave 0, the sandbox advanced, and every source synced again; with the sandbox's manifest."""
+    from warehouse.sync import sync
+
+    root = tmp_path_factory.mktemp("landed")
+    shutil.copytree(store.paths(sandbox_settings).root, root / "sandbox", ignore=shutil.ignore_patterns("run"))
+    sandbox = make_settings(root)
+    process.serve(sandbox)
+    try:
+        waves.load_databases(sandbox, "sqlite", ("civil", "housing"))
+        databases = {d: dbload.database_url(sandbox, "sqlite", d).render_as_string() for d in ("civil", "housing")}
+        xgate = Settings(
+            data_dir=root / "xgate", connections=connections_for(sandbox, store.paths(sandbox).inbox, databases)
+        )
+        for source in SOURCES:
+            sync(xgate, source)
+        waves.advance(sandbox)
+        for source in SOURCES:
+            sync(xgate, source)
+        yield xgate, read_manifest(store.paths(sandbox).manifest)
+    finally:
+        process.stop(sandbox)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from sandbox import store
 from tests.conftest import free_port
@@ -24,6 +25,7 @@ def readme_commands() -> list[str]:
     return [line for line in lines if line.startswith("xgate ")]
 
 
+@pytest.mark.timeout(900)  # some fifty commands, each a fresh process (about 4 s of imports on 2 cores)
 def test_readme_xgate_commands_run(tmp_path: Path) -> None:
     commands = readme_commands()
     assert any("sandbox generate" in c for c in commands)

@@ -109,17 +109,3 @@ def maintain(
     finally:
         con.close()
     console.print(f"expired snapshots older than {keep_days} days, merged small files, removed unreferenced files")
-
-
-def sql(
-    query: Annotated[str, typer.Argument(help="One SELECT over raw, conformed, shared, quarantine or meta.")],
-    as_of: Annotated[int | None, typer.Option("--as-of", help="Snapshot to read (see 'xgate snapshots').")] = None,
-) -> None:
-    """Read-only SQL for engineers (first 1,000 rows); every query is recorded."""
-    from warehouse.query import run
-
-    columns, rows = run(get_settings(), query, as_of)
-    listing = Table(*columns)
-    for row in rows:
-        listing.add_row(*("" if v is None else str(v) for v in row))
-    console.print(listing)

@@ -57,3 +57,23 @@ def connect(
         ) from None
     con.execute(f"USE {LAKE}")
     return con
+
+
+def connect_locked(settings: Settings, as_of: int | None = None) -> tuple[duckdb.DuckDBPyConnection, int | None]:
+    """A read-only connection for queries people write, and the snapshot it reads.
+
+    It may read the lake's own data files and nothing else on disk or on the network, and the query
+    cannot change a setting back (``lock_configuration``). The one place this lock-down is defined:
+    engineers' SQL and investigators' queries both run here.
+    """
+    con = connect(settings, read_only=True, as_of=as_of)
+    data = settings.warehouse_dir / "data"
+    try:
+        snapshot = as_of if as_of is not None else con.execute(f"FROM {LAKE}.current_snapshot()").fetchone()[0]
+        con.execute(f"SET allowed_directories = ['{data.resolve()}/', '{data}/']")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except duckdb.Error:
+        con.close()
+        raise
+    return con, snapshot

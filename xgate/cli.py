@@ -8,6 +8,8 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from access import cli as access_cli
+from access import cli_admin
 from connectors import cli as connectors_cli
 from contracts import cli as contracts_cli
 from sandbox.cli import app as sandbox_app
@@ -27,7 +29,13 @@ app.command()(warehouse_cli.tables)
 app.command()(warehouse_cli.snapshots)
 app.command()(warehouse_cli.discrepancies)
 app.command()(warehouse_cli.maintain)
-app.command()(warehouse_cli.sql)
+app.command()(access_cli.sql)
+app.command()(access_cli.person)
+app.command()(access_cli.address)
+app.command()(access_cli.phone)
+app.command()(access_cli.query)
+app.add_typer(cli_admin.grant_app, name="grant")
+app.add_typer(cli_admin.audit_app, name="audit")
 _stderr = Console(stderr=True)
 
 

@@ -57,6 +57,16 @@ class Settings(BaseSettings):
         description="Server for department databases; each department gets <database>_<department>.",
     )
     sandbox_mysql_url: str = "mysql+pymysql://root@127.0.0.1:3306/xgate"
+    # access layer: who is calling, their roles, grants and the read audit
+    user: str | None = Field(None, description="who is calling (--user wins); later from an identity provider")
+    users_file: Path | None = Field(None, description="users and roles (YAML); default: the demo access/users.yaml")
+    access_dir: Path | None = Field(None, description="grants and the audit subject key; default <data dir>/access")
+    audit_dir: Path | None = Field(
+        None, description="the hash-chained read audit; default <data dir>/audit; production: WORM / append-only"
+    )
+    audit_key: SecretStr | None = Field(
+        None, description="HMAC key for the person IDs in the audit; default generated into <access dir>/audit.key"
+    )
 
     @cached_property
     def sandbox_dir(self) -> Path:

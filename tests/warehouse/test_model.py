@@ -1,44 +1,12 @@
-"""On the sandbox, end to end: every dataset lands and the discrepancy views find the planted anomalies."""
+"""On the sandbox, end to end: every dataset lands and the discrepancy views find the planted anomalies.
+
+The lake (``landed``) is built once per session in ``tests/conftest.py`` and shared with the access tests.
+"""
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
-
-from sandbox import dbload, store, waves
-from sandbox.manifest import read_manifest
-from sandbox.servers import process
-from tests.conftest import connections_for, make_settings
 from warehouse import lake
 from warehouse.model import DISCREPANCIES, VIEWS, score
-from warehouse.sync import sync
-from xgate.settings import Settings
-
-SOURCES = ("civil", "housing", "housing_filings", "telecom", "health")
-
-
-@pytest.fixture(scope="module")
-def landed(sandbox_settings, tmp_path_factory) -> tuple[Settings, dict]:
-    """Every source synced at wave 0, the sandbox advanced, and every source synced again."""
-    root = tmp_path_factory.mktemp("landed")
-    shutil.copytree(store.paths(sandbox_settings).root, root / "sandbox", ignore=shutil.ignore_patterns("run"))
-    sandbox = make_settings(root)
-    process.serve(sandbox)
-    try:
-        waves.load_databases(sandbox, "sqlite", ("civil", "housing"))
-        databases = {d: dbload.database_url(sandbox, "sqlite", d).render_as_string() for d in ("civil", "housing")}
-        xgate = Settings(
-            data_dir=root / "xgate", connections=connections_for(sandbox, store.paths(sandbox).inbox, databases)
-        )
-        for source in SOURCES:
-            sync(xgate, source)
-        waves.advance(sandbox)
-        for source in SOURCES:
-            sync(xgate, source)
-        yield xgate, read_manifest(store.paths(sandbox).manifest)
-    finally:
-        process.stop(sandbox)
 
 
 def test_every_view_is_published(landed) -> None:
@@ -78,36 +46,3 @@ def test_conformed_views_type_every_field(landed) -> None:
         ).fetchone()
         assert raw == typed and unparsed == 0
     assert con.execute("SELECT count(*) FROM conformed.telecom_subscribers WHERE updated_at IS NULL").fetchone()[0] == 0
-
-
-@pytest.mark.parametrize(
-    "refused",
-    [
-        "SELECT * FROM read_parquet('x.parquet')",
-        "SELECT 1; DROP TABLE raw.civil_residents",
-        "ATTACH 'other.db' AS o",
-        "COPY raw.civil_residents TO 'out.csv'",
-        "SET enable_external_access = true",
-        "SELECT * FROM main.secrets",
-        "SELECT * FROM glob('*')",
-        "not sql at all (",
-    ],
-)
-def test_engineer_sql_refuses_anything_but_one_select_on_the_lake(landed, refused) -> None:
-    from warehouse.query import run
-    from xgate.errors import ConfigError
-
-    with pytest.raises(ConfigError):
-        run(landed[0], refused)
-    log = (landed[0].data_dir / "audit" / "engineer_queries.jsonl").read_text(encoding="utf-8")
-    assert refused in log
-
-
-def test_engineer_sql_reads_the_lake_and_pins_snapshots(landed) -> None:
-    from warehouse.query import run
-
-    columns, rows = run(landed[0], "WITH d AS (SELECT * FROM shared.dead_but_registered) SELECT count(*) AS n FROM d")
-    planted = sum(1 for a in landed[1]["anomalies"] if a["kind"] == "dead_but_registered")
-    assert columns == ["n"] and rows[0][0] == planted > 0
-    _, rows = run(landed[0], "SELECT count(*) FROM meta.batches", as_of=2)
-    assert rows[0][0] < run(landed[0], "SELECT count(*) FROM meta.batches")[1][0][0]
