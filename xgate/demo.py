@@ -106,9 +106,13 @@ def main() -> None:
     if failed:
         console.print("[bold red]failed DAG runs:[/] " + "; ".join(failed))
         sys.exit(1)
+    someone = store.visible(settings, "civil.residents")["id_number"][0].as_py()  # synthetic sandbox person
     console.print(
-        "Next: .venv/bin/xgate tables | .venv/bin/xgate discrepancies | .venv/bin/xgate snapshots | "
-        ".venv/bin/xgate report | make airflow (the Airflow UI on the same DAGs)"
+        "Next (source .venv/bin/activate):\n"
+        "  xgate tables | xgate discrepancies | xgate snapshots | xgate report\n"
+        f'  xgate person {someone} --case DEMO-1 --purpose "try the access layer" --user investigator\n'
+        "  xgate audit show --last 5 --user auditor | xgate audit verify --user auditor\n"
+        "  make airflow   (the Airflow UI on the same DAGs)"
     )
 
 
