@@ -9,8 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from connectors import declarations, runner
-from connectors.state import StateStore
+from connectors import declarations
 from xgate.errors import ConfigError
 from xgate.settings import get_settings
 
@@ -19,6 +18,8 @@ console = Console()
 
 def sources() -> None:
     """Declared sources and streams, with their checkpoint and last batch."""
+    from connectors.state import StateStore
+
     settings = get_settings()
     state = StateStore(settings.state_dir)
     table = Table("source", "kind", "schedule", "stream", "key", "cursor", "checkpoint", "last batch")
@@ -59,6 +60,8 @@ def extract(
     commit: Annotated[bool, typer.Option("--commit", help="Treat staging as landed: move the checkpoint.")] = False,
 ) -> None:
     """Extract a source into staged Parquet batches with lineage."""
+    from connectors import runner
+
     mode = extract_mode(full, since, until)
     settings = get_settings()
     table = Table("batch", "mode", "rows", "schema changes", "staged at")

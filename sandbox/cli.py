@@ -9,8 +9,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sandbox import dbload, store, waves
-from sandbox.servers import process
 from xgate.errors import ConfigError
 from xgate.settings import get_settings
 
@@ -38,6 +36,9 @@ def generate(
     seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 42,
 ) -> None:
     """Generate the population, every department's data, the GBK/XLSX inbox and the ground-truth manifest."""
+    from sandbox import store
+    from sandbox.servers import process
+
     settings = get_settings()
     if process.running_pid(settings):
         raise ConfigError("sandbox servers are running; 'xgate sandbox stop' before regenerating")
@@ -53,6 +54,9 @@ def generate(
 @app.command()
 def serve() -> None:
     """Start the telecom REST API and the health FHIR server in the background."""
+    from sandbox import store
+    from sandbox.servers import process
+
     urls = process.serve(get_settings())
     for name, url in urls.items():
         console.print(f"{name:8} {url}")
@@ -62,6 +66,8 @@ def serve() -> None:
 @app.command()
 def stop() -> None:
     """Stop the sandbox servers."""
+    from sandbox.servers import process
+
     console.print("stopped" if process.stop(get_settings()) else "no sandbox servers were running")
 
 
@@ -71,6 +77,8 @@ def load_db(
     dept: Annotated[list[Department] | None, typer.Option(help="Department(s); default both.")] = None,
 ) -> None:
     """Create and fill the civil-affairs and housing databases as of the current wave."""
+    from sandbox import dbload, waves
+
     settings = get_settings()
     departments = tuple(d.value for d in dept) if dept else ("civil", "housing")
     counts = waves.load_databases(settings, target.value, departments)
@@ -83,12 +91,17 @@ def load_db(
 @app.command()
 def advance() -> None:
     """Move every department to the next (and last) wave: updates, some arriving late, and new file drops."""
+    from sandbox import waves
+
     console.print(f"sandbox at wave {waves.advance(get_settings())}")
 
 
 @app.command()
 def status() -> None:
     """Wave, servers and databases of the sandbox."""
+    from sandbox import store
+    from sandbox.servers import process
+
     settings = get_settings()
     state = store.read_state(settings)
     pid = process.running_pid(settings)
