@@ -1,6 +1,6 @@
 """Masking by a field's contract classification: the one place personal values are made safe to show.
 
-``personal`` values are partly masked (``110105********002X``, ``138****1234``, ``张*``); ``sensitive``
+``personal`` values are partly masked (``110105********002X``, ``138****1234``, ``张*``, ``1986-**-**``); ``sensitive``
 values are hidden; ``not-shared`` fields never leave (dropped). ``public`` and ``internal`` pass.
 """
 
@@ -14,6 +14,7 @@ from contracts.checks import Field
 HIDDEN = "[hidden]"
 _PHONE = re.compile(r"^1\d{10}$")
 _ID = re.compile(r"^[0-9]{6}[0-9X]{8,12}$", re.IGNORECASE)
+_DATE = re.compile(r"^([0-9]{4})-[0-9]{2}-[0-9]{2}([ T].*)?$")
 
 
 def mask_value(value: object) -> object:
@@ -24,6 +25,8 @@ def mask_value(value: object) -> object:
         return text[:6] + "*" * (len(text) - 10) + text[-4:]
     if _PHONE.match(text):
         return text[:3] + "****" + text[-4:]
+    if date := _DATE.match(text):  # a birth or activation date: the year says enough
+        return f"{date[1]}-**-**" + (" **:**" if date[2] else "")
     if len(text) <= 4 and all("\u4e00" <= c <= "\u9fff" or c == "·" for c in text):
         return text[0] + "*" * (len(text) - 1)
     if len(text) > 8:
