@@ -47,7 +47,7 @@ PLAIN_RULES = [
 def make_rows(con: duckdb.DuckDBPyConnection, rows: int, out: Path) -> None:
     """Subscriber rows shaped like the telecom API's, about 1% of them bad in one way or another."""
     con.execute(f"""COPY (
-      WITH base AS (SELECT i, '510402' || strftime(DATE '1950-01-01' + (i % 20000)::INT, '%Y%m%d')
+      WITH base AS (SELECT i, '510402' || strftime(DATE '1984-01-01' + (i % 12000)::INT, '%Y%m%d')
                            || lpad((i // 20000 % 1000)::VARCHAR, 3, '0') AS s17 FROM range({rows}) r(i))
       SELECT 'S' || lpad(i::VARCHAR, 10, '0') AS subscriber_id,
              CASE WHEN i % 503 = 0 THEN '12' || lpad((i % 999999999)::VARCHAR, 9, '0')

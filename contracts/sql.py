@@ -21,7 +21,8 @@ FULLWIDTH_FROM = "０１２３４５６７８９ＸｘＡＢＣＤＥＦＧＨ�
 FULLWIDTH_TO = "0123456789XxABCDEFGHJKLMNPQRTUWY "
 
 MACROS = f"""
-CREATE OR REPLACE TEMP MACRO xg_halfwidth(s) AS translate(s, '{FULLWIDTH_FROM}', '{FULLWIDTH_TO}');
+CREATE OR REPLACE TEMP MACRO xg_halfwidth(s) AS
+  CASE WHEN strlen(s) = length(s) THEN s ELSE translate(s, '{FULLWIDTH_FROM}', '{FULLWIDTH_TO}') END;
 CREATE OR REPLACE TEMP MACRO xg_ric_check(s17) AS
   substr('10X98765432', ((list_dot_product(string_split(s17, '')::INT[], {RIC_WEIGHTS}::INT[]))::BIGINT % 11) + 1, 1);
 CREATE OR REPLACE TEMP MACRO xg_id18(s15) AS
@@ -65,7 +66,7 @@ NORMALISE_SQL = {
     "upper": "upper({})",
     "phone": r"regexp_replace({}, '^(\+86|0086)|[\s\-]', '', 'g')",
     "date": "coalesce(strftime(xg_to_date({0}), '%Y-%m-%d'), {0})",
-    "legacy_id": "CASE WHEN regexp_full_match({0}, '[0-9]{{15}}') THEN xg_id18({0}) ELSE {0} END",
+    "legacy_id": "CASE WHEN length({0}) = 15 AND regexp_full_match({0}, '[0-9]{{15}}') THEN xg_id18({0}) ELSE {0} END",
 }
 # single-column domain checks -> macro returning true when the value passes (NULL passes: not_null's job)
 CHECK_MACROS = {
