@@ -1,9 +1,17 @@
-"""Checks -> a Great Expectations suite run on DuckDB, and the failing rows of every check.
+"""Checks -> a Great Expectations suite, compiled to DuckDB predicates, evaluated in one pass per batch.
 
-The batch is first *prepared* in one SELECT: normalised values (originals kept beside them as
-``<field>__original``), a row number ``_row``, and helper columns for the checks that compare fields
-(``__<check>__<field>``). GX then validates the prepared table; each expectation's unexpected-index
-query (SQL that GX writes) is collected into one ``failures`` table of (``_row``, rule key).
+The batch is first *prepared* by one SELECT (a view, never materialised): normalised values (originals
+kept beside them as ``<field>__original``), a row number ``_row``, and helper columns for the checks
+that compare fields (``__<check>__<field>``).
+
+Why compile rather than let GX scan the batch: on a SQL engine GX evaluates each expectation once to
+count and again to list the failing rows, and a row-level split needs every failing row of every rule,
+so the costliest checks (the ID checksum) ran three times. Instead GX validates the suite once per
+contract and batch shape, on an empty table of the prepared shape, and hands back for every
+expectation the query it writes for the failing rows (custom expectations included). A query over
+the rows alone (``SELECT ... FROM prepared WHERE <predicate>``) becomes a row predicate, and all of
+them are evaluated together in one scan; one over the whole column (``unique``: a join on the
+duplicated keys) runs as it is. The failing rows, with every rule they fail, are all that is kept.
 """
 
 from __future__ import annotations
@@ -13,18 +21,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import duckdb
 import great_expectations as gx
 import sqlalchemy as sa
+import sqlglot
+from sqlglot import expressions as exp
 
 from contracts.checks import Check, Contract
 from contracts.expectations import EXPECTATIONS
 from contracts.gx_duckdb import context
 from contracts.loader import ContractError
-from contracts.sql import NORMALISE_SQL, ON_ORIGINAL, literal, normalised, quote, split_steps
+from contracts.sql import NORMALISE_SQL, ON_ORIGINAL, install, literal, normalised, quote, split_steps
 
 VALIDATION_MEMORY = "4GB"
-RESULT_FORMAT = {
-    "result_format": "BASIC",
+COMPILE_FORMAT = {
+    "result_format": "COMPLETE",
     "unexpected_index_column_names": ["_row"],
     "return_unexpected_index_query": True,
 }
@@ -35,6 +46,16 @@ class RuleResult:
     check: Check
     unexpected: int
     checked: int
+    skipped: str = ""
+
+
+@dataclass(frozen=True)
+class CompiledCheck:
+    """One check as GX compiled it: a row ``predicate``, or a ``query`` whose ``_row`` fail; or ``skipped``."""
+
+    check: Check
+    predicate: str = ""
+    query: str = ""
     skipped: str = ""
 
 
@@ -58,7 +79,7 @@ def prepare_sql(
         spec = contract.fields.get(name)
         if spec and spec.normalise:
             first, rest = split_steps(spec.normalise)
-            inner = normalised(name, first) if first else f"CAST({quote(name)} AS VARCHAR)"
+            inner = normalised(name, first)
             select += [f"{inner} AS {quote(name)}", f"CAST({quote(name)} AS VARCHAR) AS {quote(name + '__original')}"]
             if rest:
                 expr = quote(name)
@@ -66,7 +87,7 @@ def prepare_sql(
                     expr = NORMALISE_SQL[step].format(expr)
                 later.append(f"{expr} AS {quote(name)}")
         elif name in text and spec:  # an empty cell in a text column is a missing value, as in normalised()
-            select.append(f"nullif(trim({quote(name)}), '') AS {quote(name)}")
+            select.append(f"nullif(xg_trim({quote(name)}), '') AS {quote(name)}")
         else:
             select.append(quote(name))
     base = f"SELECT {', '.join(select)} FROM {source}"
@@ -156,7 +177,7 @@ def duckdb_session() -> Iterator[tuple[object, object]]:
     """A GX SQL datasource on a private, named in-memory DuckDB; yields (datasource, run(sql)).
 
     Named, because GX opens the datasource's engine and the execution engine separately, and both
-    must see the tables we prepare; DuckDB shares a named in-memory database within the process.
+    must see the tables we create; DuckDB shares a named in-memory database within the process.
     """
     ctx = context()
     name = f"xgate_{uuid.uuid4().hex[:12]}"
@@ -170,12 +191,21 @@ def duckdb_session() -> Iterator[tuple[object, object]]:
         engine.execute_query_in_transaction(sa.text(statement))
         return []
 
-    run(f"SET memory_limit = '{VALIDATION_MEMORY}'")  # beyond it DuckDB spills to its temp directory
     try:
         yield source, run
     finally:
         engine.close()
         ctx.data_sources.delete(name)
+
+
+def checking_connection() -> duckdb.DuckDBPyConnection:
+    """The DuckDB connection a batch is checked on: our macros, bounded memory (beyond it DuckDB spills),
+    and rows written in whatever order the threads finish (row order carries no meaning in a batch)."""
+    con = duckdb.connect()
+    install(con.execute)
+    con.execute(f"SET memory_limit = '{VALIDATION_MEMORY}'")
+    con.execute("SET preserve_insertion_order = false")
+    return con
 
 
 def _first_error(info: dict) -> str:
@@ -186,43 +216,86 @@ def _first_error(info: dict) -> str:
     return str(nested[0]["exception_message"]).splitlines()[0] if nested else "unknown error"
 
 
-def run_suite(contract: Contract, source, run, checks: list[Check], prepared: list[str]) -> list[RuleResult]:
-    """Validate table ``prepared`` and write table ``failures(_row, rule_key)``; returns per-rule counts."""
+def _row_predicate(query: str) -> str:
+    """The WHERE of ``SELECT ... FROM prepared WHERE p``; empty when the query needs more than the row."""
+    tree = sqlglot.parse_one(query, read="duckdb")
+    source = tree.args.get("from_") or tree.args.get("from")
+    if (
+        isinstance(tree, exp.Select)
+        and isinstance(source and source.this, exp.Table)
+        and source.this.name == "prepared"
+        and tree.args.get("where")
+        and not any(tree.args.get(part) for part in ("joins", "group", "having", "limit"))
+    ):
+        return tree.args["where"].this.sql(dialect="duckdb")
+    return ""
+
+
+_compiled: dict[tuple, list[CompiledCheck]] = {}
+
+
+def compile_checks(contract: Contract, schema: list[tuple[str, str]]) -> list[CompiledCheck]:
+    """GX's SQL for every check of ``contract`` on a prepared batch of ``schema`` [(column, type)].
+
+    Validated on an empty table of that shape, so compiling costs the same for ten rows or ten million;
+    kept per contract version and shape for the life of the process.
+    """
+    key = (contract.id, contract.version, repr(contract.checks), tuple(schema))
+    if key in _compiled:
+        return _compiled[key]
+    columns = [name for name, _ in schema]
+    context()  # GX builds suites only inside a context
     suite = gx.ExpectationSuite(name=f"{contract.id}@{contract.version}")
-    skipped: list[RuleResult] = []
-    for check in checks:
-        needed = check.field in prepared
-        built = expectation(check, prepared) if needed else None
+    skipped = []
+    for check in contract.checks:
+        built = expectation(check, columns) if check.field in columns else None
         if built is None:
-            skipped.append(RuleResult(check, 0, 0, "column missing" if not needed else "reference not available"))
+            reason = "column missing" if check.field not in columns else "reference not available"
+            skipped.append(CompiledCheck(check, skipped=reason))
         else:
             suite.add_expectation(built)
-    batch = (
-        source.add_table_asset("prepared", table_name="prepared").add_batch_definition_whole_table("all").get_batch()
-    )
-    outcome = batch.validate(suite, result_format=RESULT_FORMAT)
-    by_key = {c.key: c for c in checks}
-    results, queries = [], []
+    with duckdb_session() as (source, run):
+        run(f"CREATE TABLE prepared ({', '.join(f'{quote(name)} {kind}' for name, kind in schema)})")
+        batch = (
+            source.add_table_asset("prepared", table_name="prepared")
+            .add_batch_definition_whole_table("all")
+            .get_batch()
+        )
+        outcome = batch.validate(suite, result_format=COMPILE_FORMAT)
+    by_key = {c.key: c for c in contract.checks}
+    compiled = []
     for item in outcome.results:
         check = by_key[item.expectation_config.meta["key"]]
-        if item.exception_info.get("raised_exception") or (item.success is False and not item.result):
+        query = (item.result or {}).get("unexpected_index_query")
+        if item.exception_info.get("raised_exception") or not query:
             raise ContractError(
-                contract.path,
-                1,
-                f"{check.key} could not be evaluated on this batch: {_first_error(item.exception_info)}",
+                contract.path, 1, f"{check.key} could not be evaluated: {_first_error(item.exception_info)}"
             )
-        unexpected = int(item.result.get("unexpected_count") or 0)
-        results.append(RuleResult(check, unexpected, int(item.result.get("element_count") or 0)))
-        if unexpected:
-            query = item.result["unexpected_index_query"]
-            body = query.rstrip().rstrip(";")
-            queries.append(f"SELECT DISTINCT _row, {literal(check.key)} AS rule_key FROM ({body})")
+        body = query.rstrip().rstrip(";")
+        predicate = _row_predicate(body)
+        compiled.append(CompiledCheck(check, predicate=predicate, query="" if predicate else body))
+    _compiled[key] = compiled + skipped
+    return _compiled[key]
+
+
+def run_checks(run, compiled: list[CompiledCheck], rows_in: int) -> list[RuleResult]:
+    """Check view ``prepared``; writes ``failures(_row, rule_key)`` and ``flagged`` (the prepared
+    columns of every row that fails a check). Returns the per-rule counts."""
+    whole = [f"SELECT DISTINCT _row, {literal(c.check.key)} AS rule_key FROM ({c.query})" for c in compiled if c.query]
     run(
         "CREATE TABLE failures AS "
-        + (
-            " UNION ALL ".join(queries)
-            if queries
-            else "SELECT CAST(NULL AS BIGINT) AS _row, '' AS rule_key WHERE false"
-        )
+        + (" UNION ALL ".join(whole) if whole else "SELECT CAST(NULL AS BIGINT) AS _row, '' AS rule_key WHERE false")
     )
-    return results + skipped
+    rows = [c for c in compiled if c.predicate]
+    failed = ", ".join(f"CASE WHEN ({c.predicate}) THEN {literal(c.check.key)} END" for c in rows)
+    condition = " OR ".join([f"({c.predicate})" for c in rows] + ["_row IN (SELECT _row FROM failures)"])
+    run(
+        f"CREATE TABLE flagged AS SELECT *, list_filter([{failed}]::VARCHAR[], k -> k IS NOT NULL) AS _failed "
+        f"FROM prepared WHERE {condition}"
+    )
+    run("INSERT INTO failures SELECT _row, unnest(_failed) FROM flagged")
+    counts = dict(run("SELECT rule_key, count(*) FROM failures GROUP BY rule_key"))
+    return [
+        RuleResult(c.check, 0, 0, c.skipped) if c.skipped else RuleResult(c.check, counts.get(c.check.key, 0), rows_in)
+        for c in compiled
+    ]

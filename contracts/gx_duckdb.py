@@ -4,13 +4,17 @@ GX 1.24's SQL engine closes its connection before callers fetch results for ever
 (sqlite, mssql, ...); with duckdb-engine the cursor dies with the connection and each metric fails with
 "list index out of range" (GX issue #11579). Keeping one persisted connection for duckdb, as GX does
 for sqlite, fixes it. GX also has no DuckDB branch for regular expressions; DuckDB's is
-``regexp_matches``. Both patches are applied once, before any datasource exists.
+``regexp_matches``. And when GX inlines parameters into the SQL it hands back, it takes a ``$1`` as
+substituted if the value's digits occur anywhere in the query (``count(*) >= $1`` beside a column
+``area_m2``); a ``$<n>`` left in the text now sends it to GX's own literal-binds fallback. The
+patches are applied once, before any datasource exists.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from functools import cache
 
@@ -48,6 +52,13 @@ def _regex_with_duckdb(original):
     return get_dialect_regex_expression
 
 
+def _unsubstituted_with_duckdb(original):
+    def check_has_unsubstituted_params(query_as_string, compiled):
+        return original(query_as_string, compiled) or bool(re.search(r"\$\d+", query_as_string))
+
+    return check_has_unsubstituted_params
+
+
 def _install_macros(dbapi_connection, _record) -> None:
     if type(dbapi_connection).__module__.split(".")[0] == "duckdb_engine":
         sql.install(dbapi_connection.execute)
@@ -66,6 +77,9 @@ def context() -> gx.data_context.AbstractDataContext:
             and getattr(module, "get_dialect_regex_expression", None) is original
         ):
             module.get_dialect_regex_expression = patched
+    gx_metric_util._check_has_unsubstituted_params = _unsubstituted_with_duckdb(
+        gx_metric_util._check_has_unsubstituted_params
+    )
     sa.event.listen(sa.engine.Engine, "connect", _install_macros)
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

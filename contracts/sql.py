@@ -21,6 +21,7 @@ FULLWIDTH_FROM = "０１２３４５６７８９ＸｘＡＢＣＤＥＦＧＨ�
 FULLWIDTH_TO = "0123456789XxABCDEFGHJKLMNPQRTUWY "
 
 MACROS = f"""
+CREATE OR REPLACE TEMP MACRO xg_trim(s) AS CASE WHEN prefix(s, ' ') OR suffix(s, ' ') THEN trim(s) ELSE s END;
 CREATE OR REPLACE TEMP MACRO xg_halfwidth(s) AS
   CASE WHEN strlen(s) = length(s) THEN s ELSE translate(s, '{FULLWIDTH_FROM}', '{FULLWIDTH_TO}') END;
 CREATE OR REPLACE TEMP MACRO xg_ric_check(s17) AS
@@ -62,9 +63,10 @@ CREATE OR REPLACE TEMP MACRO xg_type_ok(s, t) AS s IS NULL OR CASE t
 # normaliser -> SQL applied to the expression built so far (``{}``), in the declared order.
 NORMALISE_SQL = {
     "fullwidth": "xg_halfwidth({})",
-    "trim": "trim({})",
+    "trim": "xg_trim({})",
     "upper": "upper({})",
-    "phone": r"regexp_replace({}, '^(\+86|0086)|[\s\-]', '', 'g')",
+    "phone": r"CASE WHEN regexp_full_match({0}, '1[0-9]{{10}}') THEN {0} "
+    r"ELSE regexp_replace({0}, '^(\+86|0086)|[\s\-]', '', 'g') END",
     "date": "coalesce(strftime(xg_to_date({0}), '%Y-%m-%d'), {0})",
     "legacy_id": "CASE WHEN length({0}) = 15 AND regexp_full_match({0}, '[0-9]{{15}}') THEN xg_id18({0}) ELSE {0} END",
 }
@@ -78,6 +80,7 @@ CHECK_MACROS = {
     "legacy_id": "xg_not_legacy",
     "fullwidth": "xg_not_fullwidth",
 }
+READ_TWICE = {"phone", "date", "legacy_id"}  # their SQL names the input more than once
 ON_ORIGINAL = {"legacy_id", "fullwidth"}  # judged on the value as sent, before normalisation
 
 
@@ -119,14 +122,14 @@ def quote(name: str) -> str:
 
 def normalised(column: str, steps: tuple[str, ...]) -> str:
     """The SQL applying ``steps`` to a column, in order (each step reads the previous one's result)."""
-    expr = f"nullif(trim(CAST({quote(column)} AS VARCHAR)), '')"  # an empty cell is a missing value
+    expr = f"nullif(xg_trim(CAST({quote(column)} AS VARCHAR)), '')"  # an empty cell is a missing value
     for step in steps:
         expr = NORMALISE_SQL[step].format(expr)
     return expr
 
 
 def split_steps(steps: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Steps that read their input once, and the trailing ones that read it several times (evaluated
-    one query level up, so the chain below them is computed once per row)."""
-    cut = next((i for i, step in enumerate(steps) if step == "legacy_id"), len(steps))
+    """Steps that read their input once, and the rest from the first step that reads it several times
+    (evaluated one query level up, so the chain below it is computed once per row)."""
+    cut = next((i for i, step in enumerate(steps) if step in READ_TWICE), len(steps))
     return steps[:cut], steps[cut:]

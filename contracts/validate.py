@@ -20,9 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from connectors.records import parse_offset
+import duckdb
+
 from connectors.staging import LINEAGE
 from contracts.checks import Contract
+from contracts.loader import ContractError
 from contracts.sql import literal, quote
 from xgate.settings import Settings
 
@@ -69,10 +71,15 @@ def validate(
     extracted_at: datetime | None = None,
 ) -> Outcome:
     """Validate Parquet files of one batch; with ``write`` the split and the results are stored."""
-    from contracts.engine import duckdb_session, prepare_sql, run_suite  # Great Expectations loads here, once
+    from contracts.engine import checking_connection, compile_checks, prepare_sql, run_checks  # GX loads here
 
     started = time.perf_counter()
-    with duckdb_session() as (source, run):
+    con = checking_connection()
+
+    def run(statement: str) -> list[tuple]:
+        return con.execute(statement).fetchall()
+
+    try:
         listing = ", ".join(literal(f) for f in files)
         run(
             f"CREATE VIEW incoming AS SELECT * FROM read_parquet([{listing}], union_by_name = true, "
@@ -86,12 +93,15 @@ def validate(
             columns = [c for c in columns if c not in drift["added"]]
         references = _references(settings, contract, run)
         row_id = f"(list_position([{listing}], filename) - 1) * 4294967296 + file_row_number"  # stable, parallel
-        run(f"CREATE TABLE prepared AS {prepare_sql(contract, 'incoming', columns, references, row_id, text)}")
-        prepared = [row[0] for row in run("DESCRIBE prepared")]
-        rules = run_suite(contract, source, run, contract.checks, prepared)
+        run(f"CREATE VIEW prepared AS {prepare_sql(contract, 'incoming', columns, references, row_id, text)}")
+        schema = [(row[0], row[1]) for row in run("DESCRIBE prepared")]
+        rows_in = run("SELECT count(*) FROM incoming")[0][0]
+        try:
+            rules = run_checks(run, compile_checks(contract, schema), rows_in)
+        except duckdb.Error as exc:
+            raise ContractError(contract.path, 1, f"checks could not be evaluated on this batch: {exc}") from None
         errors = [r.check.key for r in rules if r.check.severity == "error"]
         error_list = ", ".join(map(literal, errors)) or "''"
-        rows_in = run("SELECT count(*) FROM prepared")[0][0]
         failing = run(f"SELECT count(DISTINCT _row) FROM failures WHERE rule_key IN ({error_list})")[0][0]
         held = ""
         required_missing = [f for f in drift.get("missing", []) if contract.fields[f].required]
@@ -104,8 +114,9 @@ def validate(
                 f"{failing:,} of {rows_in:,} rows ({failing / rows_in:.1%}) fail error rules, above the "
                 f"contract's threshold of {contract.error_threshold:.0%}: batch held in quarantine"
             )
-        if held:
-            run(f"INSERT INTO failures SELECT _row, {literal(contract.id + '__batch__held')} FROM prepared")
+        if held:  # every row goes to quarantine: the ones no rule flagged join the flagged rows
+            run("INSERT INTO flagged SELECT *, [] FROM prepared WHERE _row NOT IN (SELECT _row FROM flagged)")
+            run(f"INSERT INTO failures SELECT _row, {literal(contract.id + '__batch__held')} FROM flagged")
             errors.append(f"{contract.id}__batch__held")
             error_list = ", ".join(map(literal, errors))
         quarantined = run(f"SELECT count(DISTINCT _row) FROM failures WHERE rule_key IN ({error_list})")[0][0]
@@ -123,7 +134,9 @@ def validate(
             *freshness,
         )
         if write:
-            _write(settings, contract, run, outcome, errors, columns, prepared)
+            _write(settings, contract, run, outcome, errors, columns, [name for name, _ in schema])
+    finally:
+        con.close()
     outcome.seconds = time.perf_counter() - started
     if write:
         _write_results(settings, contract, outcome)
@@ -181,18 +194,13 @@ def _freshness(
     """
     if not contract.freshness or contract.freshness_field not in columns:
         return None, None
+    run(f"SET TimeZone = {literal('UTC' + settings.source_timezone)}")  # what naive text means
     value = f"CAST({quote(contract.freshness_field)} AS VARCHAR)"
-    aware, naive = run(
-        f"SELECT max(TRY_CAST({value} AS TIMESTAMPTZ)) FILTER (WHERE regexp_matches({value}, "
-        f"'([+-][0-9][0-9]:?[0-9][0-9]|Z)$')), max(TRY_CAST({value} AS TIMESTAMP)) FILTER (WHERE NOT "
-        f"regexp_matches({value}, '([+-][0-9][0-9]:?[0-9][0-9]|Z)$')) FROM prepared"
-    )[0]
-    instants = [aware.astimezone(UTC)] if aware else []
-    if naive:
-        instants.append(naive.replace(tzinfo=parse_offset(settings.source_timezone)).astimezone(UTC))
-    if not instants:
+    newest = run(f"SELECT max(TRY_CAST({value} AS TIMESTAMPTZ)) FROM prepared")
+    run("RESET TimeZone")
+    if newest[0][0] is None:
         return None, None
-    age = ((extracted_at or datetime.now(UTC)).astimezone(UTC) - max(instants)).total_seconds() / 3600
+    age = ((extracted_at or datetime.now(UTC)).astimezone(UTC) - newest[0][0].astimezone(UTC)).total_seconds() / 3600
     return round(age, 2), age <= contract.freshness.total_seconds() / 3600
 
 
@@ -242,7 +250,7 @@ def _write(
             f"COPY (SELECT {literal(outcome.batch_id)} AS batch_id, {literal(contract.id)} AS dataset, "
             f"{literal(contract.version)} AS contract_version, f.rule_key, {column} AS column_name, {value} AS value, "
             f"{severity} AS severity, p._row AS row_number, {record} AS record "
-            f"FROM failures f JOIN prepared p USING (_row) WHERE f.rule_key {predicate} ORDER BY p._row, f.rule_key) "
+            f"FROM failures f JOIN flagged p USING (_row) WHERE f.rule_key {predicate} ORDER BY p._row, f.rule_key) "
             f"TO {literal(target)} (FORMAT parquet, COMPRESSION zstd)"
         )
 

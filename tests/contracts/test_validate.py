@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connectors import extract
+from connectors import extract, staging
 from contracts import contracts, validate_batch
 from contracts.validate import validate
 from sandbox import store
@@ -70,6 +70,38 @@ def test_rows_in_equal_passed_plus_quarantined(validated) -> None:
         distinct = duckdb.sql(f"SELECT count(DISTINCT row_number) FROM '{quarantine}'").fetchone()[0]
         assert distinct == outcome.rows_quarantined, dataset
     assert set(validated["outcomes"]) == set(contracts())
+
+
+def test_one_pass_counts_what_great_expectations_counts(validated) -> None:
+    """The checks GX compiled, run in one pass, count per rule what GX counts when it validates the
+    prepared batch itself, for every dataset of the sandbox."""
+    import great_expectations as gx
+
+    from contracts.engine import duckdb_session, expectation, prepare_sql
+    from contracts.validate import _references
+
+    settings, flagged = validated["settings"], 0
+    for dataset, outcome in validated["outcomes"].items():
+        contract = contracts()[dataset]
+        listing = ", ".join(f"'{f}'" for f in staging.batch_files(settings, outcome.batch_id))
+        with duckdb_session() as (source, run):
+            run(f"CREATE VIEW incoming AS SELECT * FROM read_parquet([{listing}], union_by_name = true)")
+            described = run("DESCRIBE incoming")
+            columns, text = [r[0] for r in described], {r[0] for r in described if r[1] == "VARCHAR"}
+            references = _references(settings, contract, run)
+            run(f"CREATE TABLE prepared AS {prepare_sql(contract, 'incoming', columns, references, text=text)}")
+            prepared = [r[0] for r in run("DESCRIBE prepared")]
+            suite = gx.ExpectationSuite(name=dataset)
+            for check in contract.checks:
+                if check.field in prepared and (built := expectation(check, prepared)):
+                    suite.add_expectation(built)
+            batch = source.add_table_asset("p", table_name="prepared").add_batch_definition_whole_table("a").get_batch()
+            results = batch.validate(suite, result_format="BASIC").results
+        theirs = {r.expectation_config.meta["key"]: r.result["unexpected_count"] for r in results}
+        ours = {r.check.key: r.unexpected for r in outcome.rules if not r.skipped}
+        assert ours == theirs, dataset
+        flagged += sum(theirs.values())
+    assert flagged > 0
 
 
 def test_every_planted_error_is_caught_by_the_right_rule(validated) -> None:
