@@ -57,7 +57,7 @@ class Source(BaseModel):
     connection: str = Field(description="name of the connection holding URL and credentials")
     schedule: str = Field("@daily", description="cron expression or preset for the source's Airflow DAG")
     owner: str = "data-engineering"
-    retries: int = Field(3, ge=0, description="task retries before a sync fails (backoff doubles each time)")
+    retries: int = Field(3, ge=2, description="task retries before a sync fails (at least 2; backoff doubles)")
     retry_delay: timedelta = Field(timedelta(minutes=2), description="first wait before a retry")
     streams: tuple[Stream, ...]
 
@@ -81,14 +81,18 @@ class Source(BaseModel):
 
 
 def load_source(path: Path) -> Source:
+    """A declaration file; it is named after its source (``<name>.yaml``), so one source is found alone."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return Source.model_validate(raw)
+        declared = Source.model_validate(raw)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     except ValidationError as exc:
         reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'source'}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"{path}: {reasons}") from None
+    if declared.name != path.stem:
+        raise ConfigError(f"{path}: declares source {declared.name!r}; name the file {declared.name}.yaml")
+    return declared
 
 
 @cache
@@ -97,14 +101,15 @@ def sources(folder: Path | None = None) -> dict[str, Source]:
     found = {}
     for path in sorted((folder or SOURCES_DIR).glob("*.yaml")):
         source = load_source(path)
-        if source.name in found:
-            raise ConfigError(f"{path}: source {source.name!r} is declared twice")
         found[source.name] = source
     return found
 
 
 def source(name: str, folder: Path | None = None) -> Source:
-    known = sources(folder)
-    if name not in known:
+    """One source, read from its own file: a broken declaration of another source does not stop it."""
+    folder = folder or SOURCES_DIR
+    path = folder / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in folder.glob("*.yaml"))
         raise ConfigError(f"unknown source {name!r}; declared: {', '.join(known)}")
-    return known[name]
+    return load_source(path)

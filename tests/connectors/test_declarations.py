@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import yaml
 
 from connectors import commit, extract
 from connectors.connections import describe
-from connectors.declarations import load_source
+from connectors.declarations import SOURCES_DIR, load_source, source, sources
 from sandbox import dbload
 from xgate.errors import ConfigError
 from xgate.settings import Connection
@@ -26,6 +27,27 @@ def test_bad_declaration_names_file_and_reason(tmp_path: Path) -> None:
     path.write_text("name: x\nkind: ftp\ndepartment: d\nconnection: c\nstreams: []\n")
     with pytest.raises(ConfigError, match="kind"):
         load_source(path)
+
+
+def test_a_source_is_read_from_its_own_file_alone(tmp_path: Path) -> None:
+    civil = (SOURCES_DIR / "civil.yaml").read_text(encoding="utf-8")
+    (tmp_path / "civil.yaml").write_text(civil, encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text("name: [unclosed\n")
+    assert source("civil", tmp_path).name == "civil"
+    with pytest.raises(ConfigError, match=r"broken\.yaml"):
+        sources(tmp_path)
+    (tmp_path / "other.yaml").write_text(civil, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"name the file civil\.yaml"):
+        source("other", tmp_path)
+    with pytest.raises(ConfigError, match="unknown source 'nope'"):
+        source("nope", tmp_path)
+
+
+def test_a_source_retries_at_least_twice(tmp_path: Path) -> None:
+    raw = yaml.safe_load((SOURCES_DIR / "civil.yaml").read_text(encoding="utf-8"))
+    (tmp_path / "civil.yaml").write_text(yaml.safe_dump(raw | {"retries": 1}), encoding="utf-8")
+    with pytest.raises(ConfigError, match="retries"):
+        load_source(tmp_path / "civil.yaml")
 
 
 def test_schema_drift_is_reported(extract_settings, own_sandbox) -> None:

@@ -9,8 +9,10 @@ import sys
 import pytest
 
 from connectors import sources
+from connectors.declarations import SOURCES_DIR
 from contracts.loader import datasets_by_stream
 from orchestration.home import DAGS_DIR, WRITER_POOL
+from xgate.errors import ConfigError
 
 SYNC_TASKS = {"extract", "validate", "land", "publish", "freshness"}
 
@@ -67,6 +69,17 @@ def test_the_shared_dag_runs_when_any_warehouse_table_changes(bag) -> None:
     expected = {"raw." + d.replace(".", "_") for d in datasets_by_stream().values()}
     assert {a.name for a in dag.timetable.asset_condition.objects} == expected
     assert set(dag.task_ids) == {"publish", "report"}
+
+
+def test_a_broken_declaration_breaks_only_its_own_dag(airflow_home, monkeypatch, tmp_path) -> None:
+    from orchestration.factory import source_dag
+
+    shutil.copytree(SOURCES_DIR, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "telecom.yaml").write_text("name: telecom\nkind: ftp\n")
+    monkeypatch.setenv("XGATE_SOURCES_DIR", str(tmp_path))
+    assert source_dag("civil").dag_id == "xgate_civil"
+    with pytest.raises(ConfigError, match=r"telecom\.yaml"):
+        source_dag("telecom")
 
 
 def test_a_postgresql_catalog_lifts_the_one_writer_pool(airflow_home, monkeypatch) -> None:
