@@ -112,7 +112,8 @@ CAST_TO = {"date": "DATE", "timestamp": "TIMESTAMPTZ", "integer": "BIGINT", "num
 
 def conformed_sql(contract: Contract, columns: set[str]) -> str:
     """The typed view of a raw table: each contract field cast to its logical type (text with an offset is
-    an instant; naive text and SQL timestamps are the department's +08:00 wall clock), lineage kept."""
+    an instant; naive text, a bare date (its midnight) and SQL timestamps are the department's +08:00
+    wall clock), lineage kept."""
     select = []
     for name, spec in contract.fields.items():
         if name not in columns:
@@ -123,7 +124,8 @@ def conformed_sql(contract: Contract, columns: set[str]) -> str:
             text = f"CAST({value} AS VARCHAR)"
             select.append(
                 f"CASE WHEN regexp_matches({text}, '([+-][0-9][0-9]:?[0-9][0-9]|Z)$') THEN TRY_CAST({text} AS "
-                f"TIMESTAMPTZ) ELSE TRY_CAST({text} || '+08:00' AS TIMESTAMPTZ) END AS {value}"
+                f"TIMESTAMPTZ) ELSE TRY_CAST(CAST(TRY_CAST({text} AS TIMESTAMP) AS VARCHAR) || '+08:00' "
+                f"AS TIMESTAMPTZ) END AS {value}"
             )
         elif kind:
             select.append(f"TRY_CAST(CAST({value} AS VARCHAR) AS {kind}) AS {value}")

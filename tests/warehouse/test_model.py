@@ -6,7 +6,7 @@ The lake (``landed``) is built once per session in ``tests/conftest.py`` and sha
 from __future__ import annotations
 
 from warehouse import lake
-from warehouse.model import DISCREPANCIES, VIEWS, score
+from warehouse.model import DISCREPANCIES, VIEWS, score, table_name
 
 
 def test_every_view_is_published(landed) -> None:
@@ -46,3 +46,16 @@ def test_conformed_views_type_every_field(landed) -> None:
         ).fetchone()
         assert raw == typed and unparsed == 0
     assert con.execute("SELECT count(*) FROM conformed.telecom_subscribers WHERE updated_at IS NULL").fetchone()[0] == 0
+
+
+def test_a_bare_date_in_a_timestamp_field_is_its_midnight_not_missing(landed) -> None:
+    con = lake.connect(landed[0], read_only=True)
+    table = table_name("housing.rental_filings")
+    raw = con.execute(f"SELECT count(filed_at), count(*) FILTER (WHERE length(filed_at) = 10) FROM {table}")
+    filled, bare = raw.fetchone()
+    assert bare > 0  # housing files some filings with a date only
+    typed = con.execute(
+        "SELECT count(filed_at), count(*) FILTER (WHERE strftime(filed_at AT TIME ZONE 'Asia/Shanghai', "
+        "'%H:%M:%S') = '00:00:00') FROM conformed.housing_rental_filings"
+    ).fetchone()
+    assert typed[0] == filled and typed[1] >= bare
