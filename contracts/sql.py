@@ -98,15 +98,14 @@ def area_code_table() -> pa.Table:
 
 
 def install(execute) -> None:
-    """Create the area-code table and the macros through ``execute(sql)`` on one DuckDB connection."""
+    """Create the area-code table and the macros through ``execute(sql[, params])`` on one DuckDB connection."""
     table = area_code_table()
-    rows = ", ".join(
-        f"('{c}', {'NULL' if f is None else f}, {'NULL' if last is None else last})"
-        for c, f, last in zip(*(table[n].to_pylist() for n in table.column_names))
-    )
     execute("SET enable_progress_bar = false")
-    execute("CREATE OR REPLACE TEMP TABLE xg_area_codes (code VARCHAR, first_year INTEGER, last_year INTEGER)")
-    execute(f"INSERT INTO xg_area_codes VALUES {rows}")
+    execute(  # as three list parameters: parsing ~6,000 VALUES rows cost 60 ms on every connection
+        "CREATE OR REPLACE TEMP TABLE xg_area_codes AS SELECT unnest($1::VARCHAR[]) AS code, "
+        "unnest($2::INTEGER[]) AS first_year, unnest($3::INTEGER[]) AS last_year",
+        [table[name].to_pylist() for name in table.column_names],
+    )
     for statement in filter(str.strip, MACROS.split(";\n")):
         execute(statement)
 
