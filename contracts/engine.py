@@ -33,7 +33,6 @@ from contracts.gx_duckdb import context
 from contracts.loader import ContractError
 from contracts.sql import NORMALISE_SQL, ON_ORIGINAL, install, literal, normalised, quote, split_steps
 
-VALIDATION_MEMORY = "4GB"
 COMPILE_FORMAT = {
     "result_format": "COMPLETE",
     "unexpected_index_column_names": ["_row"],
@@ -198,12 +197,12 @@ def duckdb_session() -> Iterator[tuple[object, object]]:
         ctx.data_sources.delete(name)
 
 
-def checking_connection() -> duckdb.DuckDBPyConnection:
+def checking_connection(memory_limit: str) -> duckdb.DuckDBPyConnection:
     """The DuckDB connection a batch is checked on: our macros, bounded memory (beyond it DuckDB spills),
     and rows written in whatever order the threads finish (row order carries no meaning in a batch)."""
     con = duckdb.connect()
     install(con.execute)
-    con.execute(f"SET memory_limit = '{VALIDATION_MEMORY}'")
+    con.execute(f"SET memory_limit = {literal(memory_limit)}")
     con.execute("SET preserve_insertion_order = false")
     return con
 

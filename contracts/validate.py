@@ -74,7 +74,7 @@ def validate(
     from contracts.engine import checking_connection, compile_checks, prepare_sql, run_checks  # GX loads here
 
     started = time.perf_counter()
-    con = checking_connection()
+    con = checking_connection(settings.validation_memory)
 
     def run(statement: str) -> list[tuple]:
         return con.execute(statement).fetchall()

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     http_timeout: float = Field(30.0, gt=0, description="read timeout of one HTTP request, seconds")
     http_retries: int = Field(5, ge=0, description="retries of one page before the extract fails")
     http_backoff: float = Field(0.5, ge=0, description="backoff factor: waits of about 0.5, 1, 2, 4 ... s")
+    validation_memory: str = Field(
+        "2GB",
+        pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="memory one batch validation may hold before DuckDB spills to disk (more: faster on big batches)",
+    )
     notify_webhook: SecretStr | None = Field(
         None, description="URL that gets a JSON POST when a sync fails or misses its freshness SLA (besides the log)"
     )
