@@ -3,7 +3,10 @@
 python-stdnum is the reference for every checksum here (``stdnum.cn.ric``, ``stdnum.cn.uscc``): the
 pandas side of each custom expectation calls it directly, and the tests hold these macros to it on
 every ID of the sandbox. The GB/T 2260 area-code list is the one stdnum ships, with the years each
-code was in force, loaded into ``xg_area_codes``.
+code was in force. An ID's first ten characters are its area code and birth year, so "was this code in
+force in that year" is one lookup: in ``xg_area_always`` (codes never bounded) or ``xg_area_years``
+(code and year as one number, for the bounded ones). A hash join on a constant table, where a correlated subquery
+first grouped every distinct ID (10M IDs: 1.2 GB and a fifth of the time).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sandbox.geography import area_codes
 RIC_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+FIRST_BIRTH_YEAR, LAST_BIRTH_YEAR = 1800, 2100  # where an area code's validity has no bound
 FULLWIDTH_FROM = "０１２３４５６７８９ＸｘＡＢＣＤＥＦＧＨＪＫＬＭＮＰＱＲＴＵＷＹ　"
 FULLWIDTH_TO = "0123456789XxABCDEFGHJKLMNPQRTUWY "
 
@@ -34,9 +38,8 @@ CREATE OR REPLACE TEMP MACRO xg_ric_ok(s) AS
        WHEN NOT regexp_full_match(s, '[0-9]{{17}}[0-9X]') THEN false
        WHEN xg_ric_birth(s) IS NULL THEN false
        WHEN xg_ric_check(substr(s, 1, 17)) <> substr(s, 18, 1) THEN false
-       ELSE EXISTS (SELECT 1 FROM xg_area_codes a WHERE a.code = substr(s, 1, 6)
-                    AND (a.first_year IS NULL OR a.first_year <= year(xg_ric_birth(s)))
-                    AND (a.last_year IS NULL OR a.last_year >= year(xg_ric_birth(s)))) END;
+       ELSE substr(s, 1, 6) IN (SELECT code FROM xg_area_always)
+            OR TRY_CAST(substr(s, 1, 10) AS BIGINT) IN (SELECT key FROM xg_area_years) END;
 CREATE OR REPLACE TEMP MACRO xg_uscc_ok(s) AS
   CASE WHEN s IS NULL THEN NULL
        WHEN NOT regexp_full_match(s, '[0-9]{{8}}[{USCC_ALPHABET}]{{10}}') THEN false
@@ -98,13 +101,23 @@ def area_code_table() -> pa.Table:
 
 
 def install(execute) -> None:
-    """Create the area-code table and the macros through ``execute(sql[, params])`` on one DuckDB connection."""
+    """Create the area-code tables and the macros through ``execute(sql[, params])`` on one DuckDB connection."""
     table = area_code_table()
     execute("SET enable_progress_bar = false")
     execute(  # as three list parameters: parsing ~6,000 VALUES rows cost 60 ms on every connection
         "CREATE OR REPLACE TEMP TABLE xg_area_codes AS SELECT unnest($1::VARCHAR[]) AS code, "
         "unnest($2::INTEGER[]) AS first_year, unnest($3::INTEGER[]) AS last_year",
         [table[name].to_pylist() for name in table.column_names],
+    )
+    execute(
+        "CREATE OR REPLACE TEMP TABLE xg_area_always AS SELECT code FROM xg_area_codes "
+        "WHERE first_year IS NULL AND last_year IS NULL"
+    )
+    execute(
+        "CREATE OR REPLACE TEMP TABLE xg_area_years AS "
+        "SELECT CAST(code AS BIGINT) * 10000 + y AS key FROM xg_area_codes, "
+        f"range(coalesce(first_year, {FIRST_BIRTH_YEAR}), coalesce(last_year, {LAST_BIRTH_YEAR}) + 1) r(y) "
+        "WHERE first_year IS NOT NULL OR last_year IS NOT NULL"
     )
     for statement in filter(str.strip, MACROS.split(";\n")):
         execute(statement)
