@@ -25,7 +25,7 @@ from connectors.declarations import source as declared_source
 from contracts.loader import datasets_by_stream
 from orchestration.home import WRITER_POOL
 from orchestration.notify import send
-from orchestration.stages import check_freshness, extract_args
+from orchestration.stages import check_freshness, extract_args, report_held
 from xgate.errors import ConfigError
 from xgate.settings import Settings, get_settings
 
@@ -114,7 +114,7 @@ def source_dag(name: str):
         def validate(batch_id: str) -> str:
             from warehouse.sync import validate as run_validate
 
-            run_validate(get_settings(), batch_id)
+            report_held(run_validate(get_settings(), batch_id))
             return batch_id
 
         @task(pool=pool, outlets=[table_asset(d) for d in datasets])

@@ -7,10 +7,14 @@ description of the DAGs.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from orchestration.notify import send
 from xgate.errors import ConfigError
 from xgate.settings import Settings
+
+if TYPE_CHECKING:
+    from contracts.validate import Outcome
 
 
 def _instant(value: str, name: str) -> datetime:
@@ -30,20 +34,41 @@ def extract_args(
         if not (since and until):
             raise ConfigError("a backfill needs both 'since' and 'until'")
         return "backfill", _instant(since, "since"), _instant(until, "until")
-    if str(getattr(dag_run, "run_type", "")) in ("backfill", "DagRunType.BACKFILL_JOB"):
-        return "backfill", interval_start, getattr(dag_run, "data_interval_end", None)
+    run_type = getattr(dag_run, "run_type", "")
+    if getattr(run_type, "value", run_type) == "backfill":  # the task SDK hands an enum (DagRunType.BACKFILL)
+        interval_end = getattr(dag_run, "data_interval_end", None)
+        if not (interval_start and interval_end and interval_start < interval_end):
+            raise ConfigError(
+                "this backfill run has no data interval (a cron preset schedules points in time, not "
+                "intervals): trigger the DAG with the 'since' and 'until' params instead"
+            )
+        return "backfill", interval_start, interval_end
     return params.get("mode") or "incremental", None, None
+
+
+def report_held(outcome: Outcome | None) -> None:
+    """A batch held in quarantine as a whole lands nothing yet fails no task: notify, so someone looks."""
+    if outcome and outcome.held:
+        send(
+            "batch_held",
+            f"{outcome.dataset}: batch {outcome.batch_id} ({outcome.rows_in:,} rows) held: {outcome.held}",
+            dataset=outcome.dataset,
+            batch_id=outcome.batch_id,
+            rows_in=outcome.rows_in,
+            reason=outcome.held,
+        )
 
 
 def check_freshness(settings: Settings, datasets: list[str]) -> list[dict]:
     """The newest record of each dataset against its contract's SLA; a miss is notified, not raised
     (the data that did land is good: failing the run would hide that)."""
+    from connectors.records import parse_offset
     from warehouse import lake
     from warehouse.freshness import freshness
 
     con = lake.connect(settings, read_only=True)
     try:
-        found = freshness(con, datasets)
+        found = freshness(con, datasets, parse_offset(settings.source_timezone))
     finally:
         con.close()
     report = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 
 import duckdb
 
@@ -29,8 +29,11 @@ class Freshness:
         return self.age_hours is not None and self.age_hours <= self.sla_hours
 
 
-def freshness(con: duckdb.DuckDBPyConnection, datasets: Iterable[str], now: datetime | None = None) -> list[Freshness]:
-    """The newest record of each dataset with a freshness SLA, read from its conformed (typed) view."""
+def freshness(
+    con: duckdb.DuckDBPyConnection, datasets: Iterable[str], zone: tzinfo, now: datetime | None = None
+) -> list[Freshness]:
+    """The newest record of each dataset with a freshness SLA, read from its conformed (typed) view;
+    a date or naive time is the department's wall clock (``zone``)."""
     now = now or datetime.now(UTC)
     views = {
         f"{s}.{t}"
@@ -49,9 +52,9 @@ def freshness(con: duckdb.DuckDBPyConnection, datasets: Iterable[str], now: date
         if view in views:
             newest = con.execute(f"SELECT max({quote(contract.freshness_field)}) FROM {view}").fetchone()[0]
         if isinstance(newest, date) and not isinstance(newest, datetime):  # a day's records count from its start
-            newest = datetime.combine(newest, time(), tzinfo=UTC)
+            newest = datetime.combine(newest, time(), tzinfo=zone)
         elif isinstance(newest, datetime) and newest.tzinfo is None:
-            newest = newest.replace(tzinfo=UTC)
+            newest = newest.replace(tzinfo=zone)
         age = round((now - newest).total_seconds() / 3600, 2) if isinstance(newest, datetime) else None
         found.append(Freshness(dataset, newest, age, contract.freshness.total_seconds() / 3600))
     return found

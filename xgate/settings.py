@@ -7,7 +7,6 @@ release and never need to sit in the repository or in a DAG.
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr
@@ -73,19 +72,19 @@ class Settings(BaseSettings):
         None, description="HMAC key for the person IDs in the audit; default generated into <access dir>/audit.key"
     )
 
-    @cached_property
+    @property
     def sandbox_dir(self) -> Path:
         return self.data_dir / "sandbox"
 
-    @cached_property
+    @property
     def staging_dir(self) -> Path:
         return self.data_dir / "staging"
 
-    @cached_property
+    @property
     def state_dir(self) -> Path:
         return self.data_dir / "state"
 
-    @cached_property
+    @property
     def warehouse_dir(self) -> Path:
         return self.data_dir / "warehouse"
 

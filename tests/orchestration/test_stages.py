@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from orchestration import notify
-from orchestration.stages import extract_args
+from orchestration.stages import extract_args, report_held
 from tests.conftest import free_port
 from xgate.errors import ConfigError
 from xgate.settings import reset_settings
@@ -24,8 +24,13 @@ def test_a_scheduled_run_is_incremental_and_params_choose_full() -> None:
 
 
 def test_an_airflow_backfill_run_extracts_its_data_interval() -> None:
-    backfill = SimpleNamespace(run_type="backfill", data_interval_end=END)
+    from airflow.sdk.api.datamodels._generated import DagRunType  # what the task SDK hands a task
+
+    backfill = SimpleNamespace(run_type=DagRunType.BACKFILL, data_interval_end=END)
     assert extract_args({"mode": "incremental"}, backfill, START) == ("backfill", START, END)
+    point = SimpleNamespace(run_type=DagRunType.BACKFILL, data_interval_end=START)  # a cron preset's run
+    with pytest.raises(ConfigError, match="'since' and 'until'"):
+        extract_args({}, point, START)
 
 
 def test_since_and_until_params_backfill_that_interval() -> None:
@@ -56,3 +61,15 @@ def test_a_webhook_that_is_down_is_logged_not_raised(monkeypatch, caplog) -> Non
     assert notify.send("freshness_missed", "telecom.subscribers stale") is False
     assert "telecom.subscribers stale" in caplog.text
     assert "secret-value" not in caplog.text
+
+
+def test_a_batch_held_in_quarantine_is_notified(webhook, monkeypatch) -> None:
+    from contracts.validate import Outcome
+
+    monkeypatch.setenv("XGATE_NOTIFY_WEBHOOK", webhook.url)
+    reset_settings()
+    report_held(Outcome("b-1", "telecom.subscribers", "1.0.0", 10, 10, 0))  # passed: nothing to say
+    assert webhook.events("batch_held") == []
+    report_held(Outcome("b-2", "telecom.subscribers", "1.0.0", 10, 0, 10, held="8 of 10 rows fail error rules"))
+    [event] = webhook.events("batch_held")
+    assert event["batch_id"] == "b-2" and "8 of 10 rows" in event["summary"]
