@@ -17,7 +17,7 @@ duplicated keys) runs as it is. The failing rows, with every rule they fail, are
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -67,10 +67,11 @@ def prepare_sql(
     source: str,
     columns: list[str],
     references: dict[str, str],
-    row_id: str = "row_number() OVER ()",
+    row_id: str,
     text: set[str] | frozenset[str] = frozenset(),
 ) -> str:
-    """The SELECT that normalises a batch and adds what the checks need. ``source`` is a FROM clause."""
+    """The SELECT that normalises a batch and adds what the checks need. ``source`` is a FROM clause;
+    ``row_id`` must give a row the same number on every scan (the view is read several times)."""
     select = [f"{row_id} AS _row"]
     later: list[str] = []
     helpers: list[str] = []
@@ -216,18 +217,35 @@ def _first_error(info: dict) -> str:
 
 
 def _row_predicate(query: str) -> str:
-    """The WHERE of ``SELECT ... FROM prepared WHERE p``; empty when the query needs more than the row."""
-    tree = sqlglot.parse_one(query, read="duckdb")
+    """The WHERE of ``SELECT <columns> FROM prepared WHERE p``; empty for any other shape (a join, a
+    grouping, an alias, a clause we do not know), which then runs whole as GX wrote it."""
+    try:
+        tree = sqlglot.parse_one(query, read="duckdb")
+    except sqlglot.errors.SqlglotError:
+        return ""
     source = tree.args.get("from_") or tree.args.get("from")
+    table = source.this if source else None
+    used = {key for key, value in tree.args.items() if value}
     if (
         isinstance(tree, exp.Select)
-        and isinstance(source and source.this, exp.Table)
-        and source.this.name == "prepared"
-        and tree.args.get("where")
-        and not any(tree.args.get(part) for part in ("joins", "group", "having", "limit"))
+        and used <= {"expressions", "from", "from_", "where"}
+        and "where" in used
+        and isinstance(table, exp.Table)
+        and table.name == "prepared"
+        and not (table.alias or table.db or table.catalog)
     ):
         return tree.args["where"].this.sql(dialect="duckdb")
     return ""
+
+
+def _ignored_rows(kwargs: dict) -> str:
+    """GX skips some rows of a column-pair check when it counts, but its failing-row query does not:
+    the condition that skips them, to AND with the predicate."""
+    a, b = quote(str(kwargs.get("column_A"))), quote(str(kwargs.get("column_B")))
+    return {
+        "either_value_is_missing": f"{a} IS NOT NULL AND {b} IS NOT NULL",
+        "both_values_are_missing": f"NOT ({a} IS NULL AND {b} IS NULL)",
+    }.get(kwargs.get("ignore_row_if") or "", "")
 
 
 _compiled: dict[tuple, list[CompiledCheck]] = {}
@@ -245,7 +263,7 @@ def compile_checks(contract: Contract, schema: list[tuple[str, str]]) -> list[Co
     columns = [name for name, _ in schema]
     context()  # GX builds suites only inside a context
     suite = gx.ExpectationSuite(name=f"{contract.id}@{contract.version}")
-    skipped = []
+    skipped: list[CompiledCheck] = []
     for check in contract.checks:
         built = expectation(check, columns) if check.field in columns else None
         if built is None:
@@ -262,7 +280,7 @@ def compile_checks(contract: Contract, schema: list[tuple[str, str]]) -> list[Co
         )
         outcome = batch.validate(suite, result_format=COMPILE_FORMAT)
     by_key = {c.key: c for c in contract.checks}
-    compiled = []
+    compiled: list[CompiledCheck] = []
     for item in outcome.results:
         check = by_key[item.expectation_config.meta["key"]]
         query = (item.result or {}).get("unexpected_index_query")
@@ -271,13 +289,16 @@ def compile_checks(contract: Contract, schema: list[tuple[str, str]]) -> list[Co
                 contract.path, 1, f"{check.key} could not be evaluated: {_first_error(item.exception_info)}"
             )
         body = query.rstrip().rstrip(";")
-        predicate = _row_predicate(body)
+        predicate, kept = _row_predicate(body), _ignored_rows(item.expectation_config.kwargs)
+        if kept:
+            predicate = predicate and f"({predicate}) AND {kept}"
+            body = f"SELECT * FROM ({body}) WHERE {kept}"
         compiled.append(CompiledCheck(check, predicate=predicate, query="" if predicate else body))
     _compiled[key] = compiled + skipped
     return _compiled[key]
 
 
-def run_checks(run, compiled: list[CompiledCheck], rows_in: int) -> list[RuleResult]:
+def run_checks(run: Callable[[str], list[tuple]], compiled: list[CompiledCheck], rows_in: int) -> list[RuleResult]:
     """Check view ``prepared``; writes ``failures(_row, rule_key)`` and ``flagged`` (the prepared
     columns of every row that fails a check). Returns the per-rule counts."""
     whole = [f"SELECT DISTINCT _row, {literal(c.check.key)} AS rule_key FROM ({c.query})" for c in compiled if c.query]
@@ -285,9 +306,9 @@ def run_checks(run, compiled: list[CompiledCheck], rows_in: int) -> list[RuleRes
         "CREATE TABLE failures AS "
         + (" UNION ALL ".join(whole) if whole else "SELECT CAST(NULL AS BIGINT) AS _row, '' AS rule_key WHERE false")
     )
-    rows = [c for c in compiled if c.predicate]
-    failed = ", ".join(f"CASE WHEN ({c.predicate}) THEN {literal(c.check.key)} END" for c in rows)
-    condition = " OR ".join([f"({c.predicate})" for c in rows] + ["_row IN (SELECT _row FROM failures)"])
+    per_row = [c for c in compiled if c.predicate]
+    failed = ", ".join(f"CASE WHEN ({c.predicate}) THEN {literal(c.check.key)} END" for c in per_row)
+    condition = " OR ".join([f"({c.predicate})" for c in per_row] + ["_row IN (SELECT _row FROM failures)"])
     run(
         f"CREATE TABLE flagged AS SELECT *, list_filter([{failed}]::VARCHAR[], k -> k IS NOT NULL) AS _failed "
         f"FROM prepared WHERE {condition}"

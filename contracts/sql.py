@@ -25,7 +25,8 @@ FULLWIDTH_FROM = "０１２３４５６７８９ＸｘＡＢＣＤＥＦＧＨ�
 FULLWIDTH_TO = "0123456789XxABCDEFGHJKLMNPQRTUWY "
 
 MACROS = f"""
-CREATE OR REPLACE TEMP MACRO xg_trim(s) AS CASE WHEN prefix(s, ' ') OR suffix(s, ' ') THEN trim(s) ELSE s END;
+CREATE OR REPLACE TEMP MACRO xg_trim(s) AS
+  CASE WHEN prefix(s, ' ') OR suffix(s, ' ') OR strlen(s) <> length(s) THEN trim(s) ELSE s END;
 CREATE OR REPLACE TEMP MACRO xg_halfwidth(s) AS
   CASE WHEN strlen(s) = length(s) THEN s ELSE translate(s, '{FULLWIDTH_FROM}', '{FULLWIDTH_TO}') END;
 CREATE OR REPLACE TEMP MACRO xg_ric_check(s17) AS
@@ -38,8 +39,8 @@ CREATE OR REPLACE TEMP MACRO xg_ric_ok(s) AS
        WHEN NOT regexp_full_match(s, '[0-9]{{17}}[0-9X]') THEN false
        WHEN xg_ric_birth(s) IS NULL THEN false
        WHEN xg_ric_check(substr(s, 1, 17)) <> substr(s, 18, 1) THEN false
-       ELSE substr(s, 1, 6) IN (SELECT code FROM xg_area_always)
-            OR TRY_CAST(substr(s, 1, 10) AS BIGINT) IN (SELECT key FROM xg_area_years) END;
+       ELSE coalesce(substr(s, 1, 6) IN (SELECT code FROM xg_area_always)
+                     OR TRY_CAST(substr(s, 1, 10) AS BIGINT) IN (SELECT key FROM xg_area_years), false) END;
 CREATE OR REPLACE TEMP MACRO xg_uscc_ok(s) AS
   CASE WHEN s IS NULL THEN NULL
        WHEN NOT regexp_full_match(s, '[0-9]{{8}}[{USCC_ALPHABET}]{{10}}') THEN false

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from connectors.records import parse_offset
 from connectors.staging import LINEAGE
 from contracts.checks import Contract
 from contracts.loader import ContractError
@@ -98,7 +99,8 @@ def validate(
         rows_in = run("SELECT count(*) FROM incoming")[0][0]
         try:
             rules = run_checks(run, compile_checks(contract, schema), rows_in)
-        except duckdb.Error as exc:
+        except (duckdb.BinderException, duckdb.ConversionException, duckdb.InvalidInputException) as exc:
+            # what the contract asks cannot be computed on this data; anything else (memory, disk) is retried
             raise ContractError(contract.path, 1, f"checks could not be evaluated on this batch: {exc}") from None
         errors = [r.check.key for r in rules if r.check.severity == "error"]
         error_list = ", ".join(map(literal, errors)) or "''"
@@ -194,13 +196,18 @@ def _freshness(
     """
     if not contract.freshness or contract.freshness_field not in columns:
         return None, None
-    run(f"SET TimeZone = {literal('UTC' + settings.source_timezone)}")  # what naive text means
     value = f"CAST({quote(contract.freshness_field)} AS VARCHAR)"
-    newest = run(f"SELECT max(TRY_CAST({value} AS TIMESTAMPTZ)) FROM prepared")
-    run("RESET TimeZone")
-    if newest[0][0] is None:
+    aware, naive = run(
+        f"SELECT max(TRY_CAST({value} AS TIMESTAMPTZ)) FILTER (WHERE regexp_matches({value}, "
+        f"'([+-][0-9][0-9]:?[0-9][0-9]|Z)$')), max(TRY_CAST({value} AS TIMESTAMP)) FILTER (WHERE NOT "
+        f"regexp_matches({value}, '([+-][0-9][0-9]:?[0-9][0-9]|Z)$')) FROM prepared"
+    )[0]
+    instants = [aware.astimezone(UTC)] if aware else []
+    if naive:
+        instants.append(naive.replace(tzinfo=parse_offset(settings.source_timezone)).astimezone(UTC))
+    if not instants:
         return None, None
-    age = ((extracted_at or datetime.now(UTC)).astimezone(UTC) - newest[0][0].astimezone(UTC)).total_seconds() / 3600
+    age = ((extracted_at or datetime.now(UTC)).astimezone(UTC) - max(instants)).total_seconds() / 3600
     return round(age, 2), age <= contract.freshness.total_seconds() / 3600
 
 
