@@ -26,7 +26,7 @@ FULLWIDTH_TO = "0123456789XxABCDEFGHJKLMNPQRTUWY "
 
 MACROS = f"""
 CREATE OR REPLACE TEMP MACRO xg_trim(s) AS
-  CASE WHEN prefix(s, ' ') OR suffix(s, ' ') OR strlen(s) <> length(s) THEN trim(s) ELSE s END;
+  CASE WHEN strlen(s) = length(s) AND NOT prefix(s, ' ') AND NOT suffix(s, ' ') THEN s ELSE trim(s) END;
 CREATE OR REPLACE TEMP MACRO xg_halfwidth(s) AS
   CASE WHEN strlen(s) = length(s) THEN s ELSE translate(s, '{FULLWIDTH_FROM}', '{FULLWIDTH_TO}') END;
 CREATE OR REPLACE TEMP MACRO xg_ric_check(s17) AS
