@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -14,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from connectors import extract, staging
+from connectors.records import parse_offset
 from contracts import contracts, validate_batch
 from contracts.validate import validate
 from sandbox import store
@@ -158,6 +160,22 @@ def test_a_bad_id_fails_its_own_rule_only_and_a_full_width_space_is_empty(valida
     # sex and birth date cannot be compared with an invalid ID: those pair checks skip the row, as GX counts
     assert failed == {"civil.residents__id_number__resident_id": 1, "civil.residents__name__not_null": 1}
     assert (outcome.rows_passed, outcome.rows_quarantined) == (98, 2)
+
+
+@pytest.mark.parametrize("offset", ["+08:00", "+05:30", "-05:00"])
+def test_freshness_reads_naive_times_in_the_source_zone(validated, tmp_path: Path, offset: str) -> None:
+    rows = pq.read_table(validated["outcomes"]["telecom.subscribers"].validated_path).slice(0, 3).to_pylist()
+    rows = [{k: v for k, v in r.items() if not k.endswith("__original")} for r in rows]
+    for row, updated in zip(rows, ("2026-03-01T00:00:00+00:00", "2026-03-01 06:00:00", "2026-02-01"), strict=True):
+        row["updated_at"] = updated
+    file = tmp_path / "batch.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), file)
+    settings = validated["settings"].model_copy(update={"source_timezone": offset})
+    extracted = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    contract = contracts()["telecom.subscribers"]
+    outcome = validate(settings, contract, [file], "fresh", write=False, extracted_at=extracted)
+    aware, naive = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 1, 6, tzinfo=parse_offset(offset))
+    assert outcome.freshness_hours == round((extracted - max(aware, naive)).total_seconds() / 3600, 2)
 
 
 def test_wrong_type_is_quarantined_not_a_crash(validated, tmp_path: Path) -> None:
