@@ -134,9 +134,22 @@ def quote(name: str) -> str:
 
 
 def normalised(column: str, steps: tuple[str, ...]) -> str:
-    """The SQL applying ``steps`` to a column, in order (each step reads the previous one's result)."""
-    expr = f"nullif(xg_trim(CAST({quote(column)} AS VARCHAR)), '')"  # an empty cell is a missing value
-    for step in steps:
+    """The SQL applying ``steps`` to a column, in order (each step reads the previous one's result).
+
+    The leading clean-up (the implicit trim, then any ``fullwidth`` / ``trim`` steps) changes nothing in
+    plain ASCII without edge spaces, so one test on the raw value skips it: the check pass evaluates
+    these expressions unshared, and nested guarded macros multiplied their input there.
+    """
+    value = f"CAST({quote(column)} AS VARCHAR)"
+    cleanup = 0
+    while cleanup < len(steps) and steps[cleanup] in ("fullwidth", "trim"):
+        cleanup += 1
+    messy = f"trim({value})"
+    for step in steps[:cleanup]:
+        messy = f"translate({messy}, '{FULLWIDTH_FROM}', '{FULLWIDTH_TO}')" if step == "fullwidth" else f"trim({messy})"
+    plain = f"strlen({value}) = length({value}) AND NOT prefix({value}, ' ') AND NOT suffix({value}, ' ')"
+    expr = f"nullif(CASE WHEN {plain} THEN {value} ELSE {messy} END, '')"  # an empty cell is a missing value
+    for step in steps[cleanup:]:
         expr = NORMALISE_SQL[step].format(expr)
     return expr
 
