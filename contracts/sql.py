@@ -144,9 +144,9 @@ def normalised(column: str, steps: tuple[str, ...]) -> str:
     cleanup = 0
     while cleanup < len(steps) and steps[cleanup] in ("fullwidth", "trim"):
         cleanup += 1
-    messy = f"trim({value})"
+    messy = f"xg_trim({value})"
     for step in steps[:cleanup]:
-        messy = f"translate({messy}, '{FULLWIDTH_FROM}', '{FULLWIDTH_TO}')" if step == "fullwidth" else f"trim({messy})"
+        messy = NORMALISE_SQL[step].format(messy)
     plain = f"strlen({value}) = length({value}) AND NOT prefix({value}, ' ') AND NOT suffix({value}, ' ')"
     expr = f"nullif(CASE WHEN {plain} THEN {value} ELSE {messy} END, '')"  # an empty cell is a missing value
     for step in steps[cleanup:]:
