@@ -1,18 +1,21 @@
-"""The read audit: every read, allowed or refused, one hash-chained record, appended and never removed.
+"""The read audit: every read, allowed or refused, chained records appended and never removed.
 
-Modelled on X-Road's message log: each record holds the previous record's hash and its own SHA-256
-over its canonical JSON (sorted keys, no spaces), so changing one byte, deleting a record or swapping
-two breaks the chain where it happened, and ``verify`` says where and which. ``reads.head`` (the last
-seq and hash, rewritten with every append) catches records cut off the end. Appends hold an exclusive
-``flock`` on the log, so concurrent CLI processes chain correctly, and are fsynced before the reader
-sees any data.
+Modelled on X-Road's message log. Each record holds the previous record's MAC and its own, an
+HMAC-SHA256 with a key kept outside the audit folder (:func:`access.store.key`), so an edited record
+cannot be re-hashed into the chain by anyone who can write the log but lacks the key. Every append also
+leaves the new head in the anchor store (:mod:`access.anchor`), outside the log, so a cut tail or a
+replaced log shows. Appends hold an exclusive ``flock`` (concurrent processes chain correctly) and are
+fsynced before any data is read.
 
-Retention: there is no code path that deletes or rewrites a record (PIPL Art. 56 asks for 3 years;
-this keeps them for ever), and ``xgate maintain`` never touches the audit folder. In production the
-folder (``XGATE_AUDIT_DIR``) belongs on WORM / append-only storage (``chattr +a``, object lock), and
-the head hash should be copied elsewhere now and then: a chain alone cannot stop someone who may
-rewrite the whole file from recomputing it. Persons read are stored as keyed hashes (HMAC-SHA256 of the
-ID number, :func:`access.store.audit_key`), never as ID numbers: the audit is itself sensitive.
+A read is recorded twice: ``started`` before the query runs (with whom it names), then its outcome
+(rows, result hash, persons read) pointing back to it, so a query killed half-way still leaves its
+first record. A log whose end does not verify, or does not match its anchor, refuses every append:
+reads fail closed until an auditor looks (``xgate audit verify``) and starts a new log
+(``xgate audit rotate``), which keeps the damaged one as evidence.
+
+Nothing deletes or rewrites a record (PIPL Art. 56 asks for 3 years; these are kept for ever), and
+``xgate maintain`` never touches the audit folder. Persons are stored as keyed hashes of their ID
+numbers (the audit is itself sensitive); ID and mobile numbers in recorded query text likewise.
 """
 
 from __future__ import annotations
@@ -22,15 +25,23 @@ import hmac
 import json
 import os
 import re
+import secrets
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
 from access import store
+from access.anchor import Head, anchor
+from xgate.errors import FatalError
 from xgate.settings import Settings
 
 GENESIS = "0" * 64
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])([0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
 MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+
+
+class AuditDamaged(FatalError):
+    """The log's end does not verify: no read may go unrecorded, so none runs."""
 
 
 def canonical(value: object) -> bytes:
@@ -41,62 +52,133 @@ def log_path(settings: Settings) -> Path:
     return store.audit_dir(settings) / "reads.jsonl"
 
 
+def subject_key(settings: Settings) -> str:
+    return store.key(settings, "subject").hex()
+
+
 def subject_hash(settings: Settings, id_number: str) -> str:
-    return hmac.new(store.audit_key(settings), id_number.strip().upper().encode(), hashlib.sha256).hexdigest()[:32]
+    """A person as the audit records them: a keyed hash of the ID number (the key is secret and fixed
+    length, so this is a MAC); the SQL twin is in :func:`access.masked.select`."""
+    normal = unicodedata.normalize("NFKC", id_number).strip().upper()
+    return hashlib.sha256((subject_key(settings) + normal).encode()).hexdigest()[:32]
+
+
+def named_ids(*texts: str) -> set[str]:
+    """ID numbers a text names, full-width digits included (NFKC)."""
+    return {m.upper() for t in texts for m in ID_NUMBER.findall(unicodedata.normalize("NFKC", t))}
 
 
 def redact(settings: Settings, text: str) -> str:
     """The query text as recorded: ID and mobile numbers in it replaced by their keyed hashes, so the log
     keeps what was asked and whom it concerned without holding the numbers themselves."""
+    text = unicodedata.normalize("NFKC", text)
     text = ID_NUMBER.sub(lambda m: f"<id:{subject_hash(settings, m.group(0))}>", text)
     return MOBILE.sub(lambda m: f"<phone:{subject_hash(settings, m.group(0))}>", text)
 
 
-def _last_line(handle) -> bytes:
-    handle.seek(0, os.SEEK_END)
-    size, block = handle.tell(), 4096
-    while True:
-        start = max(0, size - block)
-        handle.seek(start)
-        tail = handle.read(size - start).rstrip(b"\n")
-        if b"\n" in tail or start == 0:
-            return tail.rsplit(b"\n", 1)[-1]
-        block *= 4
+def record_mac(settings: Settings, record: dict) -> str:
+    return store.mac(settings, "chain", canonical({k: v for k, v in record.items() if k != "mac"}))
+
+
+def parse(settings: Settings, line: bytes) -> dict | None:
+    """The record on ``line`` if it is intact (JSON, its MAC right), else None; never raises."""
+    try:
+        record = json.loads(line)
+        if isinstance(record, dict) and hmac.compare_digest(str(record.get("mac")), record_mac(settings, record)):
+            return record
+    except (ValueError, TypeError, RecursionError):
+        pass
+    return None
+
+
+def _head(settings: Settings, handle) -> Head:
+    """The log's verified head, reconciled with its anchor; :class:`AuditDamaged` if they disagree."""
+    anchored = anchor(settings).last()
+    last = store.last_line(handle)
+    if not last:
+        if anchored is not None:
+            raise AuditDamaged(f"the audit log is empty but its anchor names record {anchored.seq}: {_advice()}")
+        return Head(secrets.token_hex(8), 0, GENESIS)
+    record = parse(settings, last)
+    if record is None:
+        raise AuditDamaged(f"the last audit record does not verify (cut off or edited): {_advice()}")
+    head = Head(record["log"], int(record["seq"]), record["mac"])
+    if anchored == head:
+        return head
+    if anchored is not None and Head(head.log, head.seq - 1, record["prev_mac"]) == anchored:
+        anchor(settings).append(head)  # a process died between the log and the anchor: the record is valid
+        return head
+    seen = f"record {anchored.seq}" if anchored else "nothing"
+    raise AuditDamaged(f"the audit log ends at record {head.seq} but its anchor names {seen}: {_advice()}")
+
+
+def _advice() -> str:
+    return "reads are refused until an auditor runs 'xgate audit verify' and 'xgate audit rotate'"
 
 
 def append(settings: Settings, entry: dict) -> dict:
-    """Chain ``entry`` onto the log and return the record as stored (with seq, time and hashes)."""
-    path = log_path(settings)
+    """Chain ``entry`` onto the log, anchor it, and return the record as stored."""
     if isinstance(entry.get("query"), str):
         entry = entry | {"query": redact(settings, entry["query"])}
-    with store.locked(path, "ab+") as handle:
-        last = _last_line(handle)
-        previous = json.loads(last) if last else {"seq": 0, "hash": GENESIS}
-        record = {
-            **entry,
-            "seq": previous["seq"] + 1,
-            "time": datetime.now(UTC).isoformat(),
-            "prev_hash": previous["hash"],
-        }
-        record["hash"] = hashlib.sha256(canonical(record)).hexdigest()
+    path = log_path(settings)
+    with store.exclusive(path.with_suffix(".lock")), store.open_private(path) as handle:
+        head = _head(settings, handle)
+        record = {**entry, "log": head.log, "seq": head.seq + 1, "time": datetime.now(UTC).isoformat()}
+        record["prev_mac"] = head.mac
+        record["mac"] = record_mac(settings, record)
         handle.seek(0, os.SEEK_END)
         handle.write(canonical(record) + b"\n")
         handle.flush()
         os.fsync(handle.fileno())
-        head = path.with_name("reads.head")
-        head.with_suffix(".tmp").write_text(json.dumps({"seq": record["seq"], "hash": record["hash"]}))
-        head.with_suffix(".tmp").replace(head)
+        anchor(settings).append(Head(record["log"], record["seq"], record["mac"]))
     return record
 
 
+def rotate(settings: Settings, entry: dict, verdict: dict) -> tuple[Path, dict]:
+    """Keep the current log as evidence (renamed, never deleted) and start a new one whose first record
+    says why, which log it follows and where that log stopped verifying."""
+    path = log_path(settings)
+    with store.exclusive(path.with_suffix(".lock")):
+        with store.open_private(path) as handle:
+            last = store.last_line(handle)
+        old = (parse(settings, last) or {}).get("log") or verdict.get("log") or secrets.token_hex(8)
+        kept = path.with_name(f"reads.{datetime.now(UTC):%Y%m%dT%H%M%S}.{old}.jsonl")
+        path.rename(kept)
+        record = {**entry, "log": secrets.token_hex(8), "seq": 1, "time": datetime.now(UTC).isoformat()}
+        record |= {"follows": {"log": old, "file": kept.name, **verdict}, "prev_mac": verdict.get("last_mac", GENESIS)}
+        record["mac"] = record_mac(settings, record)
+        with store.open_private(path) as handle:
+            handle.write(canonical(record) + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        anchor(settings).append(Head(record["log"], 1, record["mac"]))
+    return kept, record
+
+
 def records(settings: Settings) -> list[dict]:
+    """Every intact record of the current log (a damaged line is skipped here; ``verify`` names it)."""
     path = log_path(settings)
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for line in path.read_bytes().splitlines() if line.strip() and (r := parse(settings, line))]
+
+
+def reads(settings: Settings) -> list[dict]:
+    """One entry per read: its ``started`` record completed by its outcome, or marked ``incomplete``
+    when the process died before it ended (killed, out of memory)."""
+    out: dict[int, dict] = {}
+    for record in records(settings):
+        started = record.get("of")
+        if started in out:
+            begun = out[started]
+            out[started] = begun | record | {"subjects": sorted(set(begun.get("subjects", ())) | set(record.get(
+                "subjects", ()))), "seq": begun["seq"], "time": begun["time"]}  # fmt: skip
+        else:
+            out[record["seq"]] = record | ({"outcome": "incomplete"} if record.get("outcome") == "started" else {})
+    return list(out.values())
 
 
 def who_read(settings: Settings, id_number: str) -> list[dict]:
     """Every read whose result or query named this person (allowed or refused)."""
     wanted = subject_hash(settings, id_number)
-    return [r for r in records(settings) if wanted in r.get("subjects", ())]
+    return [r for r in reads(settings) if wanted in r.get("subjects", ()) or wanted in r.get("possible_subjects", ())]

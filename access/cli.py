@@ -1,24 +1,26 @@
-"""``xgate person|address|phone|query|sql`` and ``xgate grant ...`` / ``xgate audit ...``.
+"""``xgate person|address|phone|query|sql`` and ``xgate login|logout|whoami``.
 
-Every command names its user (``--user`` or ``XGATE_USER``); every one of them, allowed or refused,
-leaves a record in the audit chain. Refusals exit 2 with one line saying why.
+The caller is who they prove to be (:mod:`access.identity`): a sign-in token from ``xgate login``, or
+the operating-system account the users file maps. Every command, allowed or refused, leaves a record
+in the audit chain; refusals exit 2 with one line saying why.
 """
 
 from __future__ import annotations
 
+import getpass
+import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from access import lookups, users
+from access import identity, lookups
 from access.users import Refused, User
 from xgate.settings import get_settings
 
 console = Console()
-grant_app = typer.Typer(help="Conditional sharing: a case asks for a dataset's sensitive fields; an admin approves.")
-audit_app = typer.Typer(help="The tamper-evident read audit: verify the chain, answer a data subject.")
 
 
 class Format(StrEnum):
@@ -27,24 +29,20 @@ class Format(StrEnum):
     csv = "csv"
 
 
-UserOpt = Annotated[str | None, typer.Option("--user", help="Who is calling (default XGATE_USER).")]
 CaseOpt = Annotated[str | None, typer.Option("--case", help="Case number the read belongs to (required).")]
 PurposeOpt = Annotated[str | None, typer.Option("--purpose", help="Why the read is needed (required).")]
 FormatOpt = Annotated[Format, typer.Option("--format", help="table, json or csv.")]
 
 
-def _user(name: str | None, action: str, text: str, case: str | None = None, purpose: str | None = None) -> User:
-    """The calling user, allowed ``action``; any refusal is recorded in the audit before it is raised."""
+def caller(action: str, text: str, case: str | None = None, purpose: str | None = None) -> User:
+    """The proven caller; a failed proof is recorded in the audit (as the account that tried) and raised."""
     from access import audit
 
     settings = get_settings()
     try:
-        user = users.resolve(settings, name)
-        if action not in users.READS:  # reads are authorised by the reader, inside their own record
-            users.authorise(user, action)
-        return user
+        return identity.current(settings)
     except Refused as exc:
-        entry = {"user": name or settings.user, "role": None, "case": case, "purpose": purpose}
+        entry = {"user": f"os:{identity.os_account(settings)}", "role": None, "case": case, "purpose": purpose}
         audit.append(settings, entry | {"command": action, "query": text, "outcome": "refused", "reason": str(exc)})
         raise
 
@@ -55,13 +53,12 @@ def _read(call: lookups.Call, fmt: Format, as_of: int | None = None) -> None:
 
     reader = Reader(get_settings(), as_of)
     try:
-        sections = reader.read(call)
+        shown = reader.read(call)
     finally:
         reader.close()
-    output.render(sections, fmt.value, console)
-    if reader.unavailable:
-        notes = ", ".join(reader.unavailable)
-        Console(stderr=True).print(f"note: not available yet (their departments have not all landed): {notes}")
+    output.render(shown.sections, fmt.value, console)
+    for note in shown.notes:
+        Console(stderr=True).print(f"note: {note}", highlight=False)
 
 
 def person(
@@ -69,10 +66,9 @@ def person(
     case: CaseOpt = None,
     purpose: PurposeOpt = None,
     format: FormatOpt = Format.table,
-    user: UserOpt = None,
 ) -> None:
-    """A person by ID number: identity, phones, rentals, deaths (health: granted cases only), duplicates."""
-    _read(lookups.person(_user(user, "person", f"person {id_number}", case, purpose), id_number, case, purpose), format)
+    """A person by ID number: identity, phones, rentals, deaths (health: granted only), duplicates."""
+    _read(lookups.person(caller("person", f"person {id_number}", case, purpose), id_number, case, purpose), format)
 
 
 def address(
@@ -80,10 +76,9 @@ def address(
     case: CaseOpt = None,
     purpose: PurposeOpt = None,
     format: FormatOpt = Format.table,
-    user: UserOpt = None,
 ) -> None:
     """An address by code: the address, its rentals, tenants not registered there, duplicate registrations."""
-    _read(lookups.address(_user(user, "address", f"address {code}", case, purpose), code, case, purpose), format)
+    _read(lookups.address(caller("address", f"address {code}", case, purpose), code, case, purpose), format)
 
 
 def phone(
@@ -91,10 +86,9 @@ def phone(
     case: CaseOpt = None,
     purpose: PurposeOpt = None,
     format: FormatOpt = Format.table,
-    user: UserOpt = None,
 ) -> None:
-    """A phone number: its subscriber and, for a granted case, a death health knows of."""
-    _read(lookups.phone(_user(user, "phone", f"phone {number}", case, purpose), number, case, purpose), format)
+    """A phone number: its subscriber and, under a grant, a death health knows of."""
+    _read(lookups.phone(caller("phone", f"phone {number}", case, purpose), number, case, purpose), format)
 
 
 def query(
@@ -102,17 +96,63 @@ def query(
     case: CaseOpt = None,
     purpose: PurposeOpt = None,
     format: FormatOpt = Format.table,
-    user: UserOpt = None,
 ) -> None:
-    """Free SQL for investigators over the shared views, checked, masked and audited (first 1,000 rows)."""
-    _read(lookups.query(_user(user, "query", sql, case, purpose), sql, case, purpose), format)
+    """Free SQL for investigators over the shared views: checked, run over masked copies, audited."""
+    _read(lookups.query(caller("query", sql, case, purpose), sql, case, purpose), format)
 
 
 def sql(
     query: Annotated[str, typer.Argument(help="One SELECT over raw, conformed, shared, quarantine or meta.")],
     as_of: Annotated[int | None, typer.Option("--as-of", help="Snapshot to read (see 'xgate snapshots').")] = None,
     format: FormatOpt = Format.table,
-    user: UserOpt = None,
 ) -> None:
-    """Read-only SQL for engineers (first 1,000 rows), masked by contract like any read, and audited."""
-    _read(lookups.engineer_sql(_user(user, "sql", query), query), format, as_of)
+    """Read-only SQL for engineers, over masked copies like any read, and audited."""
+    _read(lookups.engineer_sql(caller("sql", query), query), format, as_of)
+
+
+def _password(password_file: Path | None) -> str:
+    if password_file is not None:
+        return password_file.read_text(encoding="utf-8").strip()
+    if sys.stdin.isatty():
+        return getpass.getpass("password: ")
+    return sys.stdin.readline().strip()
+
+
+def login(
+    name: Annotated[str, typer.Argument(help="Your xgate user name.")],
+    password_file: Annotated[
+        Path | None, typer.Option("--password-file", help="Read the password from a file.")
+    ] = None,
+    print_token: Annotated[bool, typer.Option("--print", help="Print the token (for XGATE_TOKEN) instead.")] = False,
+) -> None:
+    """Sign in with your password; later commands act as you until the sign-in expires."""
+    from access import audit, users
+
+    settings = get_settings()
+    entry = {"user": name, "role": None, "case": None, "purpose": None, "command": "login", "query": "login"}
+    try:
+        user = users.find(settings, name)
+        if not identity.check_password(user, _password(password_file)):
+            raise Refused("wrong user name or password")
+    except Refused:
+        audit.append(settings, entry | {"outcome": "refused", "reason": "wrong user name or password"})
+        raise Refused("wrong user name or password") from None
+    token = identity.issue(settings, user)
+    audit.append(settings, entry | {"role": user.role, "outcome": "allowed"})
+    if print_token:
+        console.out(token)
+        return
+    where = identity.save_token(token)
+    console.print(f"signed in as {user.name} ({user.role}) for {settings.token_hours:g} h; token in {where}")
+
+
+def logout() -> None:
+    """Forget this account's sign-in (the OS account mapping, if any, applies again)."""
+    identity.token_file().unlink(missing_ok=True)
+    console.print("signed out")
+
+
+def whoami() -> None:
+    """Who xgate takes you for, and how it knows."""
+    user = caller("whoami", "whoami")
+    console.print(f"{user.name} ({user.role})")

@@ -1,101 +1,121 @@
-"""Conditional sharing: a case asks for a dataset's sensitive fields, an admin approves, it expires.
+"""Cases and conditional sharing: who works a case, whose data it sees in full, which grants it holds.
 
 国发〔2016〕51号 conditional sharing needs an approved request; PIPL Art. 28 makes health data sensitive.
-A grant belongs to a case (every investigator on it), names one contract dataset, and is valid from
-its approval until ``expires_at``. Grants live in ``<access dir>/grants.json``, rewritten whole under
-an exclusive lock; nothing deletes one (an expired grant stays, as the record of what was allowed).
+A case is opened by an investigator, who adds colleagues; only its members read under its number. A
+**subject** added to a case (an audited act; with ``XGATE_SUBJECT_APPROVAL`` only once an admin
+approves) is shown in full to the case's members. A **grant** is one investigator's, for one case and
+one dataset's sensitive fields, approved by a different person with the admin role for at most
+:data:`MAX_DAYS`. Every change is a signed ledger event (:mod:`access.ledger`).
 """
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, datetime
 
-from pydantic import BaseModel
+from stdnum.cn import ric
 
-from access import store
+from access import ledger, users
 from access.users import Refused, User
 from xgate.settings import Settings
 
 MAX_DAYS = 90
+CASE_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,39}")
 
 
-class Grant(BaseModel):
-    id: str
-    case: str
-    dataset: str
-    reason: str
-    requested_by: str
-    requested_at: datetime
-    approved_by: str | None = None
-    approved_at: datetime | None = None
-    expires_at: datetime | None = None
-
-    def valid(self, now: datetime) -> bool:
-        return (
-            self.approved_at is not None and self.expires_at is not None and self.approved_at <= now < self.expires_at
-        )
+def _case(settings: Settings, user: User, number: str, member: bool = True) -> ledger.Case:
+    case = ledger.state(settings).cases.get(number)
+    if case is None:
+        raise Refused(f"case {number!r} is not open")
+    if member and user.name not in case.members and user.role != "admin":
+        raise Refused(f"{user.name} is not on case {number}")
+    return case
 
 
-def _path(settings: Settings):
-    return store.access_dir(settings) / "grants.json"
+def open_case(settings: Settings, user: User, number: str, title: str) -> dict:
+    if not CASE_NUMBER.fullmatch(number):
+        raise Refused("a case number is 1 to 40 letters, digits and . _ / - (starting with a letter or digit)")
+    if not title.strip():
+        raise Refused("a case needs a --title")
+    if number in ledger.state(settings).cases:
+        raise Refused(f"case {number} is already open")
+    return ledger.record(settings, {"event": "case opened", "case": number, "title": title.strip(), "by": user.name})
 
 
-def _read(handle) -> list[Grant]:
-    handle.seek(0)
-    text = handle.read()
-    return [Grant.model_validate(g) for g in json.loads(text)] if text.strip() else []
+def add_member(settings: Settings, user: User, number: str, member: str) -> dict:
+    _case(settings, user, number)
+    if users.find(settings, member).role != "investigator":
+        raise Refused(f"{member} is not an investigator")
+    return ledger.record(settings, {"event": "member added", "case": number, "user": member, "by": user.name})
 
 
-def _write(handle, grants: list[Grant]) -> None:
-    handle.seek(0)
-    handle.truncate()
-    handle.write(json.dumps([g.model_dump(mode="json") for g in grants], ensure_ascii=False, indent=1))
+def normal_id(id_number: str) -> str:
+    value = id_number.strip().upper()
+    if len(value) == 15 and value.isdigit():
+        return value
+    if not ric.is_valid(value):
+        raise Refused("not a valid resident ID number (18 characters with its check character, or 15 digits)")
+    return value
 
 
-def all_grants(settings: Settings) -> list[Grant]:
-    if not _path(settings).exists():
-        return []
-    with store.locked(_path(settings)) as handle:
-        return _read(handle)
+def add_subject(settings: Settings, user: User, number: str, id_number: str, reason: str) -> dict:
+    _case(settings, user, number)
+    if not reason.strip():
+        raise Refused("adding a subject needs a --reason")
+    event = {"event": "subject added", "case": number, "id_number": normal_id(id_number), "reason": reason.strip()}
+    return ledger.record(settings, event | {"by": user.name})
 
 
-def request(settings: Settings, user: User, case: str, dataset: str, reason: str, now: datetime | None = None) -> Grant:
+def approve_subject(settings: Settings, user: User, number: str, id_number: str) -> dict:
+    case = _case(settings, user, number, member=False)
+    value = normal_id(id_number)
+    subject = case.subjects.get(value)
+    if subject is None:
+        raise Refused(f"that person is not a subject of case {number}")
+    if subject.added_by == user.name:
+        raise Refused("a subject is approved by someone other than who added it")
+    if subject.approved_by:
+        raise Refused(f"already approved by {subject.approved_by}")
+    return ledger.record(settings, {"event": "subject approved", "case": number, "id_number": value, "by": user.name})
+
+
+def request(settings: Settings, user: User, number: str, dataset: str, reason: str) -> dict:
     from access.policy import fields
 
+    _case(settings, user, number)
     if dataset not in {d for d, _ in fields()}:
         raise Refused(f"no contract dataset {dataset!r}")
-    with store.locked(_path(settings)) as handle:
-        grants = _read(handle)
-        grant = Grant(
-            id=f"G{len(grants) + 1}",  # nothing is ever deleted, so the count is a sequence
-            case=case,
-            dataset=dataset,
-            reason=reason,
-            requested_by=user.name,
-            requested_at=now or datetime.now(UTC),
-        )
-        _write(handle, [*grants, grant])
+    event = {"event": "grant requested", "case": number, "dataset": dataset, "reason": reason}
+    return ledger.record(settings, event | {"by": user.name})
+
+
+def _pending(settings: Settings, user: User, grant_id: str) -> ledger.Grant:
+    grant = ledger.state(settings).grants.get(grant_id)
+    if grant is None:
+        raise Refused(f"no grant request {grant_id!r}")
+    if grant.requested_by == user.name:
+        raise Refused("a grant is decided by someone other than who asked for it")
+    if grant.approved_by or grant.denied_by:
+        raise Refused(f"grant {grant_id} was already decided by {grant.approved_by or grant.denied_by}")
     return grant
 
 
-def approve(settings: Settings, user: User, grant_id: str, days: int, now: datetime | None = None) -> Grant:
+def approve(settings: Settings, user: User, grant_id: str, days: int) -> ledger.Grant:
     if not 0 < days <= MAX_DAYS:
         raise Refused(f"a grant lasts 1 to {MAX_DAYS} days, not {days}")
-    now = now or datetime.now(UTC)
-    with store.locked(_path(settings)) as handle:
-        grants = _read(handle)
-        grant = next((g for g in grants if g.id == grant_id), None)
-        if grant is None:
-            raise Refused(f"no grant request {grant_id!r}")
-        if grant.approved_at is not None:
-            raise Refused(f"grant {grant_id} was already approved by {grant.approved_by}")
-        grant.approved_by, grant.approved_at, grant.expires_at = user.name, now, now + timedelta(days=days)
-        _write(handle, grants)
-    return grant
+    _pending(settings, user, grant_id)
+    ledger.record(settings, {"event": "grant approved", "grant": grant_id, "days": days, "by": user.name})
+    return ledger.state(settings).grants[grant_id]
 
 
-def granted(settings: Settings, case: str, now: datetime | None = None) -> frozenset[str]:
-    """Datasets whose sensitive fields this case may see now."""
-    now = now or datetime.now(UTC)
-    return frozenset(g.dataset for g in all_grants(settings) if g.case == case and g.valid(now))
+def deny(settings: Settings, user: User, grant_id: str, reason: str) -> ledger.Grant:
+    _pending(settings, user, grant_id)
+    ledger.record(settings, {"event": "grant denied", "grant": grant_id, "reason": reason, "by": user.name})
+    return ledger.state(settings).grants[grant_id]
+
+
+def listed(settings: Settings, user: User) -> list[tuple[ledger.Grant, str]]:
+    """Grants the user may see (investigators: their own cases'), with their state now."""
+    state, now = ledger.state(settings), datetime.now(UTC)
+    mine = {n for n, c in state.cases.items() if user.name in c.members} if user.role == "investigator" else None
+    return [(g, g.state(now)) for g in state.grants.values() if mine is None or g.case in mine]

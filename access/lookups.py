@@ -1,8 +1,10 @@
-"""The investigators' lookups: fixed queries over the shared views, read like any other query.
+"""The investigators' lookups: fixed reads of the shared views, declared, not written per call.
 
-They go through the same plan, masking and audit as free SQL (:mod:`access.reader`); being fixed,
-their plans are computed once per process. Sensitive sections (health: the death date) come out
-``[hidden]`` unless the case holds a grant for ``health.patients``.
+A lookup finds rows by a key the investigator gives (an ID number, a phone, an address code): the
+filter runs on the stored value, and what comes back is shown as the read's context allows
+(:mod:`access.masked`), so a lookup never shows more than a query could. Each section is one or more
+parts, ``UNION ALL``-ed; a part is a view, its columns, the filter, and constant columns that say
+which finding a row is.
 """
 
 from __future__ import annotations
@@ -13,6 +15,14 @@ from dataclasses import dataclass, field
 from access.users import User
 
 
+@dataclass(frozen=True)
+class Part:
+    view: str
+    columns: tuple[str, ...]  # () means every column the reader may see
+    where: str  # SQL over the view's stored columns, with $value
+    constants: tuple[tuple[str, str], ...] = ()  # (column, text) shown before the view's columns
+
+
 @dataclass
 class Call:
     user: User
@@ -20,57 +30,81 @@ class Call:
     text: str  # the query, or the lookup and its argument, as recorded
     case: str | None = None
     purpose: str | None = None
-    queries: dict[str, tuple[str, dict]] = field(default_factory=dict)  # section -> (SQL, parameters)
+    sql: str | None = None  # free SQL (query, sql); lookups have sections instead
+    value: str | None = None
+    sections: dict[str, tuple[Part, ...]] = field(default_factory=dict)
 
 
 PERSON = {
-    "person": "SELECT * FROM shared.person WHERE id_number = $id",
-    "phones": "SELECT msisdn, carrier, status, activated_at, cancelled_at FROM shared.phone WHERE id_number = $id",
-    "rentals": "SELECT dataset, rental_key, address_code, address, start_date, end_date FROM shared.rental "
-    "WHERE tenant_id_number = $id",
-    "deaths": "SELECT 'dead_but_registered' AS finding, deceased_at FROM shared.dead_but_registered "
-    "WHERE id_number = $id UNION ALL SELECT 'dead_with_active_phone', deceased_at "
-    "FROM shared.dead_with_active_phone WHERE id_number = $id",
-    "duplicate_registrations": "SELECT household_id, address_code FROM shared.duplicate_registration "
-    "WHERE id_number = $id",
+    "person": (Part("shared.person", (), "id_number = $value"),),
+    "phones": (
+        Part("shared.phone", ("msisdn", "carrier", "status", "activated_at", "cancelled_at"), "id_number = $value"),
+    ),  # fmt: skip
+    "rentals": (
+        Part(
+            "shared.rental",
+            ("dataset", "rental_key", "address_code", "address", "start_date", "end_date"),
+            "tenant_id_number = $value",
+        ),
+    ),  # fmt: skip
+    "deaths": (
+        Part(
+            "shared.dead_but_registered", ("deceased_at",), "id_number = $value", (("finding", "dead_but_registered"),)
+        ),
+        Part(
+            "shared.dead_with_active_phone",
+            ("deceased_at",),
+            "id_number = $value",
+            (("finding", "dead_with_active_phone"),),
+        ),  # fmt: skip
+    ),
+    "duplicate_registrations": (
+        Part("shared.duplicate_registration", ("household_id", "address_code"), "id_number = $value"),
+    ),  # fmt: skip
 }
 ADDRESS = {
-    "address": "SELECT * FROM shared.address WHERE address_code = $code",
-    "rentals": "SELECT dataset, rental_key, tenant_id_number, tenant_name, start_date, end_date FROM shared.rental "
-    "WHERE address_code = $code",
-    "tenants_not_registered": "SELECT rental_key, tenant_id_number, tenant_name FROM shared.tenant_not_registered "
-    "WHERE address_code = $code",
-    "duplicate_registrations": "SELECT resident_id, id_number, household_id FROM shared.duplicate_registration "
-    "WHERE address_code = $code",
+    "address": (Part("shared.address", (), "address_code = $value"),),
+    "rentals": (
+        Part(
+            "shared.rental",
+            ("dataset", "rental_key", "tenant_id_number", "tenant_name", "start_date", "end_date"),
+            "address_code = $value",
+        ),
+    ),  # fmt: skip
+    "tenants_not_registered": (
+        Part(
+            "shared.tenant_not_registered", ("rental_key", "tenant_id_number", "tenant_name"), "address_code = $value"
+        ),
+    ),  # fmt: skip
+    "duplicate_registrations": (
+        Part("shared.duplicate_registration", ("resident_id", "id_number", "household_id"), "address_code = $value"),
+    ),  # fmt: skip
 }
 PHONE = {
-    "phone": "SELECT * FROM shared.phone WHERE msisdn = $number",
-    "deaths": "SELECT id_number, deceased_at FROM shared.dead_with_active_phone WHERE msisdn = $number",
+    "phone": (Part("shared.phone", (), "msisdn = $value"),),
+    "deaths": (Part("shared.dead_with_active_phone", ("id_number", "deceased_at"), "msisdn = $value"),),
 }
 
 
 def person(user: User, id_number: str, case: str | None, purpose: str | None) -> Call:
     value = id_number.strip().upper()
-    queries = {k: (sql, {"id": value}) for k, sql in PERSON.items()}
-    return Call(user, "person", f"person {value}", case, purpose, queries)
+    return Call(user, "person", f"person {value}", case, purpose, value=value, sections=PERSON)
 
 
 def address(user: User, code: str, case: str | None, purpose: str | None) -> Call:
     value = code.strip()
-    return Call(
-        user, "address", f"address {value}", case, purpose, {k: (s, {"code": value}) for k, s in ADDRESS.items()}
-    )
+    return Call(user, "address", f"address {value}", case, purpose, value=value, sections=ADDRESS)
 
 
 def phone(user: User, number: str, case: str | None, purpose: str | None) -> Call:
     digits = re.sub(r"\D", "", number)
     value = digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
-    return Call(user, "phone", f"phone {value}", case, purpose, {k: (s, {"number": value}) for k, s in PHONE.items()})
+    return Call(user, "phone", f"phone {value}", case, purpose, value=value, sections=PHONE)
 
 
 def query(user: User, sql: str, case: str | None, purpose: str | None) -> Call:
-    return Call(user, "query", sql, case, purpose, {"result": (sql, {})})
+    return Call(user, "query", sql, case, purpose, sql=sql)
 
 
 def engineer_sql(user: User, sql: str) -> Call:
-    return Call(user, "sql", sql, None, None, {"result": (sql, {})})
+    return Call(user, "sql", sql, sql=sql)

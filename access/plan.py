@@ -1,11 +1,13 @@
-"""From a checked query to what may run and how each output column is shown.
+"""From a checked query to what may run: the relations it reads, and the query over their masked copies.
 
 The query is qualified against the schema the reader may see (``*`` expanded there, so a not-shared
-column is never selected; naming it is an unknown column). Every base table is then replaced by a
-projection of exactly those columns, with the ones the reader may not see set to NULL (Trino-style
-column masks at the scan): a function, cast, filter, join or aggregate over a hidden column computes on
-NULL, and a whole-row reference sees only what the reader may see. Each output column is traced by
-sqlglot lineage to its origins, which set its masking; a column that cannot be traced is hidden.
+column is never selected; naming it is an unknown column). Every table is then resolved the way the
+engine will resolve it, scope by scope: a name is a CTE only where that CTE is visible, otherwise it
+must be one of the readable relations, so a name borrowed from a CTE elsewhere in the query is refused.
+Each readable relation becomes its own masked copy (``__xg_r1``, ``__xg_r2`` ...) holding only the
+columns the query uses. Each output column is traced with sqlglot lineage to its contract origins: a
+column computed from a field the reader may not see is shown ``[hidden]``, and a column holding person
+IDs says whom the result concerns (recorded, hashed, for who-read).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.lineage import lineage
 from sqlglot.optimizer.qualify import qualify
-from sqlglot.optimizer.scope import traverse_scope
+from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from access import policy, sqlcheck
 from access.users import Refused
@@ -28,28 +30,65 @@ Schema = dict[str, dict[str, dict[str, str]]]
 
 
 @dataclass(frozen=True)
-class Plan:
-    sql: str  # what DuckDB runs
+class Relation:
+    name: str  # what the engine registers, e.g. __xg_r1
+    table: str  # schema.table in the lake
     columns: tuple[str, ...]
-    levels: tuple[int, ...]  # policy.CLEAR / MASK / HIDE per output column
-    subjects: tuple[bool, ...]  # the column holds a person's ID (recorded, hashed, for who-read)
+
+
+@dataclass(frozen=True)
+class Plan:
+    sql: str  # what DuckDB runs, over the relations only
+    relations: tuple[Relation, ...]
+    columns: tuple[str, ...]
+    origins: tuple[frozenset[policy.Origin], ...]  # contract fields each output column is computed from
+    subjects: tuple[bool, ...]  # output column holds a person's ID
     fields: tuple[str, ...]  # schema.table.column read anywhere in the query
     datasets: tuple[str, ...]  # contract datasets those columns come from
 
 
-def _scan(table: exp.Table, schema: Schema, granted: frozenset[str]) -> exp.Expression:
+def _source(scope: Scope, name: str) -> exp.Expression | Scope | None:
+    while scope is not None:
+        if name in scope.sources:
+            return scope.sources[name]
+        scope = scope.parent
+    return None
+
+
+def _readable(table: exp.Table, schema: Schema) -> str:
     db, name = table.db.lower(), table.name.lower()
-    shown = []
-    for column in schema[db][name]:
-        hidden = policy.level(policy.column_origins(f"{db}.{name}", column), granted) == policy.HIDE
-        shown.append(exp.alias_(exp.null() if hidden else exp.column(column, quoted=True), column, quoted=True))
-    inner = exp.select(*shown).from_(exp.table_(name, db=db, quoted=True))
-    return inner.subquery(table.alias_or_name)
+    if table.catalog.lower() not in ("", lake.LAKE) or db not in schema or name not in schema[db]:
+        shown = table.sql(dialect="duckdb")[:80]
+        raise Refused(f"{shown} is not readable here; use schema {', '.join(sorted(schema))} (schema.view)")
+    return f"{db}.{name}"
 
 
-def build(sql: str, schema: Schema, granted: frozenset[str] = frozenset()) -> Plan:
-    """Check, qualify, trace and rewrite ``sql``; :class:`Refused` with the reason if it cannot run."""
-    query = sqlcheck.check(sql, frozenset(schema))
+def _tables(query: exp.Query, schema: Schema) -> dict[int, tuple[exp.Table, str, set[str]]]:
+    """Every base table of the query (by node id) with the columns used from it; refuses any table
+    node that is neither a CTE visible where it stands nor a readable relation."""
+    found: dict[int, tuple[exp.Table, str, set[str]]] = {}
+    ctes: set[int] = set()
+    for scope in traverse_scope(query):
+        for node, source in scope.selected_sources.values():
+            if isinstance(source, exp.Table):
+                found.setdefault(id(source), (source, _readable(source, schema), set()))
+            elif isinstance(node, exp.Table):
+                ctes.add(id(node))
+        for column in scope.columns:
+            source = _source(scope, column.table)
+            if isinstance(source, exp.Table) and id(source) in found:
+                found[id(source)][2].add(column.name.lower())
+    for table in query.find_all(exp.Table):
+        if id(table) not in found and id(table) not in ctes:
+            raise Refused(f"{table.sql(dialect='duckdb')[:80]} cannot be resolved to a readable relation")
+        if not isinstance(table.parent, exp.From | exp.Join):
+            raise Refused(f"{table.sql(dialect='duckdb')[:80]} may only be read in FROM or JOIN")
+    return found
+
+
+def build(sql: str, schema: Schema) -> Plan:
+    """Check, qualify, resolve, trace and rewrite ``sql``; :class:`Refused` with the reason if it cannot run."""
+    query = sqlcheck.check(sql)
     try:
         query = qualify(query, schema=schema, dialect="duckdb", validate_qualify_columns=True)
     except SqlglotError as exc:
@@ -68,36 +107,37 @@ def build(sql: str, schema: Schema, granted: frozenset[str] = frozenset()) -> Pl
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:
             projection.replace(exp.alias_(projection.unalias(), f"{name}_{seen[name]}", quoted=True))
-    read: set[str] = set()
-    for scope in traverse_scope(query):
-        for column in scope.columns:
-            source = scope.sources.get(column.table)
-            if isinstance(source, exp.Table):
-                read.add(f"{source.db}.{source.name}.{column.name}".lower())
+    tables = _tables(query, schema)
     try:
         traced = lineage(None, query, schema=schema, dialect="duckdb")
     except SqlglotError as exc:
         raise Refused(f"cannot trace the columns of this query: {str(exc).splitlines()[0][:200]}") from None
     columns = tuple(head.named_selects)
     origins = [policy.leaf_origins(traced[c]) if c in traced else frozenset({policy.UNTRACED}) for c in columns]
-    for table in list(query.find_all(exp.Table)):
-        if table.db and table.db.lower() in schema:
-            table.replace(_scan(table, schema, granted))
+    relations = []
+    for i, (table, name, used) in enumerate(tables.values(), 1):
+        available = schema[name.split(".")[0]][name.split(".")[1]]
+        relation = Relation(f"__xg_r{i}", name, tuple(c for c in available if c in used) or (next(iter(available)),))
+        relations.append(relation)
+        alias = table.alias_or_name
+        table.replace(exp.table_(relation.name, alias=exp.to_identifier(alias, quoted=True)))
+    read = {f"{r.table}.{c}" for r in relations for c in r.columns}
     touched = {o[0] for f in read for o in policy.column_origins(*f.rsplit(".", 1)) if o[0]}
     touched |= {o[0] for found in origins for o in found if o[0]}
     return Plan(
         sql=query.sql(dialect="duckdb"),
+        relations=tuple(relations),
         columns=columns,
-        levels=tuple(policy.level(o, granted) for o in origins),
-        subjects=tuple(bool(o & policy.subject_fields()) for o in origins),
+        origins=tuple(origins),
+        subjects=tuple(policy.is_subject(o) for o in origins),
         fields=tuple(sorted(read)),
         datasets=tuple(sorted(touched)),
     )
 
 
 @lru_cache(maxsize=512)
-def shared_plan(sql: str, granted: frozenset[str]) -> Plan:
-    return build(sql, policy.shared_schema(), granted)
+def shared_plan(sql: str) -> Plan:
+    return build(sql, policy.shared_schema())
 
 
 def lake_schema(con: duckdb.DuckDBPyConnection) -> Schema:

@@ -76,6 +76,27 @@ def level(origins: frozenset[Origin], granted: frozenset[str]) -> int:
     return shown
 
 
+def is_subject(origins: frozenset[Origin]) -> bool:
+    """A value computed only from person ID fields: it says whom a row concerns."""
+    return bool(origins) and origins <= subject_fields()
+
+
+@cache
+def subject_column(table: str) -> str | None:
+    """The one column of ``table`` naming the person each row is about (case subjects are shown in full
+    by it); None when there is none or more than one, and then every row stays masked."""
+    schema, name = table.lower().split(".", 1)
+    if schema == "shared":
+        columns = view_origins().get(table.lower(), {})
+    elif schema in ("raw", "conformed"):
+        dataset = _raw_tables().get(f"raw.{name}")
+        columns = {f: column_origins(table, f) for f in (contracts()[dataset].fields if dataset else ())}
+    else:
+        return None
+    found = [c for c, origins in columns.items() if is_subject(origins)]
+    return found[0] if len(found) == 1 else None
+
+
 def not_shared(origins: frozenset[Origin]) -> bool:
     return any(fields().get(o) is not None and fields()[o].sharing == "not-shared" for o in origins)
 

@@ -1,33 +1,65 @@
-"""One read through the access layer: authorise, plan, run locked down, mask, audit. Nothing else reads.
+"""One read through the access layer: authorise, bind to a case, run masked, audit. Nothing else reads.
 
-:class:`Reader` keeps one locked-down connection (the CLI makes one per call; a long-lived service or
-the benchmark reuses it). Every call ends in exactly one audit record, allowed or refused: a refusal
-is recorded before :class:`~access.users.Refused` reaches the caller. Plans for the investigators'
-fixed schema are cached per (SQL, granted datasets), so a repeated lookup costs one DuckDB query, the
-masking and one audit append.
+Every call ends in audit records and nothing escapes them: a refusal before anything runs is one record;
+a read that runs is recorded as ``started`` first (with the persons it names) and then with its outcome
+(rows, a hash of what was shown, the persons it showed), so a read killed half-way still left its trace.
+Lookups run the fixed queries of :mod:`access.lookups` on a locked-down lake connection (kept for the
+reader's life); free SQL runs in :mod:`access.engine`, over masked copies and nothing else.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+from dataclasses import dataclass, field
 
 import duckdb
 
-from access import audit, grants, plan, policy
-from access.lookups import Call
-from access.users import Refused, authorise
-from contracts.masking import HIDDEN, mask_value
+from access import audit, engine, ledger, masked, plan, policy
+from access.lookups import Call, Part
+from access.users import Refused, User, authorise
+from contracts.masking import HIDDEN, MASK_MACRO
 from warehouse import lake
+from xgate.errors import XgateError
 from xgate.settings import Settings
 
-LIMIT = 1000
 NEEDS_CASE = ("person", "address", "phone", "query")
-LOOKUPS = ("person", "address", "phone")
-Section = tuple[list[str], list[tuple]]
+LITERALS = re.compile(r"'((?:[^']|'')*)'|(?<![\w.])([0-9０-９]+)")
 
 
-def _show(value: object, level: int) -> object:
-    return value if level == policy.CLEAR else HIDDEN if level == policy.HIDE else mask_value(value)
+@dataclass
+class Shown:
+    sections: dict[str, tuple[list[str], list[tuple]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # cut results, views not published yet
+
+
+def named(text: str) -> set[str]:
+    """IDs a call names, also when split across literals ('110105' || '19900101002X')."""
+    literals = "".join(a or b for a, b in LITERALS.findall(text))
+    return audit.named_ids(text, literals)
+
+
+def context(settings: Settings, user: User, call: Call) -> masked.Context:
+    """What this call may see, after the case checks: refuses a read outside the user's cases."""
+    if call.command not in NEEDS_CASE:
+        return masked.Context(sid_key=audit.subject_key(settings))
+    if not ((call.case or "").strip() and (call.purpose or "").strip()):
+        raise Refused("every read needs a case number (--case) and a purpose (--purpose)")
+    state = ledger.state(settings)
+    case = state.cases.get(call.case)
+    if case is None:
+        raise Refused(f"case {call.case!r} is not open: 'xgate case open {call.case} --title ...' first")
+    if user.name not in case.members:
+        raise Refused(f"{user.name} is not on case {call.case}; a member of the case can add them")
+    return masked.Context(
+        state.granted(user.name, call.case),
+        state.subjects(call.case, settings.subject_approval),
+        audit.subject_key(settings),
+    )
+
+
+def _shown_value(value: object, hidden: bool) -> object:
+    return HIDDEN if hidden else value
 
 
 class Reader:
@@ -35,85 +67,107 @@ class Reader:
         self.settings, self.as_of = settings, as_of
         self._con: duckdb.DuckDBPyConnection | None = None
         self.snapshot: int | None = None
-        self.unavailable: list[str] = []  # lookup sections whose views are not published (last read)
 
     def close(self) -> None:
         if self._con is not None:
             self._con.close()
             self._con = None
 
-    def _connection(self) -> duckdb.DuckDBPyConnection:
+    def _lookup_connection(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
             self._con, self.snapshot = lake.connect_locked(self.settings, self.as_of)
+            self._con.execute(MASK_MACRO)
         return self._con
 
-    def read(self, call: Call) -> dict[str, Section]:
-        """The shown (masked) result of each section; refused calls raise after they are recorded."""
-        entry = {
-            "user": call.user.name,
-            "role": call.user.role,
-            "case": call.case,
-            "purpose": call.purpose,
-            "command": call.command,
-            "query": call.text,
-            "as_of": self.as_of,
-        }
-        named = {m.upper() for m in audit.ID_NUMBER.findall(call.text)}
+    def read(self, call: Call) -> Shown:
+        """What the call may show; refused or failed calls raise after they are recorded."""
+        entry = {"user": call.user.name, "role": call.user.role, "case": call.case, "purpose": call.purpose,
+                 "command": call.command, "query": call.text, "as_of": self.as_of}  # fmt: skip
+        persons = {"subjects": self._hashes(named(call.text))}
         try:
-            shown, facts = self._run(call)
+            authorise(call.user, call.command)
+            seen = context(self.settings, call.user, call)
+            planned = self._plan(call) if call.sql is not None else None
         except Refused as exc:
-            audit.append(self.settings, entry | self._subjects(named) | {"outcome": "refused", "reason": str(exc)})
+            audit.append(self.settings, entry | persons | {"outcome": "refused", "reason": str(exc)})
             raise
-        except Exception as exc:  # the lake unreachable, a bug: still one record, then the error itself
-            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
-            audit.append(self.settings, entry | self._subjects(named) | {"outcome": "failed", "reason": reason})
+        facts = {"granted": sorted(seen.granted)}
+        if planned is not None:
+            facts |= {"fields": list(planned.fields), "datasets": list(planned.datasets)}
+        started = audit.append(self.settings, entry | persons | facts | {"outcome": "started"})
+        try:
+            shown, outcome = self._free(planned, seen) if planned else self._lookup(call, seen)
+        except XgateError as exc:
+            audit.append(self.settings, {"of": started["seq"], "outcome": "failed", "reason": str(exc)})
             raise
-        digest = hashlib.sha256(audit.canonical({k: [c, r] for k, (c, r) in shown.items()})).hexdigest()
-        facts["subjects"] = self._subjects(named | facts.pop("ids"))["subjects"]
-        audit.append(self.settings, entry | facts | {"result_hash": digest, "outcome": "allowed"})
+        except Exception as exc:  # a bug or the lake gone: still recorded, never with the database's words
+            failure = engine.failed(self.settings, exc)
+            audit.append(self.settings, {"of": started["seq"], "outcome": "failed", "reason": str(failure)})
+            raise failure from None
+        digest = hashlib.sha256(audit.canonical({k: [c, r] for k, (c, r) in shown.sections.items()})).hexdigest()
+        audit.append(self.settings, {"of": started["seq"], "outcome": "allowed", "result_hash": digest} | outcome)
         return shown
 
-    def _subjects(self, ids: set[str]) -> dict:
-        return {"subjects": sorted(audit.subject_hash(self.settings, i) for i in ids)}
+    def _hashes(self, ids: set[str]) -> list[str]:
+        return sorted(audit.subject_hash(self.settings, i) for i in ids)
 
-    def _run(self, call: Call) -> tuple[dict[str, Section], dict]:
-        authorise(call.user, call.command)
-        self.unavailable = []
-        if call.command in NEEDS_CASE and not ((call.case or "").strip() and (call.purpose or "").strip()):
-            raise Refused("every read needs a case number (--case) and a purpose (--purpose)")
-        granted = grants.granted(self.settings, call.case) if call.case else frozenset()
+    def _plan(self, call: Call) -> plan.Plan:
         try:
-            con = self._connection()
-        except duckdb.Error as exc:
-            raise Refused(f"the warehouse cannot be read: {str(exc).splitlines()[0]}") from None
-        schema = plan.lake_schema(con) if call.command == "sql" else None
-        shown: dict[str, Section] = {}
-        facts: dict = {"snapshot": self.snapshot, "granted": sorted(granted), "fields": [], "datasets": [], "rows": 0}
-        ids: set[str] = set()
-        for section, (sql, params) in call.queries.items():
-            try:
-                planned = plan.build(sql, schema, granted) if schema is not None else plan.shared_plan(sql, granted)
-            except Refused:
-                raise
-            except Exception as exc:  # fail closed: what cannot be checked does not run
-                raise Refused(f"this query cannot be checked ({type(exc).__name__}); write it more simply") from None
-            facts["fields"] += planned.fields
-            facts["datasets"] += planned.datasets
-            try:
-                rows = con.execute(planned.sql, params).fetchmany(LIMIT)
-            except duckdb.CatalogException as exc:
-                if call.command not in LOOKUPS:
-                    raise Refused(f"query failed: {str(exc).splitlines()[0][:200]}") from None
-                self.unavailable.append(section)  # a view whose departments have not all landed yet
-                continue
-            except duckdb.Error as exc:
-                raise Refused(f"query failed: {str(exc).splitlines()[0][:200]}") from None
-            for i, is_subject in enumerate(planned.subjects):
-                ids |= {str(row[i]).upper() for row in rows if is_subject and row[i] is not None}
-            levels = planned.levels
-            shown[section] = (list(planned.columns), [tuple(map(_show, row, levels)) for row in rows])
-            facts["rows"] += len(rows)
-        facts["fields"], facts["datasets"] = sorted(set(facts["fields"])), sorted(set(facts["datasets"]))
-        if self.unavailable:
-            facts["unavailable"] = list(self.unavailable)
-        return shown, facts | {"ids": ids}
+            if call.command == "sql":
+                con = lake.connect(self.settings, read_only=True, as_of=self.as_of)
+                try:
+                    return plan.build(call.sql, plan.lake_schema(con))
+                finally:
+                    con.close()
+            return plan.shared_plan(call.sql)
+        except (Refused, XgateError):
+            raise
+        except Exception as exc:  # fail closed: what cannot be checked does not run
+            raise Refused(f"this query cannot be checked ({type(exc).__name__}); write it more simply") from None
+
+    def _free(self, planned: plan.Plan, seen: masked.Context) -> tuple[Shown, dict]:
+        result = engine.run(self.settings, planned, seen, self.as_of)
+        hidden = [policy.level(o, seen.granted) == policy.HIDE for o in planned.origins]
+        rows = [tuple(map(_shown_value, row, hidden)) for row in result.rows]
+        exact = {str(r[i]).upper() for r in result.rows for i, s in enumerate(planned.subjects) if s and r[i]}
+        exact = {i for i in exact if "*" not in i}
+        shown = Shown({"result": (list(planned.columns), rows)})
+        if result.truncated:
+            shown.notes.append(f"result cut: {result.truncated}")
+        outcome = {"rows": len(rows), "snapshot": result.snapshot, "subjects": self._hashes(exact)}
+        if result.possible_subjects:
+            outcome["possible_subjects"] = sorted(result.possible_subjects)
+        return shown, outcome | ({"truncated": result.truncated} if result.truncated else {})
+
+    def _lookup(self, call: Call, seen: masked.Context) -> tuple[Shown, dict]:
+        con = self._lookup_connection()
+        shown, sids, rows_total = Shown(), set(), 0
+        visible = policy.shared_schema()["shared"]
+        with engine.deadline(con, self.settings.query_timeout):
+            for section, parts in call.sections.items():
+                try:
+                    columns, rows, found = self._section(con, parts, visible, seen, call.value)
+                except duckdb.CatalogException:  # a view whose departments have not all landed yet
+                    shown.notes.append(f"not available yet (its departments have not all landed): {section}")
+                    continue
+                shown.sections[section] = (columns, rows)
+                sids |= found
+                rows_total += len(rows)
+        return shown, {"rows": rows_total, "snapshot": self.snapshot, "subjects": sorted(sids)}
+
+    def _section(
+        self, con: duckdb.DuckDBPyConnection, parts: tuple[Part, ...], visible: dict, seen: masked.Context, value: str
+    ) -> tuple[list[str], list[tuple], set[str]]:
+        selects = []
+        for part in parts:
+            names = part.columns or tuple(visible[part.view.split(".")[1]])
+            selects.append(masked.select(part.view, names, seen, part.where, sid=True, constants=part.constants))
+        sql = " UNION ALL ".join(selects)
+        cursor = con.execute(sql, seen.params(sql, value=value))
+        columns = [d[0] for d in cursor.description][:-1]
+        rows = cursor.fetchmany(self.settings.query_rows)
+        view, levels = parts[0].view, []
+        for name in columns:
+            origins = policy.column_origins(view, name) if name in visible[view.split(".")[1]] else frozenset()
+            levels.append(policy.level(origins, seen.granted) == policy.HIDE)
+        return columns, [tuple(map(_shown_value, r[:-1], levels)) for r in rows], {r[-1] for r in rows if r[-1]}

@@ -1,78 +1,144 @@
-"""Who is calling and what their role lets them do.
+"""The users file and what each role may do.
 
-Users and their roles come from a YAML file (``XGATE_USERS_FILE``; the demo ships ``access/users.yaml``
-with one user per role). The user is named on every call (``--user`` or ``XGATE_USER``) so that an
-identity provider can take over the naming later without touching the rest. What a role may do is
-fixed here, in code, not in the file: a configuration mistake can add a user, never a new power.
+Users come from a YAML file (``XGATE_USERS_FILE``, default ``<access dir>/users.yaml``; ``xgate users
+init`` writes one). Each entry names a user, a role, and how the user proves who they are: the
+operating-system account they run the CLI under (``os_account``) and/or a password hash for
+``xgate login`` and the web sign-in (``password_hash``, argon2id: ``xgate users hash``). Entries are
+checked one by one: an unknown role, a duplicated name or account refuses those entries with the file
+and line, and every other user goes on working. What a role may do is fixed here, in code, not in the
+file: a configuration mistake can add a user, never a new power.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from access import store
 from xgate.errors import ConfigError
 from xgate.settings import Settings
 
 Role = Literal["engineer", "investigator", "auditor", "admin"]
-DEMO_USERS = Path(__file__).with_name("users.yaml")
+CASE_WORK = frozenset({"case open", "case add-member", "case add-subject", "case list", "case show"})
 
 # role -> the actions it may take (Trino-style: one allow list per role, everything else denied)
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "investigator": frozenset({"person", "address", "phone", "query", "grant request", "grant list"}),
+    "investigator": frozenset({"person", "address", "phone", "query", "grant request", "grant list"}) | CASE_WORK,
     "engineer": frozenset({"sql"}),
-    "auditor": frozenset({"audit verify", "audit who-read", "audit show", "grant list"}),
-    "admin": frozenset({"grant approve", "grant list"}),
+    "auditor": frozenset(
+        {"audit verify", "audit who-read", "audit show", "audit rotate", "grant list", "case list", "case show"}
+    ),  # fmt: skip
+    "admin": frozenset(
+        {
+            "grant approve",
+            "grant deny",
+            "grant list",
+            "case approve-subject",
+            "case list",
+            "case show",
+            "case add-member",
+        }
+    ),  # fmt: skip
 }
 READS = ("person", "address", "phone", "query", "sql")  # authorised by the reader, inside their audit record
 
 
 class User(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     name: str
     role: Role
+    os_account: str | None = None
+    password_hash: str | None = None
 
-
-class Users(BaseModel):
-    users: list[User]
+    @field_validator("name", "os_account")
+    @classmethod
+    def _plain(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or value != value.strip() or len(value) > 64):
+            raise ValueError("must be a plain name")
+        return value
 
 
 class Refused(ConfigError):
     """A call refused by the access layer: exit 2 with the reason, and an audit record."""
 
 
+@dataclass(frozen=True)
+class Directory:
+    users: dict[str, User]
+    problems: dict[str, str]  # user name (or "line N") -> why that entry is refused, with file and line
+
+    def by_account(self, account: str) -> User | None:
+        return next((u for u in self.users.values() if u.os_account == account), None)
+
+
+def users_path(settings: Settings) -> Path:
+    return settings.users_file or store.access_dir(settings) / "users.yaml"
+
+
 @cache
-def _load(path: Path, mtime: float) -> dict[str, User]:
+def _load(path: Path, mtime: float) -> Directory:
     try:
-        parsed = Users.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-    except (OSError, yaml.YAMLError) as exc:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"users file {path} cannot be read: {str(exc).splitlines()[0]}") from None
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False))
-        raise ConfigError(f"users file {path}: {problems}") from None
-    return {user.name: user for user in parsed.users}
+    entries = root.value if isinstance(root, yaml.MappingNode) else []
+    items = next((v for k, v in entries if k.value == "users"), None)
+    if not isinstance(items, yaml.SequenceNode):
+        raise ConfigError(f"users file {path}: expected 'users:' with a list of entries")
+    found: dict[str, list[tuple[int, User]]] = {}
+    problems: dict[str, str] = {}
+    for node in items.value:
+        line = node.start_mark.line + 1
+        raw = yaml.safe_load(yaml.serialize(node))
+        try:
+            user = User.model_validate(raw)
+        except ValidationError as exc:
+            reason = exc.errors(include_input=False)[0]
+            where = ".".join(map(str, reason["loc"])) or "entry"
+            named = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else None
+            problems[named or f"line {line}"] = f"{path}:{line}: {where}: {reason['msg']}"
+            continue
+        found.setdefault(user.name, []).append((line, user))
+    accounts: dict[str, list[int]] = {}
+    for entries_of in found.values():
+        for line, user in entries_of:
+            if user.os_account:
+                accounts.setdefault(user.os_account, []).append(line)
+    good = {}
+    for name, entries_of in found.items():
+        lines = [line for line, _ in entries_of]
+        user = entries_of[0][1]
+        if len(entries_of) > 1:
+            problems[name] = f"{path}:{lines[1]}: user {name!r} is defined more than once (lines {lines})"
+        elif user.os_account and len(accounts[user.os_account]) > 1:
+            problems[name] = f"{path}:{lines[0]}: OS account {user.os_account!r} is mapped to more than one user"
+        else:
+            good[name] = user
+    return Directory(good, problems)
 
 
-def users(settings: Settings) -> dict[str, User]:
-    """Every configured user by name (re-read when the file changes)."""
-    path = settings.users_file or DEMO_USERS
+def directory(settings: Settings) -> Directory:
+    """Every configured user (re-read when the file changes)."""
+    path = users_path(settings)
     if not path.exists():
-        raise ConfigError(f"users file {path} does not exist (XGATE_USERS_FILE)")
+        raise ConfigError(f"users file {path} does not exist: run 'xgate users init' or set XGATE_USERS_FILE")
     return _load(path, path.stat().st_mtime)
 
 
-def resolve(settings: Settings, name: str | None) -> User:
-    """The calling user: ``--user`` if given, else ``XGATE_USER``; refused when unnamed or unknown."""
-    name = name or settings.user
-    if not name:
-        raise Refused("name the user with --user or XGATE_USER")
-    user = users(settings).get(name)
-    if user is None:
+def find(settings: Settings, name: str) -> User:
+    """The user called ``name``, or :class:`Refused` saying why not (unknown, or a broken entry)."""
+    found = directory(settings)
+    if name in found.problems:
+        raise Refused(f"user {name!r} is refused: {found.problems[name]}")
+    if name not in found.users:
         raise Refused(f"unknown user {name!r}")
-    return user
+    return found.users[name]
 
 
 def authorise(user: User, action: str) -> None:

@@ -1,69 +1,103 @@
-"""``xgate audit verify``: walk the chain and say where it breaks, and how.
+"""``xgate audit verify``: walk the chain and say where it breaks, and how. Never raises on bad bytes.
 
-An *edit* is a record whose hash no longer matches its content (or that is no longer JSON); a record
-edited and re-hashed breaks the next record's ``prev_hash``. A *deletion* is a gap in the sequence
-numbers that no later record fills (or a log shorter than its head file says). A *reorder* is a
-sequence number out of place whose expected number turns up later in the file.
+An *edit* is a record whose MAC no longer matches its content (or that is no longer a record at all,
+such as a line cut off half-way); a record edited and re-MACed without the key fails the same way, and
+with the key it breaks the next record's ``prev_mac``. A *deletion* is a gap in the sequence that no
+later record fills, or a log that ends before its anchor. A *reorder* is a sequence number out of place
+whose expected number turns up later. A *replaced* log is one whose records verify but whose end is not
+the head the anchor keeps (another log, or an older copy put back).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import asdict, dataclass
 
-from access.audit import GENESIS, canonical
+from access import audit
+from access.anchor import Head, anchor
+from xgate.settings import Settings
 
 
 @dataclass
 class Verdict:
     records: int
-    problem: str | None = None  # "edited" / "deleted" / "reordered"
+    problem: str | None = None  # "edited" / "deleted" / "reordered" / "replaced"
     line: int | None = None
     detail: str = ""
+    log: str | None = None
+    last_seq: int = 0
+    last_mac: str = audit.GENESIS  # the last record that still verifies and chains
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
+    def summary(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k in ("problem", "line", "detail", "last_seq", "last_mac")}
 
-def _seq(line: str) -> int | None:
+
+def _seq(line: bytes) -> int | None:
     try:
         return int(json.loads(line)["seq"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None
 
 
-def verify(path: Path) -> Verdict:
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.exists() else []
-    previous, expected = GENESIS, 1
+def verify(settings: Settings) -> Verdict:
+    path = audit.log_path(settings)
+    lines = path.read_bytes().splitlines() if path.exists() else []
+    verdict = Verdict(0)
+    expected, previous = 1, audit.GENESIS
+    before = audit.GENESIS
     for number, line in enumerate(lines, 1):
-        try:
-            record = json.loads(line)
-            stored = record.pop("hash")
-            seq = int(record["seq"])
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return Verdict(number - 1, "edited", number, f"line {number} is not an intact audit record")
-        if hashlib.sha256(canonical(record)).hexdigest() != stored:
-            return Verdict(number - 1, "edited", number, f"record {seq} (line {number}) does not match its hash")
-        if seq != expected:
+        record = audit.parse(settings, line)
+        if record is None:
+            return _broken(verdict, "edited", number, f"line {number} is not an intact audit record (edited or cut)")
+        seq = record.get("seq")
+        if number == 1:
+            verdict.log = record.get("log")
+            previous = record.get("prev_mac") if "follows" in record else previous  # a rotated log's first record
+        if seq != expected or record.get("log") != verdict.log:
             later = {_seq(rest) for rest in lines[number:]}
-            if seq < expected or expected in later:
+            if not isinstance(seq, int) or seq < expected or expected in later or record.get("log") != verdict.log:
                 detail = f"record {seq} is at line {number}, where record {expected} belongs"
-                return Verdict(number - 1, "reordered", number, detail)
+                return _broken(verdict, "reordered", number, detail)
             missing = f"{expected}" if seq == expected + 1 else f"{expected} to {seq - 1}"
-            return Verdict(number - 1, "deleted", number, f"record(s) {missing} missing before line {number}")
-        if record.get("prev_hash") != previous:
-            detail = f"record {seq} (line {number}) does not chain to the record before it (edited and re-hashed)"
-            return Verdict(number - 1, "edited", number, detail)
-        previous, expected = stored, seq + 1
-    head = path.with_name("reads.head")
-    if head.exists():
-        last = json.loads(head.read_text())
-        if last["seq"] >= expected:
-            detail = f"record(s) {expected} to {last['seq']} missing at the end (the head says {last['seq']})"
-            return Verdict(len(lines), "deleted", len(lines) + 1, detail)
-        if last["seq"] == expected - 1 and last["hash"] != previous:
-            return Verdict(len(lines), "edited", len(lines), "the last record is not the one the head names")
-    return Verdict(len(lines))
+            return _broken(verdict, "deleted", number, f"record(s) {missing} missing before line {number}")
+        if record.get("prev_mac") != previous:
+            return _broken(verdict, "edited", number, f"record {seq} (line {number}) does not chain to the one before")
+        before, previous, expected = previous, record["mac"], seq + 1
+        verdict.records, verdict.last_seq, verdict.last_mac = number, seq, previous
+    return _against_anchor(settings, verdict, len(lines), before if lines else audit.GENESIS)
+
+
+def _broken(verdict: Verdict, problem: str, line: int, detail: str) -> Verdict:
+    verdict.problem, verdict.line, verdict.detail = problem, line, detail
+    return verdict
+
+
+def _against_anchor(settings: Settings, verdict: Verdict, lines: int, before_last: str) -> Verdict:
+    """The log's end against its anchor: the same head, or one record ahead of it (a process that died
+    between writing the record and anchoring it)."""
+    try:
+        anchored = anchor(settings).last()
+    except Exception as exc:  # an unreadable anchor is a finding, not a crash
+        return _broken(verdict, "replaced", lines, f"the anchor cannot be read: {exc}")
+    if anchored is None:
+        if lines:
+            return _broken(verdict, "replaced", lines, "the log has records but no anchor holds its head")
+        return verdict
+    if anchored.log != verdict.log:
+        return _broken(verdict, "replaced", max(lines, 1), "the log is not the one the anchor names (replaced)")
+    head = Head(verdict.log or "", verdict.last_seq, verdict.last_mac)
+    if anchored.seq > head.seq:
+        detail = f"record(s) {head.seq + 1} to {anchored.seq} missing at the end (the anchor names {anchored.seq})"
+        return _broken(verdict, "deleted", lines + 1, detail)
+    if anchored.seq == head.seq and anchored.mac != head.mac:
+        return _broken(verdict, "replaced", lines, "the last record is not the one the anchor names")
+    if anchored.seq == head.seq - 1 and anchored.mac != before_last:
+        return _broken(verdict, "replaced", lines - 1, "the record the anchor names is not in the log")
+    if anchored.seq < head.seq - 1:
+        detail = f"records after {anchored.seq} were never anchored (written around xgate)"
+        return _broken(verdict, "replaced", anchored.seq + 1, detail)
+    return verdict

@@ -2,6 +2,10 @@
 
 ``personal`` values are partly masked (``110105********002X``, ``138****1234``, ``张*``, ``1986-**-**``); ``sensitive``
 values are hidden; ``not-shared`` fields never leave (dropped). ``public`` and ``internal`` pass.
+
+The same rule exists twice, for the two places values are masked: :func:`mask_value` in Python (reports,
+records shown one by one) and :data:`MASK_MACRO` in DuckDB SQL, which the access layer applies *before*
+a query sees a value. A test holds the two equal on every kind of value.
 """
 
 from __future__ import annotations
@@ -12,26 +16,39 @@ from connectors.staging import LINEAGE
 from contracts.checks import Field
 
 HIDDEN = "[hidden]"
-_PHONE = re.compile(r"^1\d{10}$")
-_ID = re.compile(r"^[0-9]{6}[0-9X]{8,12}$", re.IGNORECASE)
-_DATE = re.compile(r"^([0-9]{4})-[0-9]{2}-[0-9]{2}([ T].*)?$")
+_PHONE = re.compile(r"1[0-9]{10}")
+_ID = re.compile(r"[0-9]{6}[0-9Xx]{8,12}")
+_DATE = re.compile(r"([0-9]{4})-[0-9]{2}-[0-9]{2}([ T].*)?")
 
 
 def mask_value(value: object) -> object:
     if value is None or value == "":
         return value
     text = str(value)
-    if _ID.match(text):
+    if _ID.fullmatch(text):
         return text[:6] + "*" * (len(text) - 10) + text[-4:]
-    if _PHONE.match(text):
+    if _PHONE.fullmatch(text):
         return text[:3] + "****" + text[-4:]
-    if date := _DATE.match(text):  # a birth or activation date: the year says enough
+    if date := _DATE.fullmatch(text):  # a birth or activation date: the year says enough
         return f"{date[1]}-**-**" + (" **:**" if date[2] else "")
     if len(text) <= 4 and all("\u4e00" <= c <= "\u9fff" or c == "·" for c in text):
         return text[0] + "*" * (len(text) - 1)
     if len(text) > 8:
         return text[:4] + "*" * (len(text) - 8) + text[-4:]
     return text[0] + "*" * (len(text) - 1)
+
+
+# DuckDB's twin of mask_value, for text (the caller casts): ID, mobile, date or instant, short Chinese
+# name, long text, short text, in that order, as above.
+MASK_MACRO = r"""CREATE OR REPLACE TEMP MACRO xg_mask(v) AS CASE
+  WHEN v IS NULL OR v = '' THEN v
+  WHEN regexp_full_match(v, '[0-9]{6}[0-9Xx]{8,12}') THEN left(v, 6) || repeat('*', length(v) - 10) || right(v, 4)
+  WHEN regexp_full_match(v, '1[0-9]{10}') THEN left(v, 3) || '****' || right(v, 4)
+  WHEN regexp_full_match(v, '[0-9]{4}-[0-9]{2}-[0-9]{2}') THEN left(v, 4) || '-**-**'
+  WHEN regexp_full_match(v, '[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][^\n]*') THEN left(v, 4) || '-**-** **:**'
+  WHEN length(v) <= 4 AND regexp_full_match(v, '[\x{4e00}-\x{9fff}·]+') THEN left(v, 1) || repeat('*', length(v) - 1)
+  WHEN length(v) > 8 THEN left(v, 4) || repeat('*', length(v) - 8) || right(v, 4)
+  ELSE left(v, 1) || repeat('*', length(v) - 1) END"""
 
 
 def mask_record(record: dict, fields: dict[str, Field]) -> dict:

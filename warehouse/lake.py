@@ -9,6 +9,7 @@ every table and view to a snapshot (a number) or a time, so a result can be repr
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime
 
 import duckdb
@@ -26,11 +27,35 @@ def _shown(text: str) -> str:
 
 
 def connect(
-    settings: Settings, read_only: bool = False, as_of: int | datetime | None = None
+    settings: Settings, read_only: bool = False, as_of: int | datetime | None = None, **config: object
+) -> duckdb.DuckDBPyConnection:
+    """The lake attached as ``lake``; waits up to ``XGATE_LAKE_WAIT`` seconds while another process holds
+    a file catalog (a sync writing, or reads while a sync wants to write), then fails in one line."""
+    waited, pause = 0.0, 0.05
+    while True:
+        try:
+            return _attach(settings, read_only, as_of, config)
+        except _Busy:
+            if waited >= settings.lake_wait:
+                raise SourceUnavailable(
+                    f"the warehouse stayed busy for {settings.lake_wait:g} s (another sync or read holds its "
+                    "catalog file); try again, or raise XGATE_LAKE_WAIT"
+                ) from None
+            time.sleep(pause)
+            waited += pause
+            pause = min(pause * 2, 1.0, max(settings.lake_wait - waited, 0.01))
+
+
+class _Busy(Exception):
+    """Another process holds the file catalog's lock."""
+
+
+def _attach(
+    settings: Settings, read_only: bool, as_of: int | datetime | None, config: dict
 ) -> duckdb.DuckDBPyConnection:
     catalog = settings.lake_catalog
     extensions = ("ducklake", "postgres_scanner") if "postgres:" in catalog else ("ducklake",)
-    con = duck.connect(extensions=extensions)
+    con = duck.connect(extensions=extensions, **config)
     data = settings.warehouse_dir / "data"
     if not catalog.startswith("ducklake:postgres:"):
         settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
@@ -52,6 +77,8 @@ def connect(
         duckdb.BinderException,
     ) as exc:
         con.close()
+        if "Could not set lock on file" in str(exc):
+            raise _Busy from None
         raise SourceUnavailable(
             f"warehouse catalog {_shown(catalog)} cannot be opened: {_shown(str(exc).splitlines()[0])}"
         ) from None
@@ -60,11 +87,11 @@ def connect(
 
 
 def connect_locked(settings: Settings, as_of: int | None = None) -> tuple[duckdb.DuckDBPyConnection, int | None]:
-    """A read-only connection for queries people write, and the snapshot it reads.
+    """A read-only connection for the access layer's own fixed lookups, and the snapshot it reads.
 
-    It may read the lake's own data files and nothing else on disk or on the network, and the query
-    cannot change a setting back (``lock_configuration``). The one place this lock-down is defined:
-    engineers' SQL and investigators' queries both run here.
+    It may read the lake's own data files and nothing else on disk or on the network, and nothing run
+    on it can change a setting back (``lock_configuration``). Queries people write never run here: they
+    run over masked copies in an instance without the lake (:mod:`access.engine`).
     """
     con = connect(settings, read_only=True, as_of=as_of)
     data = settings.warehouse_dir / "data"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -34,13 +35,19 @@ app.command()(access_cli.person)
 app.command()(access_cli.address)
 app.command()(access_cli.phone)
 app.command()(access_cli.query)
+app.command()(access_cli.login)
+app.command()(access_cli.logout)
+app.command()(access_cli.whoami)
+app.add_typer(cli_admin.case_app, name="case")
 app.add_typer(cli_admin.grant_app, name="grant")
 app.add_typer(cli_admin.audit_app, name="audit")
+app.add_typer(cli_admin.users_app, name="users")
 _stderr = Console(stderr=True)
 
 
 def main() -> None:
     """Entry point: a known error prints one line and exits non-zero, never a traceback."""
+    os.umask(0o027)  # what xgate writes (lake, audit, ledger, state) is never readable by other accounts
     try:
         code = app(standalone_mode=False)
     except typer.Abort:

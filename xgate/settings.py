@@ -61,16 +61,33 @@ class Settings(BaseSettings):
         description="Server for department databases; each department gets <database>_<department>.",
     )
     sandbox_mysql_url: str = "mysql+pymysql://root@127.0.0.1:3306/xgate"
-    # access layer: who is calling, their roles, grants and the read audit
-    user: str | None = Field(None, description="who is calling (--user wins); later from an identity provider")
-    users_file: Path | None = Field(None, description="users and roles (YAML); default: the demo access/users.yaml")
-    access_dir: Path | None = Field(None, description="grants and the audit subject key; default <data dir>/access")
+    # access layer: users, keys, the read audit and the limits of a read
+    users_file: Path | None = Field(None, description="users, roles and how they prove who they are (YAML); "
+                                    "default <access dir>/users.yaml")  # fmt: skip
+    access_dir: Path | None = Field(None, description="cases, grants and the access key; default <data dir>/access")
     audit_dir: Path | None = Field(
-        None, description="the hash-chained read audit; default <data dir>/audit; production: WORM / append-only"
+        None, description="the chained read audit; default <data dir>/audit; production: WORM / append-only"
     )
-    audit_key: SecretStr | None = Field(
-        None, description="HMAC key for the person IDs in the audit; default generated into <access dir>/audit.key"
+    access_key: SecretStr | None = Field(
+        None,
+        description="secret behind the audit MACs, subject hashes, grants and sign-in tokens; default "
+        "generated into <access dir>/access.key (keep it apart from the audit, and backed up)",
     )
+    audit_anchor: str | None = Field(
+        None,
+        description="where the audit's head is kept outside the log: a file path or postgresql:// URL; "
+        "default <access dir>/audit.anchor",
+    )
+    token: SecretStr | None = Field(None, description="a sign-in token from 'xgate login' (else ~/.config/xgate/token)")
+    token_hours: float = Field(12.0, gt=0, le=24 * 30, description="how long a sign-in lasts")
+    subject_approval: bool = Field(False, description="case subjects are shown in full only once an admin approves")
+    query_timeout: float = Field(30.0, gt=0, description="seconds a read may run before it is interrupted")
+    query_memory: str = Field(
+        "1GB", pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", description="memory one read may use"
+    )
+    query_rows: int = Field(1000, ge=1, description="rows a read returns at most (the rest is cut, and said so)")
+    query_bytes: int = Field(10_000_000, ge=1000, description="bytes of values a read returns at most")
+    lake_wait: float = Field(120.0, ge=0, description="seconds to wait while another process holds a file catalog")
 
     @property
     def sandbox_dir(self) -> Path:

@@ -1,25 +1,69 @@
-"""Fixtures for the access tests: the session's shared lake, with an audit and grants of each test's own."""
+"""Fixtures for the access tests: the session's shared lake, with users, cases, grants and an audit of each
+test's own."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
-from access import plan, policy
+from access import grants, identity, lookups, plan, policy
+from access.reader import Reader, Shown
 from access.users import User
 from warehouse import lake
 from xgate.settings import Settings
 
 INVESTIGATOR = User(name="investigator", role="investigator")
+COLLEAGUE = User(name="colleague", role="investigator")
+OUTSIDER = User(name="outsider", role="investigator")
+ADMIN = User(name="admin", role="admin")
+SUPERVISOR = User(name="supervisor", role="admin")
+AUDITOR = User(name="auditor", role="auditor")
+ENGINEER = User(name="engineer", role="engineer")
+PASSWORD = "correct horse battery staple"
+CASE = "C-1"
+_HASH = identity.hash_password(PASSWORD)
+
+
+def write_users(folder: Path) -> Path:
+    """A users file with every test user, all with the same password."""
+    people = (INVESTIGATOR, COLLEAGUE, OUTSIDER, ADMIN, SUPERVISOR, AUDITOR, ENGINEER)
+    path = folder / "users.yaml"
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = [{"name": u.name, "role": u.role, "password_hash": _HASH} for u in people]
+    path.write_text(yaml.safe_dump({"users": entries}), encoding="utf-8")
+    return path
 
 
 @pytest.fixture
 def access_settings(landed: tuple[Settings, dict], tmp_path: Path) -> Settings:
-    """The shared lake (read only), with this test's own audit log and grants."""
-    return landed[0].model_copy(update={"audit_dir": tmp_path / "audit", "access_dir": tmp_path / "access"})
+    """The shared lake (read only), with this test's own users, ledger, key and audit; case C-1 is open
+    with the investigator and a colleague on it."""
+    settings = landed[0].model_copy(
+        update={
+            "audit_dir": tmp_path / "audit",
+            "access_dir": tmp_path / "access",
+            "users_file": write_users(tmp_path / "people"),
+        }  # fmt: skip
+    )
+    grants.open_case(settings, INVESTIGATOR, CASE, "missing person")
+    grants.add_member(settings, INVESTIGATOR, CASE, COLLEAGUE.name)
+    return settings
+
+
+@pytest.fixture
+def read(access_settings: Settings) -> Callable[[lookups.Call], Shown]:
+    def run(call: lookups.Call, as_of: int | None = None) -> Shown:
+        reader = Reader(access_settings, as_of)
+        try:
+            return reader.read(call)
+        finally:
+            reader.close()
+
+    return run
 
 
 @pytest.fixture(scope="session")
@@ -39,10 +83,13 @@ def facts(landed: tuple[Settings, dict]) -> dict:
             for r in con.execute("SELECT CAST(deceased_at AS VARCHAR) FROM shared.dead_with_active_phone").fetchall()
         }
         carriers = {r[0] for r in con.execute("SELECT DISTINCT carrier FROM shared.phone").fetchall()}
+        name = con.execute("SELECT name FROM shared.phone WHERE msisdn = ?", [msisdn]).fetchone()[0]
+        phones = {r[0] for r in con.execute("SELECT msisdn FROM shared.phone").fetchall()}
+        ids = {r[0] for r in con.execute("SELECT id_number FROM shared.person").fetchall()}
     finally:
         con.close()
     return {"dead_id": dead_id, "msisdn": msisdn, "deceased": deceased, "address": address, "tenant": tenant,
-            "deaths": deaths, "carriers": carriers}  # fmt: skip
+            "deaths": deaths, "carriers": carriers, "name": name, "phones": phones, "ids": ids}  # fmt: skip
 
 
 @pytest.fixture

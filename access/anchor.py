@@ -1,0 +1,136 @@
+"""The audit's head, kept outside the log: where a rewritten, cut or replaced log is caught.
+
+A keyed chain stops anyone without the access key from editing a record unnoticed; it cannot stop
+someone from cutting records off the end, or from putting back an older copy of the whole log. So every
+append also leaves (log id, seq, MAC) in a second store that the log's writer can only add to: a file on
+another file system (``XGATE_AUDIT_ANCHOR=/path``; default ``<access dir>/audit.anchor``) or a
+PostgreSQL table (``XGATE_AUDIT_ANCHOR=postgresql://...``; grant the writer INSERT and SELECT only).
+``verify`` compares the log's end with the newest anchor of that log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+from access import store
+from xgate.errors import FatalError
+from xgate.settings import Settings
+
+
+@dataclass(frozen=True)
+class Head:
+    log: str
+    seq: int
+    mac: str
+
+
+class AnchorUnavailable(FatalError):
+    """The anchor store cannot be read or written: reads are refused rather than left unanchored."""
+
+
+def _shown(url: str) -> str:
+    return url.split("@")[-1] if "@" in url else url.split("?")[0]
+
+
+class FileAnchor:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def append(self, head: Head) -> None:
+        line = json.dumps({"log": head.log, "seq": head.seq, "mac": head.mac, "time": datetime.now(UTC).isoformat()})
+        store.private_dir(self.path.parent)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, (line + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def heads(self) -> dict[str, Head]:
+        """The newest anchor of every log; a damaged line counts as no anchor (the log then fails closed)."""
+        found: dict[str, Head] = {}
+        if not self.path.exists():
+            return found
+        for line in self.path.read_bytes().splitlines():
+            try:
+                item = json.loads(line)
+                head = Head(str(item["log"]), int(item["seq"]), str(item["mac"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+            if head.seq >= found.get(head.log, Head(head.log, -1, "")).seq:
+                found[head.log] = head
+        return found
+
+    def last(self) -> Head | None:
+        if not self.path.exists():
+            return None
+        with self.path.open("rb") as handle:
+            line = store.last_line(handle)
+        if not line:
+            return None
+        try:
+            item = json.loads(line)
+            return Head(str(item["log"]), int(item["seq"]), str(item["mac"]))
+        except (ValueError, KeyError, TypeError):
+            raise AnchorUnavailable(f"audit anchor {self.path} ends in a damaged line") from None
+
+
+class PostgresAnchor:
+    TABLE = "xgate_audit_anchor"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @cache  # noqa: B019 - one connection per anchor for the process's life
+    def _con(self):
+        import psycopg
+
+        try:
+            con = psycopg.connect(self.url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+            con.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.TABLE} (id bigserial PRIMARY KEY, log text NOT NULL,"
+                " seq bigint NOT NULL, mac text NOT NULL, at timestamptz NOT NULL DEFAULT now(), UNIQUE (log, seq))"
+            )
+        except psycopg.Error as exc:
+            raise AnchorUnavailable(
+                f"audit anchor {_shown(self.url)} cannot be reached ({type(exc).__name__})"
+            ) from None
+        return con
+
+    def _run(self, sql: str, params: tuple = ()) -> list[tuple]:
+        import psycopg
+
+        try:
+            cursor = self._con().execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+        except psycopg.Error as exc:
+            self._con.cache_clear()
+            raise AnchorUnavailable(f"audit anchor {_shown(self.url)} failed ({type(exc).__name__})") from None
+
+    def append(self, head: Head) -> None:
+        self._run(f"INSERT INTO {self.TABLE} (log, seq, mac) VALUES (%s, %s, %s)", (head.log, head.seq, head.mac))
+
+    def heads(self) -> dict[str, Head]:
+        rows = self._run(f"SELECT DISTINCT ON (log) log, seq, mac FROM {self.TABLE} ORDER BY log, seq DESC")
+        return {log: Head(log, seq, mac) for log, seq, mac in rows}
+
+    def last(self) -> Head | None:
+        rows = self._run(f"SELECT log, seq, mac FROM {self.TABLE} ORDER BY id DESC LIMIT 1")
+        return Head(*rows[0]) if rows else None
+
+
+def anchor(settings: Settings) -> FileAnchor | PostgresAnchor:
+    where = settings.audit_anchor
+    if where and where.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+        return _postgres(where)
+    return FileAnchor(Path(where) if where else store.access_dir(settings) / "audit.anchor")
+
+
+@cache
+def _postgres(url: str) -> PostgresAnchor:
+    return PostgresAnchor(url)

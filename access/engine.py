@@ -1,0 +1,166 @@
+"""Where a query people wrote runs: a DuckDB instance that holds only masked copies, within limits.
+
+For each read the instance first attaches the lake read-only (at the snapshot asked for), copies each
+relation the plan names into a temporary table as the reader may see it (:mod:`access.masked`), then
+detaches the lake, turns off every file and network access and locks its configuration. Only then does
+the query run, so whatever it does it can reach nothing but those copies: no lake catalog, no data file,
+no setting. The lake is held only while the copies are made, so a read never blocks a sync for longer
+than that. The query is interrupted at ``XGATE_QUERY_TIMEOUT``, held to ``XGATE_QUERY_MEMORY``, and its
+result cut at ``XGATE_QUERY_ROWS`` rows and ``XGATE_QUERY_BYTES`` bytes.
+
+A failure shows the reader a fixed sentence and an error id; the database's own message, with every
+quoted value and long number cut out, goes to the engineers' log (``<data dir>/logs/access.log``) under
+that id. No message of the database reaches the reader or the audit as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import duckdb
+
+from access import masked
+from access.plan import Plan
+from access.users import Refused
+from contracts.masking import MASK_MACRO
+from warehouse import lake
+from xgate.errors import FatalError
+from xgate.settings import Settings
+
+QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
+NUMBERS = re.compile(r"[0-9０-９]{4,}")
+FAILURES = {  # the database's exception -> what the reader is told
+    duckdb.ConversionException: "a value could not be converted to the type asked for",
+    duckdb.OutOfMemoryException: "the query needed more memory than a read may use (XGATE_QUERY_MEMORY)",
+    duckdb.BinderException: "a name or type in the query does not fit the data",
+    duckdb.InvalidInputException: "a function was given input it cannot take",
+}
+
+
+class QueryFailed(FatalError):
+    """A query that ran and failed: the reader gets a fixed sentence and an error id, never the detail."""
+
+
+@dataclass
+class Result:
+    columns: tuple[str, ...]
+    rows: list[tuple]
+    snapshot: int | None
+    truncated: str | None = None  # why the result was cut, if it was
+    possible_subjects: set[str] = field(default_factory=set)  # subject hashes behind masked IDs shown
+
+
+def redact(text: str) -> str:
+    """A database message fit for a log: quoted values and numbers of four digits or more cut out."""
+    return NUMBERS.sub("<n>", QUOTED.sub("'<value>'", text))[:500]
+
+
+def failed(settings: Settings, exc: Exception, reason: str | None = None) -> QueryFailed:
+    """Log ``exc`` redacted under a new error id and return the reader's one line."""
+    error_id = f"E-{secrets.token_hex(4)}"
+    folder = settings.data_dir / "logs"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    entry = {"time": datetime.now(UTC).isoformat(), "id": error_id, "type": type(exc).__name__}
+    with (folder / "access.log").open("a", encoding="utf-8") as log:
+        log.write(json.dumps(entry | {"detail": redact(str(exc))}, ensure_ascii=False) + "\n")
+    told = reason or next((text for kind, text in FAILURES.items() if isinstance(exc, kind)), "the query failed")
+    return QueryFailed(f"{told} (error {error_id}; engineers find the detail under that id)")
+
+
+@contextmanager
+def deadline(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[threading.Event]:
+    """Interrupt ``con`` after ``seconds``; the event says whether it fired."""
+    fired = threading.Event()
+
+    def stop() -> None:
+        fired.set()
+        con.interrupt()
+
+    timer = threading.Timer(seconds, stop)
+    timer.start()
+    try:
+        yield fired
+    finally:
+        timer.cancel()
+
+
+def _lock_down(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    con.execute("USE memory")
+    con.execute(f"DETACH {lake.LAKE}")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET allow_community_extensions = false")
+    con.execute("SET lock_configuration = true")
+
+
+def run(settings: Settings, plan: Plan, context: masked.Context, as_of: int | None) -> Result:
+    """Run ``plan`` over masked copies of its relations, isolated and within the limits."""
+    con = lake.connect(settings, read_only=True, as_of=as_of, memory_limit=settings.query_memory)
+    try:
+        with deadline(con, settings.query_timeout) as fired:
+            try:
+                snapshot = as_of if as_of is not None else con.execute("FROM lake.current_snapshot()").fetchone()[0]
+                con.execute("USE memory")
+                con.execute(MASK_MACRO)
+                for relation in plan.relations:
+                    copy = masked.select(relation.table, relation.columns, context, sid=True)
+                    con.execute(f"CREATE TEMP TABLE {relation.name} AS {copy}", context.params(copy))
+                _lock_down(con, settings)
+                result = _fetch(con, plan, settings, snapshot)
+                result.possible_subjects = _behind_masks(con, plan, result)
+            except duckdb.InterruptException as exc:
+                if fired.is_set():
+                    raise failed(settings, exc, f"the query ran longer than {settings.query_timeout:g} s "
+                                 "(XGATE_QUERY_TIMEOUT)") from None  # fmt: skip
+                raise
+            except duckdb.Error as exc:
+                raise failed(settings, exc) from None
+    finally:
+        con.close()
+    return result
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, plan: Plan, settings: Settings, snapshot: int | None) -> Result:
+    cursor = con.execute(plan.sql)
+    rows: list[tuple] = []
+    size, truncated = 0, None
+    while batch := cursor.fetchmany(256):
+        for row in batch:
+            size += sum(len(str(v)) for v in row)
+            if len(rows) == settings.query_rows:
+                truncated = f"more than {settings.query_rows:,} rows (XGATE_QUERY_ROWS)"
+            elif size > settings.query_bytes:
+                truncated = f"more than {settings.query_bytes:,} bytes (XGATE_QUERY_BYTES)"
+            if truncated:
+                return Result(plan.columns, rows, snapshot, truncated)
+            rows.append(row)
+    return Result(plan.columns, rows, snapshot)
+
+
+def _behind_masks(con: duckdb.DuckDBPyConnection, plan: Plan, result: Result) -> set[str]:
+    """Who the masked IDs in the result could be: every row of the copies whose ID shows that way."""
+    shown = {str(row[i]) for row in result.rows for i, is_id in enumerate(plan.subjects) if is_id and row[i]}
+    shown = sorted(v for v in shown if "*" in v)
+    if not shown:
+        return set()
+    found: set[str] = set()
+    for relation in plan.relations:
+        names = {r[0] for r in con.execute(f"DESCRIBE {relation.name}").fetchall()}
+        subject = masked.policy.subject_column(relation.table)
+        if masked.SID in names and subject in names:
+            rows = con.execute(
+                f'SELECT DISTINCT {masked.SID} FROM {relation.name} WHERE "{subject}" IN (SELECT unnest($shown))',
+                {"shown": shown},
+            ).fetchall()
+            found |= {r[0] for r in rows}
+    return found
+
+
+def refuse_unreadable(exc: Exception) -> Refused:
+    return Refused(f"the warehouse cannot be read: {str(exc).splitlines()[0]}")

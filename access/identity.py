@@ -1,0 +1,126 @@
+"""Who is calling, proven rather than claimed.
+
+Two proofs, as in X-Road where identity comes from certificates, not from what a caller says:
+
+- a **sign-in token**: ``xgate login NAME`` checks the user's password (argon2id hash in the users
+  file) and writes a token signed with the access key, valid for ``XGATE_TOKEN_HOURS``, to the caller's
+  own ``~/.config/xgate/token`` (0600; or ``XGATE_TOKEN``). The web sign-in issues the same tokens.
+  A token names the password hash it was issued under, so changing a password ends its tokens;
+- else the **operating-system account** the process runs under, mapped in the users file
+  (``os_account``). Run through ``sudo -u <service account>``, the account that called sudo counts,
+  but only when the process runs as the account that owns the access folder (no one else can set it).
+
+There is no ``--user`` flag: naming someone is not being them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import pwd
+import time
+from pathlib import Path
+
+from access import store, users
+from access.users import Refused, User
+from xgate.settings import Settings
+
+
+def _hasher():
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def check_password(user: User, password: str) -> bool:
+    from argon2.exceptions import Argon2Error, InvalidHashError
+
+    if not user.password_hash:
+        return False
+    try:
+        return _hasher().verify(user.password_hash, password)
+    except (Argon2Error, InvalidHashError):
+        return False
+
+
+def _fingerprint(user: User) -> str:
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def issue(settings: Settings, user: User, hours: float | None = None) -> str:
+    """A signed token for ``user`` (after a checked password)."""
+    now = int(time.time())
+    ttl = int(3600 * (hours or settings.token_hours))
+    body = _b64(json.dumps({"sub": user.name, "iat": now, "exp": now + ttl, "pw": _fingerprint(user)}).encode())
+    return f"{body}.{store.mac(settings, 'token', body.encode())}"
+
+
+def from_token(settings: Settings, token: str) -> User:
+    """The user a token proves, or :class:`Refused` (forged, expired, password since changed)."""
+    body, _, signature = token.strip().partition(".")
+    if not hmac.compare_digest(signature, store.mac(settings, "token", body.encode())):
+        raise Refused("the sign-in token is not valid: run 'xgate login NAME'")
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    if claims["exp"] <= time.time():
+        raise Refused("the sign-in has expired: run 'xgate login NAME'")
+    user = users.find(settings, claims["sub"])
+    if claims["pw"] != _fingerprint(user):
+        raise Refused("the password changed since this sign-in: run 'xgate login NAME'")
+    return user
+
+
+def token_file() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "xgate" / "token"
+
+
+def save_token(token: str) -> Path:
+    path = token_file()
+    store.private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(token)
+    return path
+
+
+def os_account(settings: Settings) -> str:
+    """The account this process runs under; the sudo caller's when running as the service account."""
+    uid = os.getuid()
+    account = pwd.getpwuid(uid).pw_name
+    caller, caller_uid = os.environ.get("SUDO_USER"), os.environ.get("SUDO_UID", "")
+    folder = store.access_dir(settings)
+    if caller and caller_uid.isdigit() and folder.exists() and folder.stat().st_uid == uid:
+        try:
+            if pwd.getpwuid(int(caller_uid)).pw_name == caller:
+                return caller
+        except KeyError:
+            pass
+    return account
+
+
+def current(settings: Settings) -> User:
+    """The calling user: a valid sign-in token, else the mapped OS account; :class:`Refused` otherwise."""
+    token = settings.token.get_secret_value() if settings.token else None
+    if token is None and token_file().exists():
+        token = token_file().read_text(encoding="utf-8")
+    if token:
+        try:
+            return from_token(settings, token)
+        except (ValueError, KeyError, TypeError):
+            raise Refused("the sign-in token is not valid: run 'xgate login NAME'") from None
+    account = os_account(settings)
+    user = users.directory(settings).by_account(account)
+    if user is None:
+        raise Refused(f"OS account {account!r} is not an xgate user: sign in with 'xgate login NAME'")
+    return user
