@@ -7,7 +7,7 @@ a read an auditor answers for: all of them are recorded in the same audit chain 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Annotated
 
 import typer
@@ -159,11 +159,10 @@ def audit_verify() -> None:
     verdict = verify(settings)
     events, ledger_problem = ledger.verify(settings)
     entry = {"user": who.name, "role": who.role, "case": None, "purpose": None, "command": "audit verify"}
-    try:  # a damaged log cannot record its own verification; the verdict is still told
-        audit.append(settings, entry | {"query": "audit verify", "outcome": "allowed",
-                                        "verdict": verdict.problem or "intact"})  # fmt: skip
-    except audit.AuditDamaged:
-        pass
+    with suppress(audit.AuditDamaged):  # a damaged log cannot record its own verification; the verdict is still told
+        audit.append(
+            settings, entry | {"query": "audit verify", "outcome": "allowed", "verdict": verdict.problem or "intact"}
+        )
     if not verdict.ok:
         raise FatalError(f"audit log broken ({verdict.problem}) at line {verdict.line}: {verdict.detail}")
     if ledger_problem:

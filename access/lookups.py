@@ -39,14 +39,14 @@ PERSON = {
     "person": (Part("shared.person", (), "id_number = $value"),),
     "phones": (
         Part("shared.phone", ("msisdn", "carrier", "status", "activated_at", "cancelled_at"), "id_number = $value"),
-    ),  # fmt: skip
+    ),
     "rentals": (
         Part(
             "shared.rental",
             ("dataset", "rental_key", "address_code", "address", "start_date", "end_date"),
             "tenant_id_number = $value",
         ),
-    ),  # fmt: skip
+    ),
     "deaths": (
         Part(
             "shared.dead_but_registered", ("deceased_at",), "id_number = $value", (("finding", "dead_but_registered"),)
@@ -56,11 +56,11 @@ PERSON = {
             ("deceased_at",),
             "id_number = $value",
             (("finding", "dead_with_active_phone"),),
-        ),  # fmt: skip
+        ),
     ),
     "duplicate_registrations": (
         Part("shared.duplicate_registration", ("household_id", "address_code"), "id_number = $value"),
-    ),  # fmt: skip
+    ),
 }
 ADDRESS = {
     "address": (Part("shared.address", (), "address_code = $value"),),
@@ -70,15 +70,15 @@ ADDRESS = {
             ("dataset", "rental_key", "tenant_id_number", "tenant_name", "start_date", "end_date"),
             "address_code = $value",
         ),
-    ),  # fmt: skip
+    ),
     "tenants_not_registered": (
         Part(
             "shared.tenant_not_registered", ("rental_key", "tenant_id_number", "tenant_name"), "address_code = $value"
         ),
-    ),  # fmt: skip
+    ),
     "duplicate_registrations": (
         Part("shared.duplicate_registration", ("resident_id", "id_number", "household_id"), "address_code = $value"),
-    ),  # fmt: skip
+    ),
 }
 PHONE = {
     "phone": (Part("shared.phone", (), "msisdn = $value"),),

@@ -32,7 +32,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "engineer": frozenset({"sql"}),
     "auditor": frozenset(
         {"audit verify", "audit who-read", "audit show", "audit rotate", "grant list", "case list", "case show"}
-    ),  # fmt: skip
+    ),
     "admin": frozenset(
         {
             "grant approve",
@@ -43,7 +43,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "case show",
             "case add-member",
         }
-    ),  # fmt: skip
+    ),
 }
 READS = ("person", "address", "phone", "query", "sql")  # authorised by the reader, inside their audit record
 

@@ -47,7 +47,7 @@ def access_settings(landed: tuple[Settings, dict], tmp_path: Path) -> Settings:
             "audit_dir": tmp_path / "audit",
             "access_dir": tmp_path / "access",
             "users_file": write_users(tmp_path / "people"),
-        }  # fmt: skip
+        }
     )
     grants.open_case(settings, INVESTIGATOR, CASE, "missing person")
     grants.add_member(settings, INVESTIGATOR, CASE, COLLEAGUE.name)
