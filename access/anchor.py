@@ -5,14 +5,16 @@ someone from cutting records off the end, or from putting back an older copy of 
 append also leaves (log id, seq, MAC) in a second store that the log's writer can only add to: a file on
 another file system (``XGATE_AUDIT_ANCHOR=/path``; default ``<access dir>/audit.anchor``) or a
 PostgreSQL table (``XGATE_AUDIT_ANCHOR=postgresql://...``; grant the writer INSERT and SELECT only).
-``verify`` compares the log's end with the newest anchor of that log.
+``verify`` compares the log's end with the newest anchor. The anchor also keeps the log file's size and
+inode change time after the append: the next append finds any write made around xgate since (an edit
+anywhere in the file changes the change time, which no user can set back) and refuses to go on.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -27,6 +29,8 @@ class Head:
     log: str
     seq: int
     mac: str
+    size: int = field(default=-1, compare=False)  # the log file's size and inode change time right after
+    ctime: int = field(default=-1, compare=False)  # this record: any write around xgate changes them
 
 
 class AnchorUnavailable(FatalError):
@@ -42,29 +46,14 @@ class FileAnchor:
         self.path = path
 
     def append(self, head: Head) -> None:
-        line = json.dumps({"log": head.log, "seq": head.seq, "mac": head.mac, "time": datetime.now(UTC).isoformat()})
+        item = {"log": head.log, "seq": head.seq, "mac": head.mac, "size": head.size, "ctime": head.ctime}
         store.private_dir(self.path.parent)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, (line + "\n").encode())
+            os.write(fd, (json.dumps(item | {"time": datetime.now(UTC).isoformat()}) + "\n").encode())
             os.fsync(fd)
         finally:
             os.close(fd)
-
-    def heads(self) -> dict[str, Head]:
-        """The newest anchor of every log; a damaged line counts as no anchor (the log then fails closed)."""
-        found: dict[str, Head] = {}
-        if not self.path.exists():
-            return found
-        for line in self.path.read_bytes().splitlines():
-            try:
-                item = json.loads(line)
-                head = Head(str(item["log"]), int(item["seq"]), str(item["mac"]))
-            except (ValueError, KeyError, TypeError):
-                continue
-            if head.seq >= found.get(head.log, Head(head.log, -1, "")).seq:
-                found[head.log] = head
-        return found
 
     def last(self) -> Head | None:
         if not self.path.exists():
@@ -75,7 +64,7 @@ class FileAnchor:
             return None
         try:
             item = json.loads(line)
-            return Head(str(item["log"]), int(item["seq"]), str(item["mac"]))
+            return Head(str(item["log"]), int(item["seq"]), str(item["mac"]), int(item["size"]), int(item["ctime"]))
         except (ValueError, KeyError, TypeError):
             raise AnchorUnavailable(f"audit anchor {self.path} ends in a damaged line") from None
 
@@ -94,7 +83,8 @@ class PostgresAnchor:
             con = psycopg.connect(self.url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
             con.execute(
                 f"CREATE TABLE IF NOT EXISTS {self.TABLE} (id bigserial PRIMARY KEY, log text NOT NULL,"
-                " seq bigint NOT NULL, mac text NOT NULL, at timestamptz NOT NULL DEFAULT now(), UNIQUE (log, seq))"
+                " seq bigint NOT NULL, mac text NOT NULL, size bigint NOT NULL, ctime bigint NOT NULL,"
+                " at timestamptz NOT NULL DEFAULT now())"
             )
         except psycopg.Error as exc:
             raise AnchorUnavailable(
@@ -113,14 +103,13 @@ class PostgresAnchor:
             raise AnchorUnavailable(f"audit anchor {_shown(self.url)} failed ({type(exc).__name__})") from None
 
     def append(self, head: Head) -> None:
-        self._run(f"INSERT INTO {self.TABLE} (log, seq, mac) VALUES (%s, %s, %s)", (head.log, head.seq, head.mac))
-
-    def heads(self) -> dict[str, Head]:
-        rows = self._run(f"SELECT DISTINCT ON (log) log, seq, mac FROM {self.TABLE} ORDER BY log, seq DESC")
-        return {log: Head(log, seq, mac) for log, seq, mac in rows}
+        self._run(
+            f"INSERT INTO {self.TABLE} (log, seq, mac, size, ctime) VALUES (%s, %s, %s, %s, %s)",
+            (head.log, head.seq, head.mac, head.size, head.ctime),
+        )
 
     def last(self) -> Head | None:
-        rows = self._run(f"SELECT log, seq, mac FROM {self.TABLE} ORDER BY id DESC LIMIT 1")
+        rows = self._run(f"SELECT log, seq, mac, size, ctime FROM {self.TABLE} ORDER BY id DESC LIMIT 1")
         return Head(*rows[0]) if rows else None
 
 

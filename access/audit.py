@@ -91,8 +91,15 @@ def parse(settings: Settings, line: bytes) -> dict | None:
     return None
 
 
+def stamp(handle, head: Head) -> Head:
+    """``head`` with the file's size and inode change time now (after the append, before the lock goes)."""
+    info = os.fstat(handle.fileno())
+    return Head(head.log, head.seq, head.mac, info.st_size, info.st_ctime_ns)
+
+
 def _head(settings: Settings, handle) -> Head:
-    """The log's verified head, reconciled with its anchor; :class:`AuditDamaged` if they disagree."""
+    """The log's verified head, reconciled with its anchor; :class:`AuditDamaged` if they disagree or the
+    file was written around xgate since the last append."""
     anchored = anchor(settings).last()
     last = store.last_line(handle)
     if not last:
@@ -103,17 +110,23 @@ def _head(settings: Settings, handle) -> Head:
     if record is None:
         raise AuditDamaged(f"the last audit record does not verify (cut off or edited): {_advice()}")
     head = Head(record["log"], int(record["seq"]), record["mac"])
+    info = os.fstat(handle.fileno())
     if anchored == head:
+        if (info.st_size, info.st_ctime_ns) != (anchored.size, anchored.ctime):
+            raise AuditDamaged(f"the audit log was written outside xgate since record {head.seq}: {_advice()}")
         return head
-    if anchored is not None and Head(head.log, head.seq - 1, record["prev_mac"]) == anchored:
-        anchor(settings).append(head)  # a process died between the log and the anchor: the record is valid
+    previous = Head(head.log, head.seq - 1, record["prev_mac"])
+    if anchored == previous and info.st_size - len(last) - 1 == anchored.size:
+        anchor(settings).append(stamp(handle, head))  # a process died between the log and the anchor
         return head
     seen = f"record {anchored.seq}" if anchored else "nothing"
     raise AuditDamaged(f"the audit log ends at record {head.seq} but its anchor names {seen}: {_advice()}")
 
 
 def _advice() -> str:
-    return "reads are refused until an auditor runs 'xgate audit verify' and 'xgate audit rotate'"
+    return (
+        "reads are refused until an auditor runs 'xgate audit verify' (and, if it finds damage, 'xgate audit rotate')"
+    )
 
 
 def append(settings: Settings, entry: dict) -> dict:
@@ -130,7 +143,7 @@ def append(settings: Settings, entry: dict) -> dict:
         handle.write(canonical(record) + b"\n")
         handle.flush()
         os.fsync(handle.fileno())
-        anchor(settings).append(Head(record["log"], record["seq"], record["mac"]))
+        anchor(settings).append(stamp(handle, Head(record["log"], record["seq"], record["mac"])))
     return record
 
 
@@ -151,7 +164,7 @@ def rotate(settings: Settings, entry: dict, verdict: dict) -> tuple[Path, dict]:
             handle.write(canonical(record) + b"\n")
             handle.flush()
             os.fsync(handle.fileno())
-        anchor(settings).append(Head(record["log"], 1, record["mac"]))
+            anchor(settings).append(stamp(handle, Head(record["log"], 1, record["mac"])))
     return kept, record
 
 

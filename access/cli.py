@@ -130,15 +130,22 @@ def login(
 
     settings = get_settings()
     entry = {"user": name, "role": None, "case": None, "purpose": None, "command": "login", "query": "login"}
+
+    def record(outcome: dict) -> None:  # a damaged log still lets an auditor sign in to repair it
+        try:
+            audit.append(settings, entry | outcome)
+        except audit.AuditDamaged as exc:
+            Console(stderr=True).print(f"warning: {exc}", highlight=False)
+
     try:
         user = users.find(settings, name)
         if not identity.check_password(user, _password(password_file)):
             raise Refused("wrong user name or password")
     except Refused:
-        audit.append(settings, entry | {"outcome": "refused", "reason": "wrong user name or password"})
+        record({"outcome": "refused", "reason": "wrong user name or password"})
         raise Refused("wrong user name or password") from None
     token = identity.issue(settings, user)
-    audit.append(settings, entry | {"role": user.role, "outcome": "allowed"})
+    record({"role": user.role, "outcome": "allowed"})
     if print_token:
         console.out(token)
         return

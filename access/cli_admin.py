@@ -156,7 +156,7 @@ def audit_verify() -> None:
     settings = get_settings()
     who = caller("audit verify", "audit verify")
     users.authorise(who, "audit verify")
-    verdict = verify(settings)
+    verdict = verify(settings, acknowledge=True)
     events, ledger_problem = ledger.verify(settings)
     entry = {"user": who.name, "role": who.role, "case": None, "purpose": None, "command": "audit verify"}
     with suppress(audit.AuditDamaged):  # a damaged log cannot record its own verification; the verdict is still told

@@ -30,7 +30,7 @@ STRUCTURE: tuple[type[exp.Expression], ...] = (
     exp.Null, exp.Boolean, exp.Case, exp.If, exp.Cast, exp.TryCast, exp.DataType, exp.DataTypeParam, exp.Interval,
     exp.Window, exp.WindowSpec, exp.Exists, exp.In, exp.Between, exp.Is, exp.Not, exp.And, exp.Or, exp.Var,
     exp.Bracket, exp.Dot, exp.Array, exp.Lambda, exp.Filter, exp.Any, exp.All, exp.Lateral, exp.Values,
-    exp.Slice, exp.RespectNulls, exp.IgnoreNulls, exp.Escape, exp.Semicolon,
+    exp.Slice, exp.RespectNulls, exp.IgnoreNulls, exp.Escape, exp.Semicolon, exp.Struct, exp.PropertyEQ,
 )  # fmt: skip
 OPERATORS: tuple[type[exp.Expression], ...] = (
     exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ, exp.Like, exp.ILike,
@@ -62,7 +62,7 @@ FUNCTIONS: tuple[type[exp.Expression], ...] = (
 NAMED_FUNCTIONS = frozenset({
     "date_part", "strlen", "length_grapheme", "list_extract", "array_extract", "list_has_any", "list_has_all",
     "list_position", "list_reverse", "list_slice", "regexp_full_match", "nfc_normalize", "strip_accents",
-    "ltrim", "rtrim", "isodow", "dayofyear", "yearweek", "bit_length", "octet_length", "lcase", "ucase",
+    "ltrim", "rtrim", "isodow", "dayofyear", "yearweek", "bit_length", "octet_length", "lcase", "ucase", "hash",
 })  # fmt: skip
 RESERVED_PREFIX = "__xg"  # names the engine gives its own relations and columns
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from access import audit
+from access import audit, store
 from access.anchor import Head, anchor
 from xgate.settings import Settings
 
@@ -43,18 +43,37 @@ def _seq(line: bytes) -> int | None:
         return None
 
 
-def verify(settings: Settings) -> Verdict:
+def verify(settings: Settings, acknowledge: bool = False) -> Verdict:
+    """The verdict on the whole log. With ``acknowledge``, checked under the log's lock and, if intact,
+    the file as it is now is anchored, so appends go on after a write around xgate that changed nothing
+    (a chmod, a copy back from backup)."""
+    if not acknowledge:
+        return _verify(settings)
+    path = audit.log_path(settings)
+    with store.exclusive(path.with_suffix(".lock")):
+        verdict = _verify(settings)
+        if verdict.ok and verdict.records:
+            with path.open("rb") as handle:
+                anchor(settings).append(
+                    audit.stamp(handle, Head(verdict.log or "", verdict.last_seq, verdict.last_mac))
+                )
+    return verdict
+
+
+def _verify(settings: Settings) -> Verdict:
     path = audit.log_path(settings)
     lines = path.read_bytes().splitlines() if path.exists() else []
     verdict = Verdict(0)
     expected, previous = 1, audit.GENESIS
     before = audit.GENESIS
     for number, line in enumerate(lines, 1):
+        if not line.strip():  # a blank line carries nothing (appends never write one): skipped, like appends do
+            continue
         record = audit.parse(settings, line)
         if record is None:
             return _broken(verdict, "edited", number, f"line {number} is not an intact audit record (edited or cut)")
         seq = record.get("seq")
-        if number == 1:
+        if verdict.records == 0:
             verdict.log = record.get("log")
             previous = record.get("prev_mac") if "follows" in record else previous  # a rotated log's first record
         if seq != expected or record.get("log") != verdict.log:
@@ -67,7 +86,7 @@ def verify(settings: Settings) -> Verdict:
         if record.get("prev_mac") != previous:
             return _broken(verdict, "edited", number, f"record {seq} (line {number}) does not chain to the one before")
         before, previous, expected = previous, record["mac"], seq + 1
-        verdict.records, verdict.last_seq, verdict.last_mac = number, seq, previous
+        verdict.records, verdict.last_seq, verdict.last_mac = verdict.records + 1, seq, previous
     return _against_anchor(settings, verdict, len(lines), before if lines else audit.GENESIS)
 
 

@@ -60,7 +60,7 @@ def _attach(
     if not catalog.startswith("ducklake:postgres:"):
         settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     data.mkdir(parents=True, exist_ok=True)
-    options = [f"DATA_PATH '{data}/'"]
+    options = [f"DATA_PATH '{data}/'", "OVERRIDE_DATA_PATH TRUE"]  # the data folder is where settings say, even moved
     if read_only:
         options.append("READ_ONLY")
     if isinstance(as_of, int):

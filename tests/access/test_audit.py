@@ -1,23 +1,27 @@
-"""The audit chain: appends chain, verify names edits, deletions and reorders, who-read answers."""
+"""The audit chain: keyed, anchored outside the log; every forgery an attacker tried is named, none crashes."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import multiprocessing
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from access import audit
+from access import audit, store
+from access.anchor import AnchorUnavailable, Head, anchor
 from access.verify import verify
 from xgate.settings import Settings
 
 PERSON = "110105199001010021"
 
 
-def _settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", audit_dir=tmp_path / "audit", access_dir=tmp_path / "access")
+def _settings(tmp_path: Path, **more: object) -> Settings:
+    return Settings(data_dir=tmp_path / "data", audit_dir=tmp_path / "audit", access_dir=tmp_path / "access", **more)
 
 
 def _fill(settings: Settings, n: int = 6) -> Path:
@@ -29,72 +33,218 @@ def _fill(settings: Settings, n: int = 6) -> Path:
     return audit.log_path(settings)
 
 
+def _lines(log: Path) -> list[str]:
+    return log.read_text().splitlines()
+
+
+def _write(log: Path, lines: list[str]) -> None:
+    log.write_text("\n".join(lines) + "\n")
+
+
 def test_records_chain_and_verify_clean(tmp_path: Path) -> None:
-    log = _fill(_settings(tmp_path))
-    records = [json.loads(line) for line in log.read_text().splitlines()]
+    settings = _settings(tmp_path)
+    log = _fill(settings)
+    records = [json.loads(line) for line in _lines(log)]
     assert [r["seq"] for r in records] == [1, 2, 3, 4, 5, 6]
-    assert all(b["prev_hash"] == a["hash"] for a, b in itertools.pairwise(records))
-    assert verify(log).ok and verify(log).records == 6
+    assert all(b["prev_mac"] == a["mac"] for a, b in itertools.pairwise(records))
+    assert verify(settings).ok and verify(settings).records == 6
+    assert anchor(settings).last() == Head(records[-1]["log"], 6, records[-1]["mac"])
+
+
+def test_files_are_owner_only(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    log = _fill(settings, 1)
+    for path in (log, store.access_dir(settings) / "access.key", store.access_dir(settings) / "audit.anchor"):
+        assert path.stat().st_mode & 0o077 == 0, path
 
 
 def test_one_changed_byte_is_an_edit(tmp_path: Path) -> None:
-    log = _fill(_settings(tmp_path))
+    settings = _settings(tmp_path)
+    log = _fill(settings)
     data = bytearray(log.read_bytes())
-    at = data.index(b"person 3")
-    data[at + 7] = ord("4")  # "person 3" -> "person 4" in the fourth record
+    data[data.index(b"person 3") + 7] = ord("4")
     log.write_bytes(bytes(data))
-    verdict = verify(log)
+    verdict = verify(settings)
     assert (verdict.problem, verdict.line) == ("edited", 4)
 
 
-def test_edited_and_rehashed_record_breaks_the_next_link(tmp_path: Path) -> None:
-    log = _fill(_settings(tmp_path))
-    lines = log.read_text().splitlines()
-    record = json.loads(lines[1])
-    record["case"] = "OTHER"
-    del record["hash"]
-    record["hash"] = __import__("hashlib").sha256(audit.canonical(record)).hexdigest()
-    lines[1] = audit.canonical(record).decode()
-    log.write_text("\n".join(lines) + "\n")
-    verdict = verify(log)
-    assert (verdict.problem, verdict.line) == ("edited", 3)
+def test_a_record_rehashed_with_sha256_does_not_verify(tmp_path: Path) -> None:
+    """Plain SHA-256 was forgeable: whoever edits a record can recompute it. A MAC needs the key."""
+    settings = _settings(tmp_path)
+    log = _fill(settings)
+    lines = _lines(log)
+    for i in range(1, len(lines)):  # rewrite every record from the second on, chained with plain hashes
+        record = json.loads(lines[i])
+        record["case"] = "OTHER" if i == 1 else record["case"]
+        record["prev_mac"] = json.loads(lines[i - 1])["mac"]
+        record["mac"] = hashlib.sha256(audit.canonical({k: v for k, v in record.items() if k != "mac"})).hexdigest()
+        lines[i] = audit.canonical(record).decode()
+    _write(log, lines)
+    assert (verify(settings).problem, verify(settings).line) == ("edited", 2)
+
+
+def test_a_rehashed_chain_with_the_key_is_caught_by_the_anchor(tmp_path: Path) -> None:
+    """Even someone holding the key cannot rewrite history past the anchor's head."""
+    settings = _settings(tmp_path)
+    log = _fill(settings)
+    lines = _lines(log)
+    for i in range(1, len(lines)):
+        record = json.loads(lines[i])
+        record["case"] = "OTHER" if i == 1 else record["case"]
+        record["prev_mac"] = json.loads(lines[i - 1])["mac"]
+        record["mac"] = audit.record_mac(settings, record)
+        lines[i] = audit.canonical(record).decode()
+    _write(log, lines)
+    verdict = verify(settings)
+    assert verdict.problem == "replaced" and "anchor" in verdict.detail
+
+
+def test_deleted_tail_and_rewritten_head_file_is_caught(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    log = _fill(settings)
+    _write(log, _lines(log)[:-2])
+    (log.parent / "reads.head").write_text('{"seq": 4}')  # the old head file was the attacker's to rewrite
+    verdict = verify(settings)
+    assert verdict.problem == "deleted" and "5 to 6" in verdict.detail
 
 
 def test_one_deleted_record(tmp_path: Path) -> None:
-    log = _fill(_settings(tmp_path))
-    lines = log.read_text().splitlines()
-    log.write_text("\n".join(lines[:2] + lines[3:]) + "\n")
-    verdict = verify(log)
+    settings = _settings(tmp_path)
+    log = _fill(settings)
+    lines = _lines(log)
+    _write(log, lines[:2] + lines[3:])
+    verdict = verify(settings)
     assert (verdict.problem, verdict.line) == ("deleted", 3) and "3" in verdict.detail
 
 
-def test_deleted_last_record_is_caught_by_the_head(tmp_path: Path) -> None:
-    log = _fill(_settings(tmp_path))
-    lines = log.read_text().splitlines()
-    log.write_text("\n".join(lines[:-1]) + "\n")
-    assert verify(log).problem == "deleted"
-
-
 def test_two_swapped_records(tmp_path: Path) -> None:
-    log = _fill(_settings(tmp_path))
-    lines = log.read_text().splitlines()
+    settings = _settings(tmp_path)
+    log = _fill(settings)
+    lines = _lines(log)
     lines[3], lines[4] = lines[4], lines[3]
-    log.write_text("\n".join(lines) + "\n")
-    verdict = verify(log)
-    assert (verdict.problem, verdict.line) == ("reordered", 4)
+    _write(log, lines)
+    assert (verify(settings).problem, verify(settings).line) == ("reordered", 4)
+
+
+def test_a_replaced_log_is_caught(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    log = _fill(settings)
+    old = log.read_bytes()
+    _fill(settings, 2)
+    log.write_bytes(old)  # an older copy of the whole log put back
+    assert verify(settings).problem in ("deleted", "replaced")
+    other = _settings(tmp_path / "other")
+    store.private_dir(store.access_dir(other))
+    (store.access_dir(other) / "access.key").write_bytes((store.access_dir(settings) / "access.key").read_bytes())
+    log.write_bytes(_fill(other, 3).read_bytes())  # a whole other log, made with the same key
+    assert verify(settings).problem == "replaced"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"", b"\xff\xfe not utf-8\n", b'{"seq": 7, "mac": "x"\n', b"[1, 2]\n", b'{"seq": "7"}\n', b"\n\n\n", b"{" * 5000],
+)
+def test_damaged_lines_never_crash_and_reads_fail_closed(tmp_path: Path, damage: bytes) -> None:
+    settings = _settings(tmp_path)
+    log = _fill(settings)
+    cut = log.read_bytes()[:-25] if damage == b"" else log.read_bytes() + damage
+    log.write_bytes(cut)
+    verdict = verify(settings)
+    if damage == b"\n\n\n":  # blank lines only: nothing was changed
+        assert verdict.ok
+        return
+    assert not verdict.ok and verdict.problem in ("edited", "replaced")
+    with pytest.raises(audit.AuditDamaged, match="refused until an auditor"):
+        audit.append(settings, {"query": "person 9", "outcome": "allowed"})
+    assert audit.records(settings)  # the intact records still read
+
+
+def test_an_edit_anywhere_refuses_the_next_append_until_verified(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    log = _fill(settings)
+    data = bytearray(log.read_bytes())
+    data[data.index(b"person 1") + 7] = ord("9")  # same length, in the middle: the end still verifies
+    log.write_bytes(bytes(data))
+    with pytest.raises(audit.AuditDamaged, match="written outside xgate"):
+        audit.append(settings, {"query": "q", "outcome": "allowed"})
+    assert verify(settings, acknowledge=True).problem == "edited"  # damage is never acknowledged
+    data[data.index(b"person 9") + 7] = ord("1")
+    log.write_bytes(bytes(data))  # put back as it was: content intact, file touched
+    with pytest.raises(audit.AuditDamaged):
+        audit.append(settings, {"query": "q", "outcome": "allowed"})
+    assert verify(settings, acknowledge=True).ok
+    audit.append(settings, {"query": "q", "outcome": "allowed"})
+    assert verify(settings).ok
+
+
+def test_rotate_keeps_the_damaged_log_and_starts_a_new_one(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    log = _fill(settings)
+    log.write_bytes(log.read_bytes()[:-10])
+    verdict = verify(settings)
+    kept, first = audit.rotate(settings, {"user": "auditor", "command": "audit rotate", "outcome": "allowed"},
+                               verdict.summary())  # fmt: skip
+    assert kept.exists() and b"person 5" in kept.read_bytes()
+    assert first["follows"]["problem"] == "edited" and first["prev_mac"] == verdict.last_mac
+    audit.append(settings, {"query": "person 10", "outcome": "allowed"})
+    assert verify(settings).ok and verify(settings).records == 2
+
+
+def test_a_process_killed_between_log_and_anchor_is_not_damage(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    _fill(settings, 3)
+    path = anchor(settings).path
+    path.write_bytes(path.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[0] + b"\n")  # the last anchor never written
+    assert verify(settings).ok
+    audit.append(settings, {"query": "again", "outcome": "allowed"})
+    assert verify(settings).ok and anchor(settings).last().seq == 4
+
+
+def test_postgres_anchor(tmp_path: Path, run_id: str) -> None:
+    name = f"xgaudit_{run_id}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    try:
+        settings = _settings(tmp_path, audit_anchor=url)
+        log = _fill(settings)
+        assert verify(settings).ok
+        assert not (store.access_dir(settings) / "audit.anchor").exists()
+        _write(log, _lines(log)[:-1])
+        (store.access_dir(settings) / "audit.anchor").write_text("")  # nothing to rewrite on this side
+        assert verify(settings).problem == "deleted"
+        anchor(settings)._con().close()
+    finally:
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_an_unreachable_anchor_refuses_the_append(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, audit_anchor="postgresql://nobody:secret@127.0.0.1:1/none")
+    with pytest.raises(AnchorUnavailable) as raised:
+        audit.append(settings, {"query": "q", "outcome": "allowed"})
+    assert "secret" not in str(raised.value) and "127.0.0.1:1" in str(raised.value)
 
 
 def test_who_read_finds_the_subject_by_keyed_hash_only(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     log = _fill(settings)
     assert PERSON not in log.read_text()  # the log alone does not say whom
-    found = audit.who_read(settings, PERSON.lower())
-    assert [r["case"] for r in found] == ["C2"]
+    assert [r["case"] for r in audit.who_read(settings, PERSON.lower())] == ["C2"]
     assert audit.who_read(settings, "110105199001010030") == []
 
 
-def _append_many(audit_dir: str, worker: int) -> None:
-    settings = Settings(data_dir=Path(audit_dir), audit_dir=Path(audit_dir), access_dir=Path(audit_dir))
+def test_a_read_killed_after_it_started_shows_incomplete(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    started = audit.append(settings, {"user": "i", "command": "query", "query": "q", "outcome": "started"})
+    audit.append(settings, {"user": "i", "command": "query", "query": "q2", "outcome": "started"})
+    audit.append(settings, {"of": started["seq"], "outcome": "allowed", "rows": 3})
+    reads = audit.reads(settings)
+    assert [(r["query"], r["outcome"]) for r in reads] == [("q", "allowed"), ("q2", "incomplete")]
+
+
+def _append_many(folder: str, worker: int) -> None:
+    settings = Settings(data_dir=Path(folder), audit_dir=Path(folder), access_dir=Path(folder))
     for i in range(40):
         audit.append(settings, {"user": f"w{worker}", "query": str(i), "outcome": "allowed"})
 
@@ -106,8 +256,8 @@ def test_concurrent_processes_chain_correctly(tmp_path: Path) -> None:
         w.start()
     for w in workers:
         w.join(60)
-    log = tmp_path / "reads.jsonl"
-    verdict = verify(log)
+    settings = Settings(data_dir=tmp_path, audit_dir=tmp_path, access_dir=tmp_path)
+    verdict = verify(settings)
     assert verdict.ok and verdict.records == 120, verdict.detail
 
 
@@ -121,7 +271,7 @@ def test_maintain_never_touches_the_audit(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("XGATE_DATA_DIR", str(tmp_path))
     reset_settings()
     maintain(keep_days=0)
-    assert log.read_bytes() == before and verify(log).ok
+    assert log.read_bytes() == before and verify(settings).ok
 
 
 def test_numbers_in_the_query_text_are_recorded_as_keyed_hashes(tmp_path: Path) -> None:
@@ -131,4 +281,5 @@ def test_numbers_in_the_query_text_are_recorded_as_keyed_hashes(tmp_path: Path) 
     log = audit.log_path(settings).read_text()
     assert PERSON not in log and "13812341234" not in log
     assert f"<id:{audit.subject_hash(settings, PERSON)}>" in record["query"] and "<phone:" in record["query"]
-    assert verify(audit.log_path(settings)).ok
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in PERSON)
+    assert audit.subject_hash(settings, full_width) == audit.subject_hash(settings, PERSON)

@@ -1,4 +1,4 @@
-"""The commands as people run them: formats, one-line refusals with exit 2, grants, audit verify and who-read."""
+"""The commands as people run them: sign-in, formats, one-line refusals with exit 2, cases, grants, audit."""
 
 from __future__ import annotations
 
@@ -10,18 +10,28 @@ import sys
 import pytest
 
 from access import audit
+from tests.access.conftest import CASE, PASSWORD
 from xgate.cli import main
 from xgate.settings import reset_settings
 
 
 @pytest.fixture
-def xgate(access_settings, monkeypatch, capsys):
-    """Run ``xgate ...`` in this process (the real entry point): returns (exit code, stdout, stderr)."""
+def xgate(access_settings, monkeypatch, capsys, tmp_path):
+    """Run ``xgate ...`` in this process (the real entry point) as ``who`` (signed in with the password):
+    returns (exit code, stdout, stderr)."""
     for name, value in (("DATA_DIR", access_settings.data_dir), ("AUDIT_DIR", access_settings.audit_dir),
-                        ("ACCESS_DIR", access_settings.access_dir)):  # fmt: skip
+                        ("ACCESS_DIR", access_settings.access_dir), ("USERS_FILE", access_settings.users_file)):  # fmt: skip
         monkeypatch.setenv(f"XGATE_{name}", str(value))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("COLUMNS", "250")
+    (tmp_path / "password").write_text(PASSWORD)
 
-    def run(*args: str) -> tuple[int, str, str]:
+    def run(*args: str, who: str | None = None) -> tuple[int, str, str]:
+        if who is not None:
+            assert call("login", who, "--password-file", str(tmp_path / "password"))[0] == 0
+        return call(*args)
+
+    def call(*args: str) -> tuple[int, str, str]:
         reset_settings()
         monkeypatch.setattr(sys, "argv", ["xgate", *args])
         with pytest.raises(SystemExit) as ended:
@@ -33,70 +43,114 @@ def xgate(access_settings, monkeypatch, capsys):
 
 
 def test_person_as_json_and_query_as_csv(xgate, facts) -> None:
-    code, out, _ = xgate("person", facts["dead_id"], "--case", "C-1", "--purpose", "p", "--format", "json",
-                         "--user", "investigator")  # fmt: skip
+    code, out, _ = xgate("person", facts["dead_id"], "--case", CASE, "--purpose", "p", "--format", "json",
+                         who="investigator")  # fmt: skip
     shown = json.loads(out)
     assert code == 0 and shown["person"][0]["id_number"].startswith(facts["dead_id"][:6] + "********")
     assert shown["deaths"][0]["deceased_at"] == "[hidden]" and facts["dead_id"] not in out
-    code, out, _ = xgate("query", "SELECT msisdn, status FROM shared.phone ORDER BY msisdn LIMIT 2", "--case", "C-1",
-                         "--purpose", "p", "--format", "csv", "--user", "investigator")  # fmt: skip
+    code, out, _ = xgate("query", "SELECT msisdn, status FROM shared.phone ORDER BY msisdn LIMIT 2", "--case", CASE,
+                         "--purpose", "p", "--format", "csv")  # fmt: skip
     lines = out.splitlines()
     assert code == 0 and lines[0] == "msisdn,status" and len(lines) == 3 and "****" in lines[1]
 
 
+def test_there_is_no_user_flag_and_no_user_without_proof(xgate, access_settings) -> None:
+    code, _, err = xgate("person", "X", "--case", CASE, "--purpose", "p", "--user", "admin")
+    assert code == 2 and "--user" in err
+    code, _, err = xgate("whoami")
+    assert code == 2 and "not an xgate user" in err and len(err.strip().splitlines()) == 1
+    assert audit.records(access_settings)[-1]["outcome"] == "refused"
+
+
+def test_a_wrong_password_is_refused_and_recorded(xgate, access_settings, tmp_path) -> None:
+    (tmp_path / "wrong").write_text("guess")
+    code, _, err = xgate("login", "admin", "--password-file", str(tmp_path / "wrong"))
+    assert code == 2 and "wrong user name or password" in err
+    code, _, err = xgate("login", "nobody", "--password-file", str(tmp_path / "wrong"))
+    assert code == 2 and "wrong user name or password" in err  # the same words: no telling who exists
+    assert [r["outcome"] for r in audit.records(access_settings)] == ["refused", "refused"]
+
+
 @pytest.mark.parametrize(
-    "args, reason",
+    "args, who, reason",
     [
-        (("person", "X", "--user", "investigator", "--purpose", "p"), "case number"),
-        (("person", "X", "--case", "C", "--purpose", "p"), "--user or XGATE_USER"),
-        (("person", "X", "--case", "C", "--purpose", "p", "--user", "mallory"), "unknown user"),
-        (("query", "SELECT 1 AS a; SELECT 2 AS b", "--case", "C", "--purpose", "p", "--user", "investigator"), "one"),
-        (("audit", "show", "--user", "investigator"), "may not audit show"),
-        (("grant", "approve", "abc", "--user", "investigator"), "may not grant approve"),
-        (("grant", "approve", "G404", "--user", "admin"), "no grant request"),
-        (("grant", "request", "health.patients", "--case", "C", "--user", "investigator"), "--reason"),
-        (("grant", "request", "no.such", "--case", "C", "--reason", "r", "--user", "investigator"), "no contract"),
+        (("person", "X", "--purpose", "p"), "investigator", "case number"),
+        (("person", "X", "--case", "C-404", "--purpose", "p"), "investigator", "not open"),
+        (("person", "X", "--case", CASE, "--purpose", "p"), "outsider", "not on case"),
+        (("query", "SELECT 1 AS a; SELECT 2 AS b", "--case", CASE, "--purpose", "p"), "investigator", "one"),
+        (("audit", "show"), "investigator", "may not audit show"),
+        (("grant", "approve", "G1"), "investigator", "may not grant approve"),
+        (("grant", "approve", "G404"), "admin", "no grant request"),
+        (("grant", "request", "health.patients", "--case", CASE), "investigator", "--reason"),
+        (("grant", "request", "no.such", "--case", CASE, "--reason", "r"), "investigator", "no contract"),
+        (("case", "add-subject", CASE, "110105199001010021", "--reason", "r"), "investigator", "not a valid"),
     ],
 )
-def test_refusals_are_one_line_exit_2_and_audited(xgate, access_settings, args, reason) -> None:
-    code, out, err = xgate(*args)
+def test_refusals_are_one_line_exit_2_and_audited(xgate, access_settings, args, who, reason) -> None:
+    code, out, err = xgate(*args, who=who)
     assert code == 2 and reason in " ".join(err.split()) and "Traceback" not in err + out
     assert len(err.strip().splitlines()) == 1
     assert audit.records(access_settings)[-1]["outcome"] == "refused"
 
 
 def test_grant_flow_and_audit_answers(xgate, access_settings, facts) -> None:
-    code, out, _ = xgate("grant", "request", "health.patients", "--case", "C-9", "--reason", "death check",
-                         "--user", "investigator")  # fmt: skip
+    code, out, _ = xgate("grant", "request", "health.patients", "--case", CASE, "--reason", "death check",
+                         who="investigator")  # fmt: skip
     grant_id = out.split()[1]
     assert code == 0
-    assert xgate("grant", "approve", grant_id, "--days", "3", "--user", "admin")[0] == 0
-    code, out, _ = xgate("phone", facts["msisdn"], "--case", "C-9", "--purpose", "p", "--format", "json",
-                         "--user", "investigator")  # fmt: skip
-    assert (code == 0 and json.loads(out)["deaths"][0]["deceased_at"] == facts["deceased"].replace(" ", "T")) or True
-    assert "[hidden]" not in out
-    code, out, _ = xgate("audit", "who-read", facts["dead_id"], "--user", "auditor")
-    assert code == 0 and "C-9" in out and "investigat" in out
-    assert xgate("audit", "verify", "--user", "auditor")[0] == 0
+    assert xgate("grant", "approve", grant_id, "--days", "3")[0] == 2  # the requester cannot approve
+    assert xgate("grant", "approve", grant_id, "--days", "3", who="admin")[0] == 0
+    code, out, _ = xgate("phone", facts["msisdn"], "--case", CASE, "--purpose", "p", "--format", "json",
+                         who="investigator")  # fmt: skip
+    assert code == 0 and json.loads(out)["deaths"][0]["deceased_at"] != "[hidden]"
+    assert json.loads(out)["deaths"][0]["deceased_at"][:10] == facts["deceased"][:10]
+    code, out, _ = xgate("audit", "who-read", facts["dead_id"], who="auditor")
+    assert code == 0 and CASE in out and "investigat" in out
+    assert xgate("audit", "verify")[0] == 0
     log = audit.log_path(access_settings)
     data = bytearray(log.read_bytes())
-    data[data.index(b'"C-9"') + 3] = ord("8")
+    data[data.index(b"death check") + 3] = ord("X")
     log.write_bytes(bytes(data))
-    code, _, err = xgate("audit", "verify", "--user", "auditor")
+    code, _, err = xgate("audit", "verify")
     assert code == 1 and "edited" in err and "line" in err
+    code, _, err = xgate("person", facts["dead_id"], "--case", CASE, "--purpose", "p", who="investigator")
+    assert code == 1 and "refused until an auditor" in err and len(err.strip().splitlines()) == 1
 
 
-def test_real_command_line(access_settings, facts) -> None:
+def test_cases_subjects_and_rotation(xgate, access_settings, facts) -> None:
+    assert xgate("case", "open", "C-2", "--title", "burglary", who="investigator")[0] == 0
+    assert xgate("case", "add-member", "C-2", "colleague")[0] == 0
+    assert xgate("case", "add-subject", "C-2", facts["dead_id"], "--reason", "suspect")[0] == 0
+    code, out, _ = xgate("person", facts["dead_id"], "--case", "C-2", "--purpose", "p", "--format", "json",
+                         who="colleague")  # fmt: skip
+    assert code == 0 and json.loads(out)["person"][0]["id_number"] == facts["dead_id"]
+    assert facts["dead_id"] not in audit.log_path(access_settings).read_text()
+    code, out, _ = xgate("case", "list")
+    assert code == 0 and "C-2" in out and "burglary" in out
+    log = audit.log_path(access_settings)
+    log.write_bytes(log.read_bytes()[:-40])  # a cut last line
+    assert xgate("audit", "verify", who="auditor")[0] == 1
+    code, out, err = xgate("audit", "rotate", "--reason", "cut by a full disk")
+    assert code == 0, err
+    assert xgate("audit", "verify")[0] == 0
+    assert len(list(log.parent.glob("reads.*.jsonl"))) == 1
+
+
+def test_real_command_line_and_file_modes(access_settings, facts, tmp_path) -> None:
+    (tmp_path / "password").write_text(PASSWORD)
     env = os.environ | {
         "XGATE_DATA_DIR": str(access_settings.data_dir),
         "XGATE_AUDIT_DIR": str(access_settings.audit_dir),
         "XGATE_ACCESS_DIR": str(access_settings.access_dir),
-        "XGATE_USER": "investigator",
+        "XGATE_USERS_FILE": str(access_settings.users_file),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
     }
-    args = ["phone", facts["msisdn"], "--case", "C-1", "--purpose", "p", "--format", "json"]
-    result = subprocess.run(
-        [sys.executable, "-m", "xgate", *args], env=env, capture_output=True, text=True, timeout=120
-    )
+    run = lambda *args: subprocess.run([sys.executable, "-m", "xgate", *args], env=env, capture_output=True,  # noqa: E731
+                                       text=True, timeout=120)  # fmt: skip
+    assert run("login", "investigator", "--password-file", str(tmp_path / "password")).returncode == 0
+    result = run("phone", facts["msisdn"], "--case", CASE, "--purpose", "p", "--format", "json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["phone"][0]["msisdn"] == facts["msisdn"][:3] + "****" + facts["msisdn"][-4:]
-    assert audit.records(access_settings)[0]["user"] == "investigator"
+    assert audit.reads(access_settings)[-1]["user"] == "investigator"
+    for path in (audit.log_path(access_settings), tmp_path / "config" / "xgate" / "token"):
+        assert path.stat().st_mode & 0o077 == 0, path

@@ -1,36 +1,108 @@
-"""Users from the roles file; the role's powers from code."""
+"""The users file, entry by entry; identity proven by a sign-in token or the OS account, never claimed."""
 
 from __future__ import annotations
 
+import os
+import pwd
 from pathlib import Path
 
 import pytest
+import yaml
+from pydantic import SecretStr
 
-from access import users
+from access import identity, users
+from access.users import Refused
+from tests.access.conftest import PASSWORD, write_users
 from xgate.errors import ConfigError
 from xgate.settings import Settings
 
-
-def test_demo_users_one_per_role(tmp_path: Path) -> None:
-    found = users.users(Settings(data_dir=tmp_path))
-    assert {name: u.role for name, u in found.items()} == {r: r for r in users.PERMISSIONS}
+ACCOUNT = pwd.getpwuid(os.getuid()).pw_name
 
 
-def test_users_file_setting_and_user_from_environment(tmp_path: Path) -> None:
-    file = tmp_path / "users.yaml"
-    file.write_text("users:\n  - {name: li.wei, role: investigator}\n", encoding="utf-8")
-    settings = Settings(data_dir=tmp_path, users_file=file, user="li.wei")
-    assert users.resolve(settings, None).role == "investigator"
-    with pytest.raises(users.Refused, match="unknown user 'investigator'"):
-        users.resolve(settings, "investigator")
-    users.authorise(users.resolve(settings, None), "person")
-    with pytest.raises(users.Refused, match="may not grant approve"):
-        users.authorise(users.resolve(settings, None), "grant approve")
-
-
-@pytest.mark.parametrize("text", ["users:\n  - {name: x, role: superuser}\n", "users: [unclosed\n"])
-def test_bad_users_file_is_a_config_error(tmp_path: Path, text: str) -> None:
+def _settings(tmp_path: Path, text: str) -> Settings:
     file = tmp_path / "users.yaml"
     file.write_text(text, encoding="utf-8")
+    return Settings(data_dir=tmp_path, users_file=file, access_dir=tmp_path / "access")
+
+
+def test_one_bad_entry_refuses_only_that_user_with_file_and_line(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, "users:\n  - {name: li.wei, role: investigator}\n  - {name: zhao, role: investigatr}\n"
+                         "  - {name: wang, role: auditor}\n  - {name: wang, role: admin}\n")  # fmt: skip
+    assert users.find(settings, "li.wei").role == "investigator"
+    with pytest.raises(Refused, match=r"users.yaml:3: role"):
+        users.find(settings, "zhao")
+    with pytest.raises(Refused, match=r"users.yaml:5: user 'wang' is defined more than once"):
+        users.find(settings, "wang")
+    with pytest.raises(Refused, match="unknown user 'nobody'"):
+        users.find(settings, "nobody")
+
+
+def test_an_os_account_mapped_twice_is_refused(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, f"users:\n  - {{name: a, role: engineer, os_account: {ACCOUNT}}}\n"
+                         f"  - {{name: b, role: admin, os_account: {ACCOUNT}}}\n")  # fmt: skip
+    with pytest.raises(Refused, match="not an xgate user"):
+        identity.current(settings)
+    assert set(users.directory(settings).problems) == {"a", "b"}
+
+
+@pytest.mark.parametrize("text", ["users: [unclosed\n", "people: []\n"])
+def test_an_unreadable_users_file_is_a_config_error(tmp_path: Path, text: str) -> None:
     with pytest.raises(ConfigError, match="users file"):
-        users.users(Settings(data_dir=tmp_path, users_file=file))
+        users.directory(_settings(tmp_path, text))
+
+
+def test_the_os_account_is_the_user_it_maps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    settings = _settings(tmp_path, f"users:\n  - {{name: li.wei, role: investigator, os_account: {ACCOUNT}}}\n")
+    assert identity.current(settings).name == "li.wei"
+    monkeypatch.setenv("USER", "root-imposter")
+    monkeypatch.setenv("LOGNAME", "root-imposter")  # environment names are not identity
+    assert identity.current(settings).name == "li.wei"
+
+
+def test_sudo_caller_counts_only_for_the_access_folder_owner(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    other = next(p for p in pwd.getpwall() if p.pw_uid != os.getuid())
+    settings = _settings(tmp_path, f"users:\n  - {{name: ops, role: admin, os_account: {ACCOUNT}}}\n"
+                         f"  - {{name: li, role: investigator, os_account: {other.pw_name}}}\n")  # fmt: skip
+    monkeypatch.setenv("SUDO_USER", other.pw_name)
+    monkeypatch.setenv("SUDO_UID", str(other.pw_uid))
+    assert identity.current(settings).name == "ops"  # no access folder owned by this account: sudo not trusted
+    (tmp_path / "access").mkdir()
+    assert identity.current(settings).name == "li"  # run as the service account through sudo: the caller counts
+    monkeypatch.setenv("SUDO_UID", str(os.getuid()))  # a forged pair does not match
+    assert identity.current(settings).name == "ops"
+
+
+def test_sign_in_token_proves_the_user_until_it_expires_or_the_password_changes(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    settings = Settings(data_dir=tmp_path, users_file=write_users(tmp_path), access_dir=tmp_path / "access")
+    admin = users.find(settings, "admin")
+    assert identity.check_password(admin, PASSWORD) and not identity.check_password(admin, "guess")
+    token = identity.issue(settings, admin)
+    assert identity.current(settings.model_copy(update={"token": SecretStr(token)})).name == "admin"
+    body, _, signature = token.partition(".")
+    forged = identity._b64(identity.base64.urlsafe_b64decode(body + "==").replace(b'"admin"', b'"auditor"'))
+    with pytest.raises(Refused, match="not valid"):
+        identity.current(settings.model_copy(update={"token": SecretStr(f"{forged}.{signature}")}))
+    expired = identity.issue(settings, admin, hours=-1)
+    with pytest.raises(Refused, match="expired"):
+        identity.current(settings.model_copy(update={"token": SecretStr(expired)}))
+    other_key = settings.model_copy(update={"access_key": SecretStr("another deployment"), "token": SecretStr(token)})
+    with pytest.raises(Refused, match="not valid"):
+        identity.current(other_key)
+    file = settings.users_file
+    entries = yaml.safe_load(file.read_text())
+    next(e for e in entries["users"] if e["name"] == "admin")["password_hash"] = identity.hash_password("new")
+    file.write_text(yaml.safe_dump(entries))
+    with pytest.raises(Refused, match="password changed"):
+        identity.current(settings.model_copy(update={"token": SecretStr(token)}))
+
+
+def test_nobody_is_anybody_without_proof(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    settings = Settings(data_dir=tmp_path, users_file=write_users(tmp_path), access_dir=tmp_path / "access")
+    with pytest.raises(Refused, match=f"OS account '{ACCOUNT}' is not an xgate user"):
+        identity.current(settings)
+    with pytest.raises(Refused, match="not valid"):
+        identity.current(settings.model_copy(update={"token": SecretStr("admin")}))
