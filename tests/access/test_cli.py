@@ -19,8 +19,9 @@ from xgate.settings import reset_settings
 def xgate(access_settings, monkeypatch, capsys, tmp_path):
     """Run ``xgate ...`` in this process (the real entry point) as ``who`` (signed in with the password):
     returns (exit code, stdout, stderr)."""
-    for name, value in (("DATA_DIR", access_settings.data_dir), ("AUDIT_DIR", access_settings.audit_dir),
-                        ("ACCESS_DIR", access_settings.access_dir), ("USERS_FILE", access_settings.users_file)):  # fmt: skip
+    places = {"DATA_DIR": access_settings.data_dir, "AUDIT_DIR": access_settings.audit_dir,
+              "ACCESS_DIR": access_settings.access_dir, "USERS_FILE": access_settings.users_file}  # fmt: skip
+    for name, value in places.items():
         monkeypatch.setenv(f"XGATE_{name}", str(value))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("COLUMNS", "250")

@@ -50,7 +50,7 @@ def test_recursion_and_number_made_lists_are_refused(access_settings, read) -> N
 
 def test_memory_limit_fails_cleanly(access_settings, read) -> None:
     access_settings.__dict__["query_memory"] = "30MB"
-    with pytest.raises(QueryFailed, match="memory|longer"):
+    with pytest.raises(QueryFailed, match=r"memory|longer"):
         _query(read, "SELECT string_agg(a.name || b.name, ',') AS s FROM shared.phone a, shared.phone b")
 
 
@@ -123,7 +123,7 @@ def test_a_writer_waits_for_a_reader_then_goes_on(own_lake) -> None:
 def test_a_busy_lake_past_the_bound_is_one_line(own_lake) -> None:
     holder = _hold(own_lake, 5)
     try:
-        with pytest.raises(Exception, match="stayed busy for 0.5 s") as raised:
+        with pytest.raises(Exception, match=r"stayed busy for 0\.5 s") as raised:
             lake.connect(own_lake.model_copy(update={"lake_wait": 0.5}))
         assert len(str(raised.value).splitlines()) == 1
     finally:

@@ -84,7 +84,7 @@ def reader(landed, tmp_path_factory):
             "users_file": write_users(folder),
             "query_rows": 100_000,
             "query_timeout": 60.0,
-        }  # fmt: skip
+        }
     )
     grants.open_case(settings, INVESTIGATOR, CASE, "property")
     reader = Reader(settings)

@@ -26,8 +26,11 @@ def _settings(tmp_path: Path, text: str) -> Settings:
 
 
 def test_one_bad_entry_refuses_only_that_user_with_file_and_line(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, "users:\n  - {name: li.wei, role: investigator}\n  - {name: zhao, role: investigatr}\n"
-                         "  - {name: wang, role: auditor}\n  - {name: wang, role: admin}\n")  # fmt: skip
+    text = (
+        "users:\n  - {name: li.wei, role: investigator}\n  - {name: zhao, role: investigatr}\n"
+        "  - {name: wang, role: auditor}\n  - {name: wang, role: admin}\n"
+    )
+    settings = _settings(tmp_path, text)
     assert users.find(settings, "li.wei").role == "investigator"
     with pytest.raises(Refused, match=r"users.yaml:3: role"):
         users.find(settings, "zhao")
