@@ -7,6 +7,7 @@ Declarations are validated on load; a bad one is refused with its file and the r
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
@@ -95,6 +96,9 @@ def load_source(path: Path) -> Source:
     return declared
 
 
+SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
 @cache
 def sources(folder: Path | None = None) -> dict[str, Source]:
     """Every declared source, by name (``folder`` defaults to the built-in declarations)."""
@@ -108,6 +112,8 @@ def sources(folder: Path | None = None) -> dict[str, Source]:
 def source(name: str, folder: Path | None = None) -> Source:
     """One source, read from its own file: a broken declaration of another source does not stop it."""
     folder = folder or SOURCES_DIR
+    if not SOURCE_NAME.fullmatch(name):  # a name, never a path: nothing is read from outside the folder
+        raise ConfigError(f"unknown source {name[:40]!r}: a source name is lower-case letters, digits and _")
     path = folder / f"{name}.yaml"
     if not path.is_file():
         known = sorted(p.stem for p in folder.glob("*.yaml"))

@@ -3,3 +3,7 @@
 DAG files in ``dags/`` are two lines that call :mod:`orchestration.factory`; everything a task does is
 an xgate stage (:mod:`warehouse.sync`), the same one ``xgate sync`` runs.
 """
+
+import os
+
+os.umask(0o027)  # as in the CLI: the lake, state and staging files the tasks write are not for other accounts
