@@ -88,6 +88,9 @@ class State:
         )
 
 
+REQUESTED = b'"event":"grant requested"'
+
+
 def path(settings: Settings) -> Path:
     return store.access_dir(settings) / "ledger.jsonl"
 
@@ -117,8 +120,10 @@ def record(settings: Settings, event: dict) -> dict:
     with store.exclusive(file.with_suffix(".lock")), store.open_private(file) as handle:
         last = _intact(settings, store.last_line(handle)) or {"seq": 0, "mac": audit.GENESIS}
         event = {**event, "seq": last["seq"] + 1, "at": datetime.now(UTC).isoformat(), "prev_mac": last["mac"]}
-        if event["event"] == "grant requested":
-            event["grant"] = f"G{event['seq']}"  # numbered under the lock: two requests never share an id
+        if event["event"] == "grant requested":  # numbered under the lock: two requests never share an id
+            handle.seek(0)
+            requested = sum(1 for line in handle if REQUESTED in line)
+            event["grant"] = f"G{requested + 1}"
         event["mac"] = _mac(settings, event)
         handle.seek(0, os.SEEK_END)
         handle.write(audit.canonical(event) + b"\n")

@@ -29,17 +29,19 @@ def readme_commands() -> list[str]:
 def test_readme_xgate_commands_run(tmp_path: Path) -> None:
     commands = readme_commands()
     assert any("sandbox generate" in c for c in commands)
+    data = tmp_path / ".xgate"  # the default data directory, as a reader running the README has it
     env = os.environ | {
-        "XGATE_DATA_DIR": str(tmp_path),
+        "XGATE_DATA_DIR": str(data),
         "XGATE_TELECOM_PORT": str(free_port()),
         "XGATE_HEALTH_PORT": str(free_port()),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),  # where 'xgate login' keeps the sign-in
     }
     try:
         for command in commands:
             args = shlex.split(command)[1:]
             if "export.parquet" in args:  # the department export the README validates
-                data = store.visible(Settings(data_dir=tmp_path), "telecom.subscribers")
-                pq.write_table(data, tmp_path / "export.parquet")
+                export = store.visible(Settings(data_dir=data), "telecom.subscribers")
+                pq.write_table(export, tmp_path / "export.parquet")
             result = subprocess.run(
                 [sys.executable, "-m", "xgate", *args],
                 env=env,
@@ -50,5 +52,8 @@ def test_readme_xgate_commands_run(tmp_path: Path) -> None:
             )
             allowed = (0, 1) if args[0] == "validate" else (0,)  # validate exits 1 when rows would be quarantined
             assert result.returncode in allowed, f"{command}: {result.stderr}"
+        for path in (data / "warehouse", data / "audit", data / "access", data / "state"):
+            readable = [p for p in path.rglob("*") if p.stat().st_mode & 0o007]
+            assert not readable, f"readable by other accounts: {readable[:3]}"
     finally:
         subprocess.run([sys.executable, "-m", "xgate", "sandbox", "stop"], env=env, capture_output=True, timeout=60)

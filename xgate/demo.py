@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -107,13 +108,28 @@ def main() -> None:
         console.print("[bold red]failed DAG runs:[/] " + "; ".join(failed))
         sys.exit(1)
     someone = store.visible(settings, "civil.residents")["id_number"][0].as_py()  # synthetic sandbox person
+    passwords = _demo_users(settings)
     console.print(
         "Next (source .venv/bin/activate):\n"
         "  xgate tables | xgate discrepancies | xgate snapshots | xgate report\n"
-        f'  xgate person {someone} --case DEMO-1 --purpose "try the access layer" --user investigator\n'
-        "  xgate audit show --last 5 --user auditor | xgate audit verify --user auditor\n"
+        f"  xgate login investigator --password-file {passwords / 'investigator'}\n"
+        '  xgate case open DEMO-1 --title "try the access layer"\n'
+        f'  xgate person {someone} --case DEMO-1 --purpose "try the access layer"\n'
+        f"  xgate login auditor --password-file {passwords / 'auditor'}\n"
+        "  xgate audit show --last 5 | xgate audit verify\n"
         "  make airflow   (the Airflow UI on the same DAGs)"
     )
+
+
+def _demo_users(settings: Settings) -> Path:
+    """The demo's users (one per role, generated passwords), made once; where their passwords are."""
+    from access import store as access_store
+    from access import users
+    from access.cli_admin import users_init
+
+    if not users.users_path(settings).exists():
+        users_init()
+    return access_store.access_dir(settings) / "passwords"
 
 
 if __name__ == "__main__":
