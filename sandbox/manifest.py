@@ -28,7 +28,7 @@ ANOMALY_KINDS = {
     # linkage noise: the record named first is one person's, the second a clean record of the same person
     "link_missing_id": "health record without an ID number",
     "link_homophone_name": "health record without an ID, a given-name character replaced by a homophone",
-    "link_name_typo": "health record without an ID, the name one character off",
+    "link_name_typo": "health record without an ID, a name of three or more characters one character off",
     "link_dob_swap": "health record without an ID, birth date with day and month swapped",
     "link_id_swapped": "subscriber ID with two neighbouring digits swapped (check character now wrong)",
     "link_id_typo": "subscriber ID one digit off, with a valid check character (another valid ID)",
@@ -39,7 +39,8 @@ ANOMALY_KINDS = {
 # detail.variant of a discrepancy: how an exact ID join misses it (absent: it does not)
 VARIANTS = {
     "missing_id": "the health record has no ID number",
-    "one_char": "the health record has no ID and the name is one character off, or the second registration's ID "
+    "one_char": "the health record has no ID and its name (3+ characters) is one character off, or the second "
+    "registration's ID "
     "is one digit off",
 }
 

@@ -140,7 +140,9 @@ def plant(world: World, name_pool: str) -> None:
     sounding = lambda keys, persons: np.array(  # noqa: E731
         [homophone(pop.name[p], sounds, np.random.default_rng(0)) is not None for p in persons], dtype=bool
     )
+    three = lambda keys, persons: np.array([len(pop.name[p]) >= 3 for p in persons], dtype=bool)  # noqa: E731
     extra = {
+        "link_name_typo": three,
         "link_homophone_name": sounding,
         "link_dob_swap": flippable,
         "link_legacy_id": born_before_1990,
@@ -200,11 +202,15 @@ def _variants(world: World, editor: _Editor, truth: dict, taken: set[str], name_
         }
     )
     draw = rng.random(len(dead_patients))
+
+    def name_of(key: str) -> str:
+        return pop.name[int(truth["health.patients"][key])]
+
     changed: dict[tuple[str, str], str] = {}
     for key, u in zip(dead_patients, draw):
         if u < VARIANT_SHARE["missing_id"]:
             changed[("health.patients", key)] = "missing_id"
-        elif u < VARIANT_SHARE["missing_id"] + VARIANT_SHARE["one_char"]:
+        elif u < VARIANT_SHARE["missing_id"] + VARIANT_SHARE["one_char"] and len(name_of(key)) >= 3:
             changed[("health.patients", key)] = "one_char"
             person = int(truth["health.patients"][key])
             editor.column("health.patients", "name")[key] = one_char_diff(pop.name[person], rng, name_pool)
