@@ -35,7 +35,14 @@ class Scored:
 
 
 def workspace() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB for splink, with the cleaning and comparison macros."""
+    """An in-memory DuckDB for splink, with the cleaning and comparison macros. Splink's progress
+    messages and training warnings go to its logger, kept at ERROR: a run reports its own figures."""
+    import logging
+
+    import splink  # its import sets up its loggers; quiet them after
+
+    del splink
+    logging.getLogger("splink").setLevel(logging.ERROR)
     con = duck.connect()
     features.install_macros(con)
     return con
@@ -117,25 +124,23 @@ def predict(con: duckdb.DuckDBPyConnection, linker, threshold: float) -> Scored:
     return _scored(con, frame, threshold, list(comparisons.BLOCKING_RULES.values()))
 
 
-def predict_new(con: duckdb.DuckDBPyConnection, model: dict, existing: str, new: str, threshold: float) -> Scored:
-    """New records scored against existing ones and against each other, with a saved model.
-
-    Cost follows the new records: candidate pairs are those a new record's blocking keys reach. Term
-    frequencies come from the existing records (what the model was trained on).
-    """
-    from splink.backends.duckdb import DuckDBAPI
-
+def between(con: duckdb.DuckDBPyConnection, model: dict, existing: str, new: str) -> tuple:
+    """(frame of new-vs-existing candidate pairs scored with a saved model, the linker): splink's
+    ``predict_between``, whose cost follows the new records; term frequencies from the existing ones."""
     linker = _linker(con, [existing], model, "dedupe_only")
-    tf = linker.table_management.compute_tf_table("name_cp")
-    api: DuckDBAPI = linker._db_api
+    linker.table_management.compute_tf_table("name_cp")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {new}_in AS SELECT * FROM {new} WHERE {LINKABLE}")
-    fresh = api.register(f"{new}_in")
-    old = linker._input_tables_dict[next(iter(linker._input_tables_dict))]
-    del tf
-    between = linker.inference.predict_between(fresh, old)
-    within = linker.inference.predict_within(fresh)
+    fresh = linker._db_api.register(f"{new}_in")
+    old = next(iter(linker._input_tables_dict.values()))
+    return linker.inference.predict_between(fresh, old), linker
+
+
+def predict_new(con: duckdb.DuckDBPyConnection, model: dict, existing: str, new: str, threshold: float) -> Scored:
+    """New records scored against existing ones and against each other, with a saved model."""
+    frame, linker = between(con, model, existing, new)
+    within = linker.inference.predict_within(linker._db_api.register(f"{new}_in", table_name=f"{new}_within"))
     rules = list(comparisons.BLOCKING_RULES.values())
-    a, b = _scored(con, between, threshold, rules), _scored(con, within, threshold, rules)
+    a, b = _scored(con, frame, threshold, rules), _scored(con, within, threshold, rules)
     return Scored(pa.concat_tables([a.pairs, b.pairs]), a.candidates + b.candidates)
 
 
@@ -157,6 +162,6 @@ def chart_specs(linker) -> dict[str, dict]:
     """Splink's match-weights and m/u charts as Vega-Lite specifications (data inline)."""
     v = linker.visualisations
     return {
-        "match_weights": json.loads(json.dumps(v.match_weights_chart().chart_dict())),
-        "m_u_parameters": json.loads(json.dumps(v.m_u_parameters_chart().chart_dict())),
+        "match_weights": json.loads(json.dumps(v.match_weights_chart().chart_dict, default=str)),
+        "m_u_parameters": json.loads(json.dumps(v.m_u_parameters_chart().chart_dict, default=str)),
     }
