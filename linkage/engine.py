@@ -39,16 +39,16 @@ def workspace() -> duckdb.DuckDBPyConnection:
     messages and training warnings go to its logger, kept at ERROR: a run reports its own figures."""
     import logging
 
-    import splink  # its import sets up its loggers; quiet them after
-
-    del splink
     logging.getLogger("splink").setLevel(logging.ERROR)
     con = duck.connect()
     features.install_macros(con)
     return con
 
 
-def _linker(con: duckdb.DuckDBPyConnection, tables: list[str], model: dict | None, link_type: str):
+def _linker(
+    con: duckdb.DuckDBPyConnection, tables: list[str], model: dict | None, link_type: str, explain: bool = False
+):
+    """A splink linker over feature tables; ``explain`` keeps each pair's comparison levels (gamma_*)."""
     from splink import Linker
     from splink.backends.duckdb import DuckDBAPI
 
@@ -56,15 +56,19 @@ def _linker(con: duckdb.DuckDBPyConnection, tables: list[str], model: dict | Non
     for t in tables:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {t}_in AS SELECT * FROM {t} WHERE {LINKABLE}")
     frames = [api.register(f"{t}_in") for t in tables]
-    spec = model if model is not None else comparisons.settings(link_type)
-    return Linker(frames if len(frames) > 1 else frames[0], spec)
+    if model is None:
+        spec = comparisons.settings(link_type)
+        spec.retain_intermediate_calculation_columns = explain
+    else:
+        spec = model | {"retain_intermediate_calculation_columns": explain}
+    return Linker(frames if len(frames) > 1 else frames[0], spec, log_level=None)
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str, where: str) -> int:
     return con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
 
 
-def train(con: duckdb.DuckDBPyConnection, tables: list[str], link_type: str = "dedupe_only"):
+def train(con: duckdb.DuckDBPyConnection, tables: list[str], link_type: str = "dedupe_only", explain: bool = False):
     """A linker over ``tables`` (feature tables on ``con``) with a model trained on them."""
     linker = _linker(con, tables, None, link_type)
     t = linker.training
@@ -76,7 +80,7 @@ def train(con: duckdb.DuckDBPyConnection, tables: list[str], link_type: str = "d
         t.estimate_parameters_using_expectation_maximisation("l.id18 = r.id18", max_pairs=EM_PAIRS)
     for rule in ("l.name_cp = r.name_cp", "l.birth_date = r.birth_date AND l.sex = r.sex"):
         t.estimate_parameters_using_expectation_maximisation(rule, max_pairs=EM_PAIRS)
-    return _linker(con, tables, smoothed(linker.misc.save_model_to_json()), link_type)
+    return _linker(con, tables, smoothed(linker.misc.save_model_to_json()), link_type, explain)
 
 
 def smoothed(model: dict) -> dict:
@@ -124,10 +128,10 @@ def predict(con: duckdb.DuckDBPyConnection, linker, threshold: float) -> Scored:
     return _scored(con, frame, threshold, list(comparisons.BLOCKING_RULES.values()))
 
 
-def between(con: duckdb.DuckDBPyConnection, model: dict, existing: str, new: str) -> tuple:
+def between(con: duckdb.DuckDBPyConnection, model: dict, existing: str, new: str, explain: bool = False) -> tuple:
     """(frame of new-vs-existing candidate pairs scored with a saved model, the linker): splink's
     ``predict_between``, whose cost follows the new records; term frequencies from the existing ones."""
-    linker = _linker(con, [existing], model, "dedupe_only")
+    linker = _linker(con, [existing], model, "dedupe_only", explain)
     linker.table_management.compute_tf_table("name_cp")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {new}_in AS SELECT * FROM {new} WHERE {LINKABLE}")
     fresh = linker._db_api.register(f"{new}_in")

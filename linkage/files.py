@@ -61,21 +61,23 @@ def read_list(path: Path, mapping: dict[str, str], key: str | None, label: str) 
 
 
 def _reasons(con: duckdb.DuckDBPyConnection, frame, model: dict) -> str:
-    """SQL of the reason text: 'field: level' for each comparison that was not null or 'else'."""
+    """SQL of the reason text, 'field: level' per compared field, read back from each field's match
+    weight (``mw_<field>``: splink keeps the weight, not the level; each level's weight is log2 m/u)."""
+    import math
+
     have = {r[0] for r in con.execute(f"DESCRIBE {frame.physical_name}").fetchall()}
     parts = []
     for comparison in model["comparisons"]:
         name = comparison["output_column_name"]
-        if f"gamma_{name}" not in have:
+        if f"mw_{name}" not in have:
             continue
-        levels = comparison["comparison_levels"]
-        top = len([lv for lv in levels if not lv.get("is_null_level")]) - 1
         cases = " ".join(
-            f"WHEN {top - i} THEN '{name}: {lv.get('label_for_charts', '').replace(chr(39), '')}'"
-            for i, lv in enumerate(lv for lv in levels if not lv.get("is_null_level"))
-            if i < top
+            f"WHEN abs(mw_{name} - ({math.log2(lv['m_probability'] / lv['u_probability'])!r})) < 1e-9 "
+            f"THEN '{name}: {lv.get('label_for_charts', '').replace(chr(39), '')}'"
+            for lv in comparison["comparison_levels"]
+            if not lv.get("is_null_level") and lv.get("m_probability") and lv.get("u_probability")
         )
-        parts.append(f"CASE gamma_{name} {cases} END")
+        parts.append(f"CASE WHEN mw_{name} <> 0 THEN CASE {cases} END END")
     return f"concat_ws('; ', {', '.join(parts)})" if parts else "''"
 
 
@@ -95,7 +97,7 @@ def link_files(listing: pa.Table, against: pa.Table, threshold: float) -> pa.Tab
             con.register("_in", table)
             features.build(con, "_in", name)
             con.unregister("_in")
-        linker = engine.train(con, ["list_a", "list_b"], link_type="link_only")
+        linker = engine.train(con, ["list_a", "list_b"], link_type="link_only", explain=True)
         frame = linker.inference.predict()
         pairs = _pairs(con, frame, engine.model_json(linker), threshold)
     finally:
@@ -133,7 +135,7 @@ def link_list_against_lake(con: duckdb.DuckDBPyConnection, listing: pa.Table, th
         work.register("_in", listing)
         features.build(work, "_in", "outside")
         work.unregister("_in")
-        frame, _ = engine.between(work, found[1], "people", "outside")
+        frame, _ = engine.between(work, found[1], "people", "outside", explain=True)
         pairs = _oriented(_pairs(work, frame, found[1], threshold), listing)
     finally:
         work.close()

@@ -12,6 +12,7 @@ from access import cli as access_cli
 from access import cli_admin
 from connectors import cli as connectors_cli
 from contracts import cli as contracts_cli
+from linkage.cli import app as link_app
 from sandbox.cli import app as sandbox_app
 from warehouse import cli as warehouse_cli
 from xgate.errors import XgateError
@@ -34,6 +35,7 @@ app.command()(access_cli.person)
 app.command()(access_cli.address)
 app.command()(access_cli.phone)
 app.command()(access_cli.query)
+app.add_typer(link_app, name="link")
 app.add_typer(cli_admin.grant_app, name="grant")
 app.add_typer(cli_admin.audit_app, name="audit")
 _stderr = Console(stderr=True)
