@@ -160,12 +160,3 @@ def clusters(con: duckdb.DuckDBPyConnection, ids: str, pairs: pa.Table) -> pa.Ta
     edges = api.register(pairs)
     found = cluster_pairwise_predictions_at_threshold(nodes, edges, api, "unique_id")
     return con.execute(f"SELECT unique_id, cluster_id AS cluster FROM {found.physical_name}").to_arrow_table()
-
-
-def chart_specs(linker) -> dict[str, dict]:
-    """Splink's match-weights and m/u charts as Vega-Lite specifications (data inline)."""
-    v = linker.visualisations
-    return {
-        "match_weights": json.loads(json.dumps(v.match_weights_chart().chart_dict, default=str)),
-        "m_u_parameters": json.loads(json.dumps(v.m_u_parameters_chart().chart_dict, default=str)),
-    }

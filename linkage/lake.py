@@ -10,7 +10,7 @@ Tables (DuckLake, so every run is a snapshot and a past linkage can be read with
   ``weakest_probability``, ``run_id`` (the run that last changed it);
 - ``shared.person_key_history``: merges and splits of keys, per run;
 - ``linkage.features`` (cleaned values the model compares; personal, never shared), ``linkage.models``
-  (the trained model per full run, splink JSON with its charts) and ``linkage.runs``.
+  (the trained model per full run, splink JSON: what explains a past linkage) and ``linkage.runs``.
 
 A full run trains the model and clusters everything, mapping clusters onto the previous keys; an
 incremental run (the default once a model exists) links only records that are new or changed since
@@ -47,7 +47,7 @@ TABLES = {
         for c in features.FEATURES
     )
     + ", fingerprint VARCHAR",
-    "linkage.models": "run_id VARCHAR, trained_at TIMESTAMPTZ, records BIGINT, model JSON, charts JSON",
+    "linkage.models": "run_id VARCHAR, trained_at TIMESTAMPTZ, records BIGINT, model JSON",
     "linkage.runs": "run_id VARCHAR, mode VARCHAR, ran_at TIMESTAMPTZ, seconds DOUBLE, records BIGINT, linked BIGINT, "
     "candidate_pairs BIGINT, pairs BIGINT, persons BIGINT, model_run VARCHAR",
 }
@@ -129,7 +129,6 @@ def _full(con: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection, run_i
     linker = engine.train(work, ["current"])
     scored = engine.predict(work, linker, threshold)
     model = engine.model_json(linker)
-    charts = engine.chart_specs(linker)
     work.register("_cc", engine.clusters(work, "current", scored.pairs))
     work.execute("CREATE OR REPLACE TEMP TABLE _clusters AS SELECT * FROM _cc")
     next_key = _previous(con, work)
@@ -137,8 +136,8 @@ def _full(con: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection, run_i
     links = _links(work, scored.pairs, run_id)
     con.execute("BEGIN TRANSACTION")
     con.execute(
-        "INSERT INTO linkage.models VALUES (?, now(), ?, ?, ?)",
-        [run_id, work.execute("SELECT count(*) FROM current").fetchone()[0], json.dumps(model), json.dumps(charts)],
+        "INSERT INTO linkage.models VALUES (?, now(), ?, ?)",
+        [run_id, work.execute("SELECT count(*) FROM current").fetchone()[0], json.dumps(model)],
     )
     history = work.execute("SELECT event, person_key, other_key, records FROM _history").to_arrow_table()
     _write(con, links, history, run_id, replace=True)

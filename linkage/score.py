@@ -93,3 +93,13 @@ def _kind(con: duckdb.DuckDBPyConnection, records: list[str]) -> dict:
     ).fetchone()
     con.unregister("_planted")
     return _prf(both, predicted, true)
+
+
+def lake_scores(con: duckdb.DuckDBPyConnection, truth: Path, manifest: dict) -> dict[str, dict]:
+    """:func:`scores` of the lake's ``shared.person_link`` (``con``: a lake connection)."""
+    con.execute(
+        """CREATE OR REPLACE TEMP VIEW _linked AS SELECT l.dataset || ':' || l.record_key AS unique_id,
+        l.person_key, f.id18 FROM shared.person_link l
+        LEFT JOIN linkage.features f ON f.unique_id = l.dataset || ':' || l.record_key"""
+    )
+    return scores(con, "_linked", truth, manifest)

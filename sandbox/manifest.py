@@ -35,6 +35,7 @@ ANOMALY_KINDS = {
     "link_legacy_id": "subscriber registered under the 15-digit legacy ID",
     "link_phone_digit": "tenant phone one digit off",
     "link_two_addresses": "property owner registered at another address",
+    "namesakes": "two different men born in the same year, both named 王伟: never one person",
 }
 # detail.variant of a discrepancy: how an exact ID join misses it (absent: it does not)
 VARIANTS = {

@@ -33,6 +33,17 @@ LINK_NOISE = {
     "link_two_addresses": ("housing.properties", 0.02),
 }
 VARIANT_SHARE = {"missing_id": 0.2, "one_char": 0.15}  # of each discrepancy kind's anomalies
+NAMESAKE = "王伟"  # the commonest full name in China: different people who must never be linked
+NAMESAKE_PAIRS = 0.002  # pairs per person
+NAME_COLUMN = {
+    "civil.residents": "name",
+    "civil.deaths": "name",
+    "health.patients": "name",
+    "telecom.subscribers": "name",
+    "housing.properties": "owner_name",
+    "housing.rentals": "tenant_name",
+    "housing.rental_filings": "tenant_name",
+}
 
 
 def id_typo(id_number: str, taken: set[str], rng: np.random.Generator) -> str:
@@ -149,6 +160,7 @@ def plant(world: World, name_pool: str) -> None:
         "link_phone_digit": plain_phone,
         "link_two_addresses": away,
     }
+    _namesakes(world, editor, truth, resident_of)
     for kind, (dataset, share) in LINK_NOISE.items():
         keys, persons = eligible(dataset, extra.get(kind))
         for row in world.pick(np.arange(len(keys)), share, persons):
@@ -230,3 +242,31 @@ def _variants(world: World, editor: _Editor, truth: dict, taken: set[str], name_
         variants = {changed[(r["dataset"], r["key"])] for r in a["records"] if (r["dataset"], r["key"]) in changed}
         if variants:
             a.setdefault("detail", {})["variant"] = sorted(variants)[-1]
+
+
+def _namesakes(world: World, editor: _Editor, truth: dict, resident_of: dict[int, str]) -> None:
+    """Pairs of different men born in one year, both renamed 王伟 in every record: a negative pair."""
+    pop, rng = world.pop, world.rng
+    free = np.flatnonzero(~world.used & ~world.floating & np.isnat(pop.died_on) & (pop.sex == 1))
+    free = free[[p in resident_of for p in free.tolist()]]
+    years = pop.birth_date[free].astype("datetime64[Y]")
+    chosen: list[tuple[int, int]] = []
+    want = max(1, round(pop.size * NAMESAKE_PAIRS))
+    for year in rng.permutation(np.unique(years)):
+        same = free[years == year]
+        if len(same) >= 2 and len(chosen) < want:
+            a, b = rng.choice(same, size=2, replace=False)
+            chosen.append((int(a), int(b)))
+    records = {d: {} for d in NAME_COLUMN}
+    for dataset, owners in truth.items():
+        if dataset in NAME_COLUMN:
+            for key, person in owners.items():
+                records[dataset].setdefault(int(person), []).append(key)
+    for a, b in chosen:
+        world.used[[a, b]] = True
+        for person in (a, b):
+            pop.name[person] = NAMESAKE
+            for dataset, column in NAME_COLUMN.items():
+                for key in records[dataset].get(person, []):
+                    editor.column(dataset, column)[key] = NAMESAKE
+        world.manifest.add("namesakes", [("civil.residents", resident_of[a]), ("civil.residents", resident_of[b])])
