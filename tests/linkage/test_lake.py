@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from linkage.lake import link_lake
 from linkage.score import lake_scores
+from linkage.sources import PERSON_RECORDS
 from sandbox import store
 from warehouse import lake
+from warehouse.land import table_name
 from xgate.settings import Settings
 
 
@@ -58,9 +58,21 @@ def test_every_person_record_is_linked_once_and_says_how(landed) -> None:
 
 @pytest.fixture
 def own_lake(landed, tmp_path) -> Settings:
-    """A private copy of the session lake, free to re-link."""
-    shutil.copytree(landed[0].data_dir / "warehouse", tmp_path / "warehouse")
-    return Settings(data_dir=tmp_path)
+    """A private lake holding the session lake's person records, linked once, free to re-link."""
+    own = Settings(data_dir=tmp_path)
+    source = lake.connect(landed[0], read_only=True)
+    target = lake.connect(own)
+    try:
+        for table in [*(table_name(d) for d in PERSON_RECORDS), "quarantine.rows"]:
+            target.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
+            target.register("_t", source.execute(f"SELECT * FROM {table}").to_arrow_table())
+            target.execute(f"CREATE TABLE {table} AS SELECT * FROM _t")
+            target.unregister("_t")
+        link_lake(target)
+    finally:
+        source.close()
+        target.close()
+    return own
 
 
 def test_keys_are_stable_and_new_records_join_their_person_incrementally(own_lake) -> None:
