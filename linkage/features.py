@@ -9,8 +9,9 @@ per record with the columns the model compares. Made for Chinese data:
 - resident IDs: full-width digits made half-width, 15-digit legacy IDs converted to 18 (century 19,
   check character computed), placeholders (one repeated digit, 123456...) made NULL; split into area,
   birth date and sequence, with the body's sorted digits as a key that survives a swapped pair;
-- birth dates in the four formats departments use, else from the ID when its check character holds
-  (a swapped pair of digits would give a wrong date); sex likewise from the field or the ID's parity;
+- birth dates from the ID when its check character holds (a field that disagrees with a valid ID is
+  the clerk's error, a swapped pair of digits would give a wrong date), else from the field in the
+  four formats departments use; sex from the field, else the ID's parity;
   phones to 11 digits; address codes as digits.
 
 Pinyin is computed once per distinct character in Python and joined back, so a million names cost
@@ -157,7 +158,7 @@ def build(con: duckdb.DuckDBPyConnection, relation: str, target: str = "features
             r.id18 IS NOT NULL AND xl_check_char(r.id18) = substring(r.id18, 18, 1) AS id_valid
           FROM _roles r LEFT JOIN _pinyin p USING (name_cp)),
         w AS (SELECT *,
-          COALESCE(given_birth, CASE WHEN id_valid THEN TRY_STRPTIME(substring(id18, 7, 8), '%Y%m%d')::DATE END) AS dob
+          COALESCE(CASE WHEN id_valid THEN TRY_STRPTIME(substring(id18, 7, 8), '%Y%m%d')::DATE END, given_birth) AS dob
           FROM v)
         SELECT unique_id, source_dataset, name_cp, name_py, surname_py, id18,
           substring(id18, 1, 17) AS id_body,
