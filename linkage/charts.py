@@ -84,11 +84,19 @@ def report_section(settings) -> str:
     """The auditor report's linkage section: the last runs and the newest model's charts ('' if none)."""
     from warehouse import lake
 
-    if not settings.lake_catalog.startswith("ducklake:postgres:") and not (settings.warehouse_dir / "catalog.ducklake").exists():
+    if (
+        not settings.lake_catalog.startswith("ducklake:postgres:")
+        and not (settings.warehouse_dir / "catalog.ducklake").exists()
+    ):
         return ""
     con = lake.connect(settings, read_only=True)
     try:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'linkage'").fetchall()}
+        tables = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'linkage'"
+            ).fetchall()
+        }
         if "models" not in tables:
             return ""
         runs = con.execute(

@@ -56,7 +56,28 @@ def _check_threshold(value: float) -> None:
 @app.command("file")
 def link_file(
     listing: Annotated[Path, typer.Argument(help="The list: CSV (UTF-8/GBK/GB18030), XLSX or Parquet.")],
-    map_: Annotated[str, typer.Option("--map", help="role=column,...; roles: " + ", ".join(("name", "family_name", "given_name", "id_number", "birth_date", "sex", "phone", "address", "address_code", "postcode", "other_id")))],
+    map_: Annotated[
+        str,
+        typer.Option(
+            "--map",
+            help="role=column,...; roles: "
+            + ", ".join(
+                (
+                    "name",
+                    "family_name",
+                    "given_name",
+                    "id_number",
+                    "birth_date",
+                    "sex",
+                    "phone",
+                    "address",
+                    "address_code",
+                    "postcode",
+                    "other_id",
+                )
+            ),
+        ),
+    ],
     key: Annotated[str | None, typer.Option(help="Key column of each list (default: its first column).")] = None,
     threshold: Annotated[float, typer.Option(help="Least match probability of a pair written.")] = 0.5,
     out: Annotated[Path | None, typer.Option(help="Write the pairs to this CSV (default: print them).")] = None,

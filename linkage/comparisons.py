@@ -69,7 +69,10 @@ def comparisons() -> list:
                         "one character off (3+ characters)",
                         "length(name_cp_l) >= 3 AND length(name_cp_r) >= 3 AND xl_edit1(name_cp_l, name_cp_r)",
                     ),
-                    ("same surname, pinyin close", "surname_py_l = surname_py_r AND jaro_winkler_similarity(name_py_l, name_py_r) >= 0.88"),
+                    (
+                        "same surname, pinyin close",
+                        "surname_py_l = surname_py_r AND jaro_winkler_similarity(name_py_l, name_py_r) >= 0.88",
+                    ),
                 ],
                 tf="name_cp",
             ),
@@ -92,7 +95,10 @@ def comparisons() -> list:
                 [
                     ("exact", "birth_date_l = birth_date_r"),
                     ("day and month swapped", "xl_swapped_dm(birth_date_l, birth_date_r)"),
-                    ("same year and month", "year(birth_date_l) = year(birth_date_r) AND month(birth_date_l) = month(birth_date_r)"),
+                    (
+                        "same year and month",
+                        "year(birth_date_l) = year(birth_date_r) AND month(birth_date_l) = month(birth_date_r)",
+                    ),
                     ("same year", "birth_year_l = birth_year_r"),
                 ],
             ),
@@ -115,12 +121,8 @@ def comparisons() -> list:
             ),
             output_column_name="address",
         ),
-        cl.CustomComparison(
-            _levels("postcode", [("exact", "postcode_l = postcode_r")]), output_column_name="postcode"
-        ),
-        cl.CustomComparison(
-            _levels("other_id", [("exact", "other_id_l = other_id_r")]), output_column_name="other_id"
-        ),
+        cl.CustomComparison(_levels("postcode", [("exact", "postcode_l = postcode_r")]), output_column_name="postcode"),
+        cl.CustomComparison(_levels("other_id", [("exact", "other_id_l = other_id_r")]), output_column_name="other_id"),
     ]
 
 

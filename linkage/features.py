@@ -105,7 +105,9 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
 def _select_roles(con: duckdb.DuckDBPyConnection, relation: str) -> str:
     have = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
     cols = [f"CAST({r} AS VARCHAR) AS {r}" if r in have else f"CAST(NULL AS VARCHAR) AS {r}" for r in ROLES]
-    return ", ".join(["CAST(unique_id AS VARCHAR) AS unique_id", "CAST(source_dataset AS VARCHAR) AS source_dataset", *cols])
+    return ", ".join(
+        ["CAST(unique_id AS VARCHAR) AS unique_id", "CAST(source_dataset AS VARCHAR) AS source_dataset", *cols]
+    )
 
 
 def pinyin_of(names: list[str]) -> list[tuple[str | None, str | None]]:

@@ -139,7 +139,9 @@ def link_list_against_lake(con: duckdb.DuckDBPyConnection, listing: pa.Table, th
         pairs = _oriented(_pairs(work, frame, found[1], threshold), listing)
     finally:
         work.close()
-    links = con.execute("SELECT dataset || ':' || record_key AS key_r, person_key FROM shared.person_link").to_arrow_table()
+    links = con.execute(
+        "SELECT dataset || ':' || record_key AS key_r, person_key FROM shared.person_link"
+    ).to_arrow_table()
     scratch = duckdb.connect()
     scratch.register("p", pairs)
     scratch.register("l", links)

@@ -29,7 +29,6 @@ import pyarrow as pa
 
 from linkage import engine, features, keys
 from linkage.sources import person_records_sql
-from xgate.settings import Settings
 
 THRESHOLD = 0.9  # match probability at which two lake records are one person
 FINGERPRINT = (
@@ -97,7 +96,9 @@ def link_lake(con: duckdb.DuckDBPyConnection, full: bool = False, threshold: flo
     try:
         _to_work(con, work, person_records_sql(con), "records")
         records = features.build(work, "records", "current")
-        work.execute(f"ALTER TABLE current ADD COLUMN fingerprint VARCHAR; UPDATE current SET fingerprint = {FINGERPRINT}")
+        work.execute(
+            f"ALTER TABLE current ADD COLUMN fingerprint VARCHAR; UPDATE current SET fingerprint = {FINGERPRINT}"
+        )
         model = None if full else latest_model(con)
         if model is None:
             run = _full(con, work, run_id, threshold)
@@ -108,8 +109,17 @@ def link_lake(con: duckdb.DuckDBPyConnection, full: bool = False, threshold: flo
     run.records, run.seconds = records, time.perf_counter() - started
     con.execute(
         "INSERT INTO linkage.runs VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
-        [run.run_id, run.mode, run.seconds, run.records, run.linked, run.candidate_pairs, run.pairs, run.persons,
-         run.model_run],
+        [
+            run.run_id,
+            run.mode,
+            run.seconds,
+            run.records,
+            run.linked,
+            run.candidate_pairs,
+            run.pairs,
+            run.persons,
+            run.model_run,
+        ],
     )
     con.execute("COMMIT")
     return run
@@ -117,7 +127,9 @@ def link_lake(con: duckdb.DuckDBPyConnection, full: bool = False, threshold: flo
 
 def _previous(con: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection) -> int:
     """Copy the previous keys to the workspace (``_previous``); the next key to issue."""
-    _to_work(con, work, "SELECT dataset || ':' || record_key AS unique_id, person_key FROM shared.person_link", "_previous")
+    _to_work(
+        con, work, "SELECT dataset || ':' || record_key AS unique_id, person_key FROM shared.person_link", "_previous"
+    )
     top = con.execute(
         "SELECT greatest((SELECT max(person_key) FROM shared.person_link), "
         "(SELECT max(greatest(person_key, other_key)) FROM shared.person_key_history))"
@@ -195,7 +207,7 @@ def _write(con: duckdb.DuckDBPyConnection, links: pa.Table, history: pa.Table, r
         f"""INSERT INTO shared.person_cluster
         SELECT person_key, count(*), list(DISTINCT dataset ORDER BY dataset), min(match_probability),
           max(run_id) FILTER (WHERE person_key IN (SELECT person_key FROM _links)) FROM shared.person_link
-        WHERE {'true' if replace else f'person_key IN ({touched})'} GROUP BY person_key"""
+        WHERE {"true" if replace else f"person_key IN ({touched})"} GROUP BY person_key"""
     )
     con.unregister("_links")
     con.unregister("_hist")
@@ -208,15 +220,32 @@ def _incremental(con, work, run_id: str, model: tuple[str, dict], threshold: flo
         """CREATE OR REPLACE TEMP TABLE fresh AS SELECT c.* FROM current c
         LEFT JOIN stored s USING (unique_id) WHERE s.fingerprint IS DISTINCT FROM c.fingerprint"""
     )
-    work.execute("CREATE OR REPLACE TEMP TABLE existing AS SELECT * FROM stored WHERE unique_id NOT IN (SELECT unique_id FROM fresh)")
+    work.execute(
+        "CREATE OR REPLACE TEMP TABLE existing AS SELECT * FROM stored WHERE unique_id NOT IN (SELECT unique_id FROM fresh)"
+    )
     linked = work.execute("SELECT count(*) FROM fresh").fetchone()[0]
     next_key = _previous(con, work)
     scored = engine.predict_new(work, model[1], "existing", "fresh", threshold) if linked else None
-    pairs = scored.pairs if scored else pa.table({"unique_id_l": pa.array([], pa.string()), "unique_id_r": pa.array([], pa.string()), "match_probability": pa.array([], pa.float64()), "match_rule": pa.array([], pa.string())})
+    pairs = (
+        scored.pairs
+        if scored
+        else pa.table(
+            {
+                "unique_id_l": pa.array([], pa.string()),
+                "unique_id_r": pa.array([], pa.string()),
+                "match_probability": pa.array([], pa.float64()),
+                "match_rule": pa.array([], pa.string()),
+            }
+        )
+    )
     work.register("_pairs", pairs)
     # components over the new records, an existing record standing for its person
     nodes = [r[0] for r in work.execute("SELECT unique_id FROM fresh ORDER BY unique_id").fetchall()]
-    key_of = dict(work.execute("SELECT unique_id, person_key FROM _previous WHERE unique_id IN (SELECT unique_id FROM existing)").fetchall())
+    key_of = dict(
+        work.execute(
+            "SELECT unique_id, person_key FROM _previous WHERE unique_id IN (SELECT unique_id FROM existing)"
+        ).fetchall()
+    )
     parent: dict[str, str] = {n: n for n in nodes}
 
     def find(x: str) -> str:
@@ -244,19 +273,37 @@ def _incremental(con, work, run_id: str, model: tuple[str, dict], threshold: flo
             if not m.startswith("key:"):
                 assigned[m] = key
     con.execute("BEGIN TRANSACTION")
-    merges = pa.table({"event": [h[0] for h in history], "person_key": [h[1] for h in history], "other_key": [h[2] for h in history], "records": pa.array([None] * len(history), pa.int64())})
+    merges = pa.table(
+        {
+            "event": [h[0] for h in history],
+            "person_key": [h[1] for h in history],
+            "other_key": [h[2] for h in history],
+            "records": pa.array([None] * len(history), pa.int64()),
+        }
+    )
     for _, key, other, _ in history:
-        con.execute("UPDATE shared.person_link SET person_key = ?, run_id = ? WHERE person_key = ?", [key, run_id, other])
-    work.register("_assigned", pa.table({"unique_id": list(assigned), "person_key": pa.array(list(assigned.values()), pa.int64())}))
-    work.execute("CREATE OR REPLACE TEMP TABLE _keys AS SELECT * FROM _assigned UNION ALL SELECT unique_id, person_key FROM _previous WHERE unique_id IN (SELECT unique_id FROM existing)")
+        con.execute(
+            "UPDATE shared.person_link SET person_key = ?, run_id = ? WHERE person_key = ?", [key, run_id, other]
+        )
+    work.register(
+        "_assigned",
+        pa.table({"unique_id": list(assigned), "person_key": pa.array(list(assigned.values()), pa.int64())}),
+    )
+    work.execute(
+        "CREATE OR REPLACE TEMP TABLE _keys AS SELECT * FROM _assigned UNION ALL SELECT unique_id, person_key FROM _previous WHERE unique_id IN (SELECT unique_id FROM existing)"
+    )
     work.execute("CREATE OR REPLACE TEMP TABLE current AS SELECT * FROM fresh UNION ALL BY NAME SELECT * FROM existing")
     links = _links(work, pairs, run_id)
     work.register("_new_links", links)
-    fresh_links = work.execute("SELECT * FROM _new_links WHERE dataset || ':' || record_key IN (SELECT unique_id FROM fresh)").to_arrow_table()
+    fresh_links = work.execute(
+        "SELECT * FROM _new_links WHERE dataset || ':' || record_key IN (SELECT unique_id FROM fresh)"
+    ).to_arrow_table()
     _write(con, fresh_links, merges, run_id, replace=False)
     con.register("_fresh", work.execute("SELECT * FROM fresh").to_arrow_table())
     con.execute("DELETE FROM linkage.features WHERE unique_id IN (SELECT unique_id FROM _fresh)")
     con.execute("INSERT INTO linkage.features BY NAME SELECT * FROM _fresh")
     con.unregister("_fresh")
     persons = con.execute("SELECT count(*) FROM shared.person_cluster").fetchone()[0]
-    return Run(run_id, "incremental", 0, linked, scored.candidates if scored else 0, pairs.num_rows, persons, 0.0, model[0])
+    return Run(
+        run_id, "incremental", 0, linked, scored.candidates if scored else 0, pairs.num_rows, persons, 0.0, model[0]
+    )

@@ -14,8 +14,14 @@ import duckdb
 PERSON_RECORDS: dict[str, tuple[str, dict[str, str], str]] = {
     "civil.residents": (
         "resident_id",
-        {"name": "name", "id_number": "id_number", "birth_date": "birth_date", "sex": "sex",
-         "address_code": "address_code", "address": "address"},
+        {
+            "name": "name",
+            "id_number": "id_number",
+            "birth_date": "birth_date",
+            "sex": "sex",
+            "address_code": "address_code",
+            "address": "address",
+        },
         "",
     ),
     "civil.deaths": ("death_id", {"name": "name", "id_number": "id_number"}, ""),
@@ -32,14 +38,24 @@ PERSON_RECORDS: dict[str, tuple[str, dict[str, str], str]] = {
     ),
     "housing.rentals": (
         "rental_id",
-        {"name": "tenant_name", "id_number": "tenant_id_number", "phone": "tenant_phone",
-         "address_code": "address_code", "address": "address"},
+        {
+            "name": "tenant_name",
+            "id_number": "tenant_id_number",
+            "phone": "tenant_phone",
+            "address_code": "address_code",
+            "address": "address",
+        },
         "",
     ),
     "housing.rental_filings": (
         "filing_no",
-        {"name": "tenant_name", "id_number": "tenant_id_number", "phone": "tenant_phone",
-         "address_code": "address_code", "address": "address"},
+        {
+            "name": "tenant_name",
+            "id_number": "tenant_id_number",
+            "phone": "tenant_phone",
+            "address_code": "address_code",
+            "address": "address",
+        },
         "",
     ),
 }
@@ -70,7 +86,9 @@ def person_records_sql(con: duckdb.DuckDBPyConnection) -> str:
         if "quarantine.rows" in have:
             columns = [key, *roles.values(), *(["owner_type"] if where else [])]
             pick = ", ".join(f"json_extract_string(record, '$.{c}') AS {c}" for c in columns)
-            landed = f"AND json_extract_string(record, '$.{key}') NOT IN (SELECT {key} FROM {raw})" if raw in have else ""
+            landed = (
+                f"AND json_extract_string(record, '$.{key}') NOT IN (SELECT {key} FROM {raw})" if raw in have else ""
+            )
             filt = f"WHERE {where}" if where else ""
             parts.append(
                 f"SELECT {uid} AS unique_id, '{dataset}' AS source_dataset, {cols} FROM ("

@@ -37,7 +37,11 @@ JOINED = """CASE WHEN a.matched_by = 'exact_id' AND b.matched_by = 'exact_id' TH
 
 def _linked(alias: str, dataset: str | None, key: str, extra: str = "") -> str:
     """Join the person link of a record (``key``: its primary key expression) as ``alias``."""
-    on = [f"{alias}.record_key = {key}"] + ([f"{alias}.dataset = '{dataset}'"] if dataset else []) + ([extra] if extra else [])
+    on = (
+        [f"{alias}.record_key = {key}"]
+        + ([f"{alias}.dataset = '{dataset}'"] if dataset else [])
+        + ([extra] if extra else [])
+    )
     return f"JOIN shared.person_link {alias} ON {' AND '.join(on)}"
 
 

@@ -64,7 +64,9 @@ def _linkage(settings: Settings) -> Table:
         scores = lake_scores(con, paths.truth, read_manifest(paths.manifest))
     finally:
         con.close()
-    table = Table("pairs of", "true pairs", "precision", "recall", "F1", title="person linkage against the sandbox truth")
+    table = Table(
+        "pairs of", "true pairs", "precision", "recall", "F1", title="person linkage against the sandbox truth"
+    )
     for name, s in scores.items():
         table.add_row(name, f"{s['pairs']:,}", f"{s['precision']:.2%}", f"{s['recall']:.2%}", f"{s['f1']:.4f}")
     return table

@@ -17,12 +17,18 @@ def _id(body: str) -> str:
 
 def _xgate(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     env = os.environ | {"XGATE_DATA_DIR": str(tmp_path / "data")}
-    return subprocess.run([sys.executable, "-m", "xgate", *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "xgate", *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+    )
 
 
 def test_two_lists_collide_on_swapped_digits_homophones_and_legacy_ids(tmp_path: Path) -> None:
-    people = [(f"51040219{70 + i % 30:02d}0{1 + i % 9}1{i % 10}{100 + i:03d}", n) for i, n in enumerate(
-        ["张伟明", "李秀英", "王芳", "刘洋", "陈静怡", "杨帆", "赵磊", "黄丽", "周杰伦", "吴敏", "徐强", "孙悦"] * 5)]
+    people = [
+        (f"51040219{70 + i % 30:02d}0{1 + i % 9}1{i % 10}{100 + i:03d}", n)
+        for i, n in enumerate(
+            ["张伟明", "李秀英", "王芳", "刘洋", "陈静怡", "杨帆", "赵磊", "黄丽", "周杰伦", "吴敏", "徐强", "孙悦"] * 5
+        )
+    ]
     ids = [_id(body[:17]) for body, _ in people]
     with (tmp_path / "a.csv").open("w", newline="", encoding="gbk") as f:
         w = csv.writer(f)
@@ -42,8 +48,20 @@ def test_two_lists_collide_on_swapped_digits_homophones_and_legacy_ids(tmp_path:
                 number = number[:6] + number[8:17]  # legacy 15 digits
             w.writerow([f"B{i}", name, number])
         w.writerow(["B-none", "不详", "000000000000000000"])
-    result = _xgate(tmp_path, "link", "file", "a.csv", "--map", "name=姓名,id_number=身份证号", "--against", "b.csv",
-                    "--against-map", "name=full_name,id_number=card", "--out", "pairs.csv")
+    result = _xgate(
+        tmp_path,
+        "link",
+        "file",
+        "a.csv",
+        "--map",
+        "name=姓名,id_number=身份证号",
+        "--against",
+        "b.csv",
+        "--against-map",
+        "name=full_name,id_number=card",
+        "--out",
+        "pairs.csv",
+    )
     assert result.returncode == 0, result.stderr
     pairs = list(csv.DictReader((tmp_path / "pairs.csv").open(encoding="utf-8")))
     found = {(p["key_l"], p["key_r"]) for p in pairs if float(p["match_probability"]) >= 0.9}

@@ -81,10 +81,14 @@ def test_keys_are_stable_and_new_records_join_their_person_incrementally(own_lak
     snapshots = con.execute("SELECT count(*) FROM ducklake_snapshots('lake')").fetchone()[0]
     run = link_lake(con, full=True)
     assert run.mode == "full"
-    assert con.execute("SELECT count(*) FROM ducklake_snapshots('lake')").fetchone()[0] == snapshots + 1  # one transaction
+    assert (
+        con.execute("SELECT count(*) FROM ducklake_snapshots('lake')").fetchone()[0] == snapshots + 1
+    )  # one transaction
     again = dict(con.execute("SELECT dataset || ':' || record_key, person_key FROM shared.person_link").fetchall())
     assert again == before
-    assert con.execute(f"SELECT count(*) FROM shared.person_key_history WHERE run_id = '{run.run_id}'").fetchone()[0] == 0
+    assert (
+        con.execute(f"SELECT count(*) FROM shared.person_key_history WHERE run_id = '{run.run_id}'").fetchone()[0] == 0
+    )
     con.execute(
         "BEGIN; DELETE FROM linkage.features WHERE hash(unique_id) % 50 = 0; "
         "DELETE FROM shared.person_link WHERE hash(dataset || ':' || record_key) % 50 = 0; COMMIT"
