@@ -3,7 +3,8 @@
 It answers, from the validation results kept per batch and rule: which departments and contracts
 pass, how accuracy (rows passing every error rule) and freshness (newest record within the SLA) stand
 against the 95% target, how pass rates moved over runs, and which rules fail most, with sample
-quarantined rows masked by the contract's classification.
+quarantined rows masked by the contract's classification; and the linkage runs with the model's
+match-weight and m/u charts.
 """
 
 from __future__ import annotations
@@ -137,6 +138,9 @@ def build_report(settings: Settings) -> str:
             points.setdefault(batch["department"], []).append((i, batch["rows_passed"] / batch["rows_in"]))
     html.append(_trend_svg(points, len(batches)))
     html.append(_failing_rules(settings, con, known))
+    from linkage.charts import report_section
+
+    html.append(report_section(settings))
     return "".join(html) + "</body></html>"
 
 

@@ -1,4 +1,4 @@
-"""Airflow DAG `xgate_shared`: the cross-department views and the quality report.
+"""Airflow DAG `xgate_shared`: person linkage, the cross-department views and the quality report.
 
 Runs whenever a sync DAG lands a warehouse table (Airflow assets); built by orchestration.factory.
 """

@@ -147,14 +147,15 @@ def source_dag(name: str):
 
 
 def shared_dag():
-    """``xgate_shared``: republish the cross-department views and the auditor report when a table changes."""
+    """``xgate_shared``: link the person records, republish the cross-department views and the auditor report
+    when a table changes."""
     settings = get_settings()
     assets = [table_asset(d) for d in sorted(set(datasets_by_stream().values()))]
     pool = lake_pool(settings)
 
     @dag(
         dag_id="xgate_shared",
-        description="Cross-department views (person, phone, address, discrepancies) and the quality report",
+        description="Person linkage, cross-department views (person, phone, address, discrepancies), quality report",
         schedule=AssetAny(*assets),
         start_date=START,
         catchup=False,
@@ -164,7 +165,19 @@ def shared_dag():
     )
     def shared():
         @task(pool=pool)
-        def publish() -> list[str]:
+        def link() -> dict:
+            """Link the person records that landed (incremental once a model exists)."""
+            from linkage.lake import link_lake
+            from warehouse import lake
+
+            con = lake.connect(get_settings())
+            try:
+                return link_lake(con).as_dict()
+            finally:
+                con.close()
+
+        @task(pool=pool)
+        def publish(linked: dict) -> list[str]:
             from warehouse.sync import publish_views
 
             return publish_views(get_settings(), datasets=(), shared=True)
@@ -175,6 +188,6 @@ def shared_dag():
 
             return str(write_report(get_settings()))
 
-        report(publish())
+        report(publish(link()))
 
     return shared()

@@ -25,6 +25,24 @@ ANOMALY_KINDS = {
     "birth_date_mismatch": "birth date field disagrees with the ID number",
     "invalid_phone": "phone number that is not a valid mainland mobile number",
     "late_arriving_update": "update whose updated_at is older than rows already served",
+    # linkage noise: the record named first is one person's, the second a clean record of the same person
+    "link_missing_id": "health record without an ID number",
+    "link_homophone_name": "health record without an ID, a given-name character replaced by a homophone",
+    "link_name_typo": "health record without an ID, a name of three or more characters one character off",
+    "link_dob_swap": "health record without an ID, birth date with day and month swapped",
+    "link_id_swapped": "subscriber ID with two neighbouring digits swapped (check character now wrong)",
+    "link_id_typo": "subscriber ID one digit off, with a valid check character (another valid ID)",
+    "link_legacy_id": "subscriber registered under the 15-digit legacy ID",
+    "link_phone_digit": "tenant phone one digit off",
+    "link_two_addresses": "property owner registered at another address",
+    "namesakes": "two different men born in the same year, both named 王伟: never one person",
+}
+# detail.variant of a discrepancy: how an exact ID join misses it (absent: it does not)
+VARIANTS = {
+    "missing_id": "the health record has no ID number",
+    "one_char": "the health record has no ID and its name (3+ characters) is one character off, or the second "
+    "registration's ID "
+    "is one digit off",
 }
 
 
@@ -34,6 +52,7 @@ class Manifest:
     people: int
     anomalies: list[dict] = field(default_factory=list)
     variants: Counter = field(default_factory=Counter)
+    truth: object = None  # pyarrow Table (dataset, key, person): every person-bearing record's true person
 
     def add(self, kind: str, records: list[tuple[str, str]], **detail: str) -> None:
         """Record one planted anomaly; ``records`` are (dataset, primary key) pairs."""
@@ -59,6 +78,7 @@ class Manifest:
             "seed": self.seed,
             "people": self.people,
             "kinds": ANOMALY_KINDS,
+            "discrepancy_variants": VARIANTS,
             "counts": self.counts(),
             "variants": dict(sorted(self.variants.items())),
             "anomalies": self.anomalies,

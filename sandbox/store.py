@@ -1,7 +1,7 @@
 """The generated sandbox on disk, and what each department shows at the current wave.
 
 Layout under ``<data_dir>/sandbox/``: ``data/<dataset>.parquet`` (every version of every record, with
-``_wave``), ``manifest.json`` (ground truth), ``inbox/`` (the housing drop folder), ``drops/wave1/``
+``_wave``), ``manifest.json`` (ground truth), ``truth.parquet`` (each person record's true person), ``inbox/`` (the housing drop folder), ``drops/wave1/``
 (files that arrive on ``advance``), ``state.json`` (current wave) and ``token`` (the API bearer token).
 """
 
@@ -38,6 +38,11 @@ class SandboxPaths:
     @property
     def manifest(self) -> Path:
         return self.root / "manifest.json"
+
+    @property
+    def truth(self) -> Path:
+        """Every person-bearing record's true person (dataset, key, person): what linkage is scored on."""
+        return self.root / "truth.parquet"
 
     @property
     def inbox(self) -> Path:
@@ -77,6 +82,7 @@ def generate(settings: Settings, people: int, seed: int) -> dict:
     write_drops(tables["housing.rental_filings"], 0, where.inbox)
     write_drops(tables["housing.rental_filings"], 1, where.pending)
     manifest.write(where.manifest)
+    pq.write_table(manifest.truth, where.truth, compression="zstd")
     ensure_token(settings)
     write_state(settings, {"wave": 0, "people": people, "seed": seed})
     return {

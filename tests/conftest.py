@@ -115,7 +115,8 @@ def extract_settings(sandbox_settings: Settings, source_databases: dict[str, str
 @pytest.fixture(scope="session")
 def landed(sandbox_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, dict]]:
     """A populated lake, built once per session and shared (read it, do not write it): every source synced
-    at wave 0, the sandbox advanced, and every source synced again; with the sandbox's manifest."""
+    at wave 0, the sandbox advanced, every source synced again, and the person records linked (so the
+    discrepancy views are published); with the sandbox's manifest."""
     from warehouse.sync import sync
 
     root = tmp_path_factory.mktemp("landed")
@@ -133,6 +134,16 @@ def landed(sandbox_settings: Settings, tmp_path_factory: pytest.TempPathFactory)
         waves.advance(sandbox)
         for source in SOURCES:
             sync(xgate, source)
+        from linkage.lake import link_lake
+        from warehouse import lake
+        from warehouse.sync import publish_views
+
+        con = lake.connect(xgate)
+        try:
+            link_lake(con)
+        finally:
+            con.close()
+        publish_views(xgate)
         yield xgate, read_manifest(store.paths(sandbox).manifest)
     finally:
         process.stop(sandbox)

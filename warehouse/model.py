@@ -3,9 +3,11 @@
 ``conformed.<dataset>`` types each raw table by its contract (dates, instants, numbers).
 
 ``shared.person`` / ``phone`` / ``address`` / ``unit`` are the entities; the facts are the raw tables.
-The discrepancy views answer the reports' questions. A view is (re)published only when every table
-it reads has landed, so the lake never holds a view that cannot run. "Known to civil affairs" counts
-quarantined civil records too: a record that failed a check is still a record civil affairs holds.
+The discrepancy views answer the reports' questions, joining departments on the person that linkage
+(``xgate link``, :mod:`linkage`) found rather than on the ID number. A view is (re)published only when
+every table it reads exists, so the lake never holds a view that cannot run. "Known to civil affairs"
+counts quarantined civil records too (linkage links them): a record that failed a check is still a
+record civil affairs holds.
 """
 
 from __future__ import annotations
@@ -20,11 +22,33 @@ from contracts.checks import Contract
 from contracts.sql import quote
 from warehouse.land import table_name
 
-CIVIL_IDS = """SELECT id_number FROM raw.civil_residents UNION SELECT json_extract_string(record, '$.id_number')
-  FROM quarantine.rows WHERE dataset = 'civil.residents'"""
 RENTALS = """SELECT 'housing.rentals' AS dataset, rental_id AS rental_key, tenant_id_number, tenant_name, address_code,
   address, start_date, end_date FROM raw.housing_rentals UNION ALL SELECT 'housing.rental_filings', filing_no,
   tenant_id_number, tenant_name, address_code, address, start_date, end_date FROM raw.housing_rental_filings"""
+
+# Discrepancies join departments on the person (``shared.person_link``, written by ``xgate link``), not
+# on the ID number, so they also find records without an ID or one digit off. Each row says how its two
+# records were joined: ``exact`` when both carry the person's main ID, else ``probable`` with the weaker
+# of the two records' match probabilities.
+JOINED = """CASE WHEN a.matched_by = 'exact_id' AND b.matched_by = 'exact_id' THEN 'exact' ELSE 'probable' END AS joined,
+  CASE WHEN a.matched_by = 'exact_id' AND b.matched_by = 'exact_id' THEN 1.0
+       ELSE least(a.match_probability, b.match_probability) END AS match_probability"""
+
+
+def _linked(alias: str, dataset: str | None, key: str, extra: str = "") -> str:
+    """Join the person link of a record (``key``: its primary key expression) as ``alias``."""
+    on = (
+        [f"{alias}.record_key = {key}"]
+        + ([f"{alias}.dataset = '{dataset}'"] if dataset else [])
+        + ([extra] if extra else [])
+    )
+    return f"JOIN shared.person_link {alias} ON {' AND '.join(on)}"
+
+
+def _same_person(alias: str, dataset: str) -> str:
+    """Join the other records of the same person in ``dataset`` as ``alias``."""
+    return f"JOIN shared.person_link {alias} ON {alias}.person_key = a.person_key AND {alias}.dataset = '{dataset}'"
+
 
 # view -> (SQL, tables it reads)
 VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -57,31 +81,45 @@ VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "shared.rental": (RENTALS, ("raw.housing_rentals", "raw.housing_rental_filings")),
     "shared.dead_with_active_phone": (
-        """SELECT s.subscriber_id, s.msisdn, s.id_number, p.patient_id, p.deceased_at
-           FROM raw.telecom_subscribers s JOIN raw.health_patients p ON p.id_number = s.id_number
+        f"""SELECT s.subscriber_id, s.msisdn, s.id_number, p.patient_id, p.deceased_at, {JOINED}
+           FROM raw.telecom_subscribers s {_linked("a", "telecom.subscribers", "s.subscriber_id")}
+           {_same_person("b", "health.patients")} JOIN raw.health_patients p ON p.patient_id = b.record_key
            WHERE s.status = 'active' AND p.deceased_at IS NOT NULL""",
-        ("raw.telecom_subscribers", "raw.health_patients"),
+        ("raw.telecom_subscribers", "raw.health_patients", "shared.person_link"),
     ),
     "shared.dead_but_registered": (
-        """SELECT r.resident_id, r.id_number, r.household_id, p.patient_id, p.deceased_at
-           FROM raw.civil_residents r JOIN raw.health_patients p ON p.id_number = r.id_number
+        f"""SELECT r.resident_id, r.id_number, r.household_id, p.patient_id, p.deceased_at, {JOINED}
+           FROM raw.civil_residents r {_linked("a", "civil.residents", "r.resident_id")}
+           {_same_person("b", "health.patients")} JOIN raw.health_patients p ON p.patient_id = b.record_key
            WHERE r.status = '正常' AND p.deceased_at IS NOT NULL""",
-        ("raw.civil_residents", "raw.health_patients"),
+        ("raw.civil_residents", "raw.health_patients", "shared.person_link"),
     ),
     "shared.tenant_not_registered": (
-        f"""SELECT t.* FROM ({RENTALS}) t WHERE NOT EXISTS (SELECT 1 FROM raw.civil_residents r
-              WHERE r.id_number = t.tenant_id_number AND r.address_code = t.address_code AND r.status = '正常')""",
-        ("raw.housing_rentals", "raw.housing_rental_filings", "raw.civil_residents"),
+        f"""SELECT t.*, CASE WHEN c.person_key IS NULL THEN 'unknown to civil affairs'
+             WHEN c.exact THEN 'exact' ELSE 'probable' END AS joined, c.match_probability
+           FROM ({RENTALS}) t {_linked("a", None, "t.rental_key", "a.dataset = t.dataset")}
+           LEFT JOIN (SELECT b.person_key, bool_or(b.matched_by = 'exact_id') AS exact,
+                        max(b.match_probability) AS match_probability FROM shared.person_link b
+                      WHERE b.dataset = 'civil.residents' GROUP BY b.person_key) c ON c.person_key = a.person_key
+           WHERE NOT EXISTS (SELECT 1 FROM shared.person_link b JOIN raw.civil_residents r ON r.resident_id = b.record_key
+              WHERE b.dataset = 'civil.residents' AND b.person_key = a.person_key AND r.address_code = t.address_code
+              AND r.status = '正常')""",
+        ("raw.housing_rentals", "raw.housing_rental_filings", "raw.civil_residents", "shared.person_link"),
     ),
     "shared.duplicate_registration": (
-        """SELECT resident_id, id_number, household_id, address_code FROM raw.civil_residents WHERE status = '正常'
-           QUALIFY count(*) OVER (PARTITION BY id_number) > 1""",
-        ("raw.civil_residents",),
+        f"""SELECT r.resident_id, r.id_number, r.household_id, r.address_code, {JOINED}
+           FROM raw.civil_residents r {_linked("a", "civil.residents", "r.resident_id")}
+           {_same_person("b", "civil.residents")} JOIN raw.civil_residents r2 ON r2.resident_id = b.record_key
+           WHERE r.status = '正常' AND r2.status = '正常' AND r2.resident_id <> r.resident_id""",
+        ("raw.civil_residents", "shared.person_link"),
     ),
     "shared.health_unknown_to_civil": (
-        f"""SELECT patient_id, id_number, name FROM raw.health_patients
-           WHERE id_number NOT IN ({CIVIL_IDS})""",
-        ("raw.health_patients", "raw.civil_residents", "quarantine.rows"),
+        """SELECT p.patient_id, p.id_number, p.name, a.matched_by, a.match_probability
+           FROM raw.health_patients p JOIN shared.person_link a ON a.dataset = 'health.patients'
+             AND a.record_key = p.patient_id
+           WHERE NOT EXISTS (SELECT 1 FROM shared.person_link b WHERE b.person_key = a.person_key
+             AND b.dataset = 'civil.residents')""",
+        ("raw.health_patients", "shared.person_link"),
     ),
 }
 # discrepancy view -> (manifest anomaly kind, key column, datasets its keys belong to)
@@ -161,7 +199,8 @@ def publish(con: duckdb.DuckDBPyConnection, datasets: Iterable[str] | None = Non
 
 
 def score(con: duckdb.DuckDBPyConnection, manifest: dict) -> dict[str, dict]:
-    """Precision and recall of each discrepancy view against a sandbox ground-truth manifest."""
+    """Precision and recall of each discrepancy view against a sandbox ground-truth manifest; recall also
+    per variant (``exact``, and those an ID join misses: ``missing_id``, ``one_char``)."""
     existing = _existing(con)
     out = {}
     for view, (kind, key, datasets) in DISCREPANCIES.items():
@@ -176,7 +215,13 @@ def score(con: duckdb.DuckDBPyConnection, manifest: dict) -> dict[str, dict]:
             if r["dataset"] in datasets
         }
         hits = len(found & planted)
+        variants: dict[str, set[str]] = {}
+        for a in manifest["anomalies"]:
+            if a["kind"] == kind:
+                variant = a.get("detail", {}).get("variant", "exact")
+                variants.setdefault(variant, set()).update(r["key"] for r in a["records"] if r["dataset"] in datasets)
         out[view] = {
+            "variants": {v: len(found & keys) / len(keys) for v, keys in sorted(variants.items()) if keys},
             "kind": kind,
             "found": len(found),
             "planted": len(planted),

@@ -13,6 +13,7 @@ from access import cli as access_cli
 from access import cli_admin
 from connectors import cli as connectors_cli
 from contracts import cli as contracts_cli
+from linkage.cli import app as link_app
 from sandbox.cli import app as sandbox_app
 from warehouse import cli as warehouse_cli
 from xgate.errors import XgateError
@@ -39,6 +40,7 @@ app.command()(access_cli.login)
 app.command()(access_cli.logout)
 app.command()(access_cli.whoami)
 app.add_typer(cli_admin.case_app, name="case")
+app.add_typer(link_app, name="link")
 app.add_typer(cli_admin.grant_app, name="grant")
 app.add_typer(cli_admin.audit_app, name="audit")
 app.add_typer(cli_admin.users_app, name="users")

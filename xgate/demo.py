@@ -3,8 +3,8 @@
 Prepares an Airflow home under the data directory (SQLite metadata, the DAGs of ``dags/``), generates
 the sandbox prefecture, starts the department systems, fills the SQLite department databases, runs
 every source's sync DAG (extract, validate against its contract, land in the DuckLake warehouse),
-moves the sandbox to its next wave and runs them again, runs the shared-views DAG (which also writes
-the auditor's report), scores the discrepancy views against the sandbox's ground truth, and stops
+moves the sandbox to its next wave and runs them again, runs the shared DAG (person linkage, views, the
+auditor's report), scores the linkage and the discrepancy views against the sandbox's ground truth, and stops
 everything again, printing what happened and what to try next.
 """
 
@@ -39,10 +39,37 @@ def _discrepancies(settings: Settings) -> Table:
     finally:
         con.close()
     table = Table(
-        "discrepancy view", "rows", "planted", "precision", "recall", title="anomalies found in the warehouse"
+        "discrepancy view",
+        "rows",
+        "planted",
+        "precision",
+        "recall",
+        "recall per variant",
+        title="anomalies found in the warehouse (joined on person_key)",
     )
     for view, s in scores.items():
-        table.add_row(view, f"{s['found']:,}", f"{s['planted']:,}", f"{s['precision']:.1%}", f"{s['recall']:.1%}")
+        variants = ", ".join(f"{v} {r:.0%}" for v, r in s["variants"].items())
+        table.add_row(
+            view, f"{s['found']:,}", f"{s['planted']:,}", f"{s['precision']:.1%}", f"{s['recall']:.1%}", variants
+        )
+    return table
+
+
+def _linkage(settings: Settings) -> Table:
+    """Precision, recall and F1 of the person linkage per department pair and planted kind."""
+    from linkage.score import lake_scores
+
+    con = lake.connect(settings, read_only=True)
+    try:
+        paths = store.paths(settings)
+        scores = lake_scores(con, paths.truth, read_manifest(paths.manifest))
+    finally:
+        con.close()
+    table = Table(
+        "pairs of", "true pairs", "precision", "recall", "F1", title="person linkage against the sandbox truth"
+    )
+    for name, s in scores.items():
+        table.add_row(name, f"{s['pairs']:,}", f"{s['precision']:.2%}", f"{s['recall']:.2%}", f"{s['f1']:.4f}")
     return table
 
 
@@ -97,6 +124,7 @@ def main() -> None:
                 if not result.landed:
                     table.add_row(run, name, "(views, report)", "", "", "", seconds)
         console.print(table)
+        console.print(_linkage(settings))
         console.print(_discrepancies(settings))
         console.print(f"auditor report: {settings.data_dir / 'reports' / 'quality.html'}")
     finally:

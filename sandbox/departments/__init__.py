@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 from faker.providers.person.zh_CN import Provider as PersonProvider
 
-from sandbox.departments import civil, health, housing, telecom
+from sandbox.departments import civil, health, housing, linkage, telecom
 from sandbox.departments.world import World
 from sandbox.manifest import Manifest
 from sandbox.population import Population
@@ -61,4 +61,12 @@ def build_departments(pop: Population, seed: int) -> tuple[dict[str, pa.Table], 
     civil.build(world)
     housing.build(world, name_pool)
     telecom.build(world, name_pool)
+    linkage.plant(world, name_pool)
+    manifest.truth = pa.table(
+        {
+            "dataset": [d for d, parts in world.truth.items() for keys, _ in parts for _ in keys],
+            "key": np.concatenate([keys for parts in world.truth.values() for keys, _ in parts]).tolist(),
+            "person": np.concatenate([p for parts in world.truth.values() for _, p in parts]).astype(np.int64),
+        }
+    )
     return {name: world.tables[name] for name in DATASETS}, manifest

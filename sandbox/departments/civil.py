@@ -64,6 +64,7 @@ def build(world: World) -> None:
     columns["status"][now] = "注销"
     columns["updated_at"][now] = world.updated_at(len(now), after=death_registered[now])
     world.table("civil.residents", columns)
+    world.owned("civil.residents", resident_id, person)
 
     # Duplicate registrations: a second, active row in another household.
     twins = world.pick(alive, 0.003, person[alive])
@@ -80,6 +81,7 @@ def build(world: World) -> None:
             "updated_at": world.updated_at(len(twins)),
         },
     )
+    world.owned("civil.residents", twin_ids, person[twins])
     for row, twin in zip(twins, twin_ids):
         manifest.add(
             "duplicate_household_registration", [("civil.residents", resident_id[row]), ("civil.residents", twin)]
@@ -96,10 +98,12 @@ def build(world: World) -> None:
     for row in later[late]:
         manifest.add("late_arriving_update", [("civil.residents", resident_id[row])])
     for wave, rows, updated in ((0, now, columns["updated_at"][now]), (1, later, stamp)):
+        death_id = keys("D", len(rows), start=0 if wave == 0 else len(now), width=8)
+        world.owned("civil.deaths", death_id, person[rows])
         world.table(
             "civil.deaths",
             {
-                "death_id": keys("D", len(rows), start=0 if wave == 0 else len(now), width=8),
+                "death_id": death_id,
                 "id_number": pop.id_number[person[rows]],
                 "name": pop.name[person[rows]],
                 "death_date": pop.died_on[person[rows]],

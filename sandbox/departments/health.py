@@ -21,6 +21,7 @@ def build(world: World) -> None:
     person = np.flatnonzero((rng.random(pop.size) < PATIENT_SHARE) | dead | world.floating)
     patient_id = keys("P", len(person), width=8)
     world.patient_of.update(zip(person.tolist(), patient_id.tolist()))
+    world.owned("health.patients", patient_id, person)
     for p in np.flatnonzero(world.floating):
         world.manifest.add("unknown_to_civil", [("health.patients", world.patient_of[int(p)])])
     died = pop.died_on[person].astype("datetime64[s]") + rng.integers(0, 86400, len(person)).astype("timedelta64[s]")

@@ -85,6 +85,7 @@ def _properties(world: World, owner: np.ndarray) -> None:
     n = len(owner)
     kind, owner_id, owner_name = _landlord(world, owner, np.arange(n))
     key = keys("F", n, width=8)
+    world.owned("housing.properties", key[owner >= 0], owner[owner >= 0])
     personal = np.flatnonzero((owner >= 0) & (pop.birth_date[np.maximum(owner, 0)] < np.datetime64("1980-01-01")))
     for row in world.pick(personal, 0.01, owner[personal]):
         owner_id[row] = legacy_15(owner_id[row])
@@ -148,6 +149,7 @@ def _tenancy(world: World, address, tenant, owner, unregistered, dataset: str, k
 
 def _rentals(world: World, address, tenant, owner, unregistered, name_pool: str) -> None:
     key = keys("Z", len(address), width=8)
+    world.owned("housing.rentals", key, tenant)
     columns = {"rental_id": key} | _tenancy(
         world, address, tenant, owner, unregistered, "housing.rentals", key, name_pool
     )
@@ -167,6 +169,7 @@ def _filings(world: World, address, tenant, owner, unregistered) -> None:
     pop, rng, manifest = world.pop, world.rng, world.manifest
     n = len(address)
     key = keys("BA", n, width=8)
+    world.owned("housing.rental_filings", key, tenant)
     columns = _tenancy(world, address, tenant, owner, unregistered, "housing.rental_filings", key, "")
     wave = (rng.random(n) < 0.05).astype(np.int8)  # filed after the first drop
     fmt = rng.integers(0, len(DATE_FORMATS), n)

@@ -19,6 +19,7 @@ def build(world: World, name_pool: str) -> None:
     n = len(pop.phone_number)
     owner = pop.phone_owner
     key = keys("S", n)
+    world.owned("telecom.subscribers", key, owner)
     cancelled = pop.phone_cancelled.copy()
     columns = {
         "subscriber_id": key,

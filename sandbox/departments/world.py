@@ -29,6 +29,11 @@ class World:
     floating: np.ndarray  # person unknown to civil affairs (not registered in the prefecture)
     patient_of: dict[int, str] = field(default_factory=dict)  # person -> health.patients key
     tables: dict[str, pa.Table] = field(default_factory=dict)
+    truth: dict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)  # dataset -> (keys, persons)
+
+    def owned(self, dataset: str, record_keys: np.ndarray, persons: np.ndarray) -> None:
+        """Record which true person each person-bearing record belongs to (the linkage ground truth)."""
+        self.truth.setdefault(dataset, []).append((np.asarray(record_keys, dtype=object), np.asarray(persons)))
 
     def pick(self, rows: np.ndarray, share: float, owners: np.ndarray | None = None) -> np.ndarray:
         """Choose ``share`` of ``rows`` among those whose persons carry nothing yet; mark those persons.

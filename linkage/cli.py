@@ -1,0 +1,120 @@
+"""``xgate link`` (the lake linkage by hand) and ``xgate link file`` (collide an outside list)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from xgate.errors import ConfigError
+from xgate.settings import get_settings
+
+app = typer.Typer(help="Link one person's records across departments (数据碰撞).", no_args_is_help=False)
+console = Console()
+
+
+@app.callback(invoke_without_command=True)
+def link(
+    ctx: typer.Context,
+    full: Annotated[bool, typer.Option("--full", help="Retrain the model and re-cluster every record.")] = False,
+    threshold: Annotated[float, typer.Option(help="Match probability at which two records are one person.")] = 0.9,
+) -> None:
+    """Link the lake's person records (incremental once a model exists); writes shared.person_link."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from linkage.lake import link_lake
+    from warehouse import lake
+
+    _check_threshold(threshold)
+    con = lake.connect(get_settings())
+    try:
+        run = link_lake(con, full=full, threshold=threshold)
+    finally:
+        con.close()
+    table = Table("run", "mode", "records", "linked", "candidate pairs", "pairs", "persons", "seconds")
+    table.add_row(
+        run.run_id,
+        run.mode,
+        f"{run.records:,}",
+        f"{run.linked:,}",
+        f"{run.candidate_pairs:,}",
+        f"{run.pairs:,}",
+        f"{run.persons:,}",
+        f"{run.seconds:.1f}",
+    )
+    console.print(table)
+
+
+def _check_threshold(value: float) -> None:
+    if not 0 < value <= 1:
+        raise ConfigError(f"--threshold must be in (0, 1], got {value}")
+
+
+@app.command("file")
+def link_file(
+    listing: Annotated[Path, typer.Argument(help="The list: CSV (UTF-8/GBK/GB18030), XLSX or Parquet.")],
+    map_: Annotated[
+        str,
+        typer.Option(
+            "--map",
+            help="role=column,...; roles: "
+            + ", ".join(
+                (
+                    "name",
+                    "family_name",
+                    "given_name",
+                    "id_number",
+                    "birth_date",
+                    "sex",
+                    "phone",
+                    "address",
+                    "address_code",
+                    "postcode",
+                    "other_id",
+                )
+            ),
+        ),
+    ],
+    key: Annotated[str | None, typer.Option(help="Key column of each list (default: its first column).")] = None,
+    threshold: Annotated[float, typer.Option(help="Least match probability of a pair written.")] = 0.5,
+    out: Annotated[Path | None, typer.Option(help="Write the pairs to this CSV (default: print them).")] = None,
+    against: Annotated[Path | None, typer.Option(help="Link against this second list instead of the lake.")] = None,
+    against_map: Annotated[str | None, typer.Option(help="--map of the second list (default: the same).")] = None,
+    case: Annotated[str | None, typer.Option(help="Case number (against the lake).")] = None,
+    purpose: Annotated[str | None, typer.Option(help="Purpose of the read (against the lake).")] = None,
+) -> None:
+    """Collide a person list with another list (--against) or with the lake's people.
+
+    Writes one row per candidate pair: both keys, the match probability and the reason.
+    """
+    import pyarrow.csv as pacsv
+
+    from linkage import files
+
+    _check_threshold(threshold)
+    mapping = files.parse_map(map_)
+    table = files.read_list(listing, mapping, key, "list")
+    if against is not None:
+        other_map = files.parse_map(against_map) if against_map else mapping
+        pairs = files.link_files(table, files.read_list(against, other_map, key, "against"), threshold)
+    else:
+        if not case or not purpose:
+            raise ConfigError("linking a list against the lake is an investigator's read: give --case and --purpose")
+        from warehouse import lake
+
+        con = lake.connect(get_settings(), read_only=True)
+        try:
+            pairs = files.link_list_against_lake(con, table, threshold)
+        finally:
+            con.close()
+    if out is not None:
+        pacsv.write_csv(pairs, out)
+        console.print(f"{pairs.num_rows:,} pairs at or above {threshold} written to {out}")
+        return
+    shown = Table(*pairs.column_names)
+    for row in pairs.to_pylist():
+        shown.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()))
+    console.print(shown)

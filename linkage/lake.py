@@ -1,0 +1,309 @@
+"""The linkage stage of the lake: read person records, link them, write the result in one transaction.
+
+Tables (DuckLake, so every run is a snapshot and a past linkage can be read with ``--as-of``):
+
+- ``shared.person_link``: one row per person-bearing record: ``dataset``, ``record_key`` (the record's
+  primary key), ``person_key``, ``matched_by`` (``exact_id``: it carries the person's main ID number;
+  ``probable``: joined by the model; ``alone``), ``match_probability`` (its strongest pair inside the
+  person), ``match_rule`` (the blocking rule that found that pair), ``run_id``;
+- ``shared.person_cluster``: one row per person: ``person_key``, ``records``, ``datasets``,
+  ``weakest_probability``, ``run_id`` (the run that last changed it);
+- ``shared.person_key_history``: merges and splits of keys, per run;
+- ``linkage.features`` (cleaned values the model compares; personal, never shared), ``linkage.models``
+  (the trained model per full run, splink JSON: what explains a past linkage) and ``linkage.runs``.
+
+A full run trains the model and clusters everything, mapping clusters onto the previous keys; an
+incremental run (the default once a model exists) links only records that are new or changed since
+the last run, against the stored features, with the latest model.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass
+
+import duckdb
+import pyarrow as pa
+
+from linkage import engine, features, keys
+from linkage.sources import person_records_sql
+
+THRESHOLD = 0.9  # match probability at which two lake records are one person
+FINGERPRINT = (
+    "md5(concat_ws('|', name_cp, id18, CAST(birth_date AS VARCHAR), sex, phone, address_code, postcode, other_id))"
+)
+TABLES = {
+    "shared.person_link": "dataset VARCHAR, record_key VARCHAR, person_key BIGINT, matched_by VARCHAR, "
+    "match_probability DOUBLE, match_rule VARCHAR, run_id VARCHAR",
+    "shared.person_cluster": "person_key BIGINT, records BIGINT, datasets VARCHAR[], weakest_probability DOUBLE, "
+    "run_id VARCHAR",
+    "shared.person_key_history": "run_id VARCHAR, changed_at TIMESTAMPTZ, event VARCHAR, person_key BIGINT, "
+    "other_key BIGINT, records BIGINT",
+    "linkage.features": ", ".join(
+        f"{c} {'DATE' if c == 'birth_date' else 'INTEGER' if c == 'birth_year' else 'VARCHAR'}"
+        for c in features.FEATURES
+    )
+    + ", fingerprint VARCHAR",
+    "linkage.models": "run_id VARCHAR, trained_at TIMESTAMPTZ, records BIGINT, model JSON",
+    "linkage.runs": "run_id VARCHAR, mode VARCHAR, ran_at TIMESTAMPTZ, seconds DOUBLE, records BIGINT, linked BIGINT, "
+    "candidate_pairs BIGINT, pairs BIGINT, persons BIGINT, model_run VARCHAR",
+}
+
+
+@dataclass
+class Run:
+    run_id: str
+    mode: str  # full or incremental
+    records: int  # person records in the lake
+    linked: int  # records linked by this run (all, or the new and changed ones)
+    candidate_pairs: int
+    pairs: int  # pairs at or above the threshold
+    persons: int
+    seconds: float
+    model_run: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _ensure(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS shared")
+    con.execute("CREATE SCHEMA IF NOT EXISTS linkage")
+    for name, columns in TABLES.items():
+        con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+
+
+def _to_work(lake: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection, sql: str, name: str) -> None:
+    work.register("_arrow", lake.execute(sql).to_arrow_table())
+    work.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _arrow")
+    work.unregister("_arrow")
+
+
+def latest_model(con: duckdb.DuckDBPyConnection) -> tuple[str, dict] | None:
+    """(run id, splink model JSON) of the newest trained model, or None."""
+    row = con.execute("SELECT run_id, model FROM linkage.models ORDER BY trained_at DESC LIMIT 1").fetchone()
+    return (row[0], json.loads(row[1])) if row else None
+
+
+def link_lake(con: duckdb.DuckDBPyConnection, full: bool = False, threshold: float = THRESHOLD) -> Run:
+    """Link the lake's person records (``con``: a writable lake connection); one transaction."""
+    started = time.perf_counter()
+    run_id = time.strftime("L%Y%m%dT%H%M%S") + uuid.uuid4().hex[:6]
+    _ensure(con)
+    work = engine.workspace()
+    try:
+        _to_work(con, work, person_records_sql(con), "records")
+        records = features.build(work, "records", "current")
+        work.execute(
+            f"ALTER TABLE current ADD COLUMN fingerprint VARCHAR; UPDATE current SET fingerprint = {FINGERPRINT}"
+        )
+        model = None if full else latest_model(con)
+        if model is None:
+            run = _full(con, work, run_id, threshold)
+        else:
+            run = _incremental(con, work, run_id, model, threshold)
+    finally:
+        work.close()
+    run.records, run.seconds = records, time.perf_counter() - started
+    con.execute(
+        "INSERT INTO linkage.runs VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run.run_id,
+            run.mode,
+            run.seconds,
+            run.records,
+            run.linked,
+            run.candidate_pairs,
+            run.pairs,
+            run.persons,
+            run.model_run,
+        ],
+    )
+    con.execute("COMMIT")
+    return run
+
+
+def _previous(con: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection) -> int:
+    """Copy the previous keys to the workspace (``_previous``); the next key to issue."""
+    _to_work(
+        con, work, "SELECT dataset || ':' || record_key AS unique_id, person_key FROM shared.person_link", "_previous"
+    )
+    top = con.execute(
+        "SELECT greatest((SELECT max(person_key) FROM shared.person_link), "
+        "(SELECT max(greatest(person_key, other_key)) FROM shared.person_key_history))"
+    ).fetchone()[0]
+    return (top or 0) + 1
+
+
+def _full(con: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection, run_id: str, threshold: float) -> Run:
+    linker = engine.train(work, ["current"])
+    scored = engine.predict(work, linker, threshold)
+    model = engine.model_json(linker)
+    work.register("_cc", engine.clusters(work, "current", scored.pairs))
+    work.execute("CREATE OR REPLACE TEMP TABLE _clusters AS SELECT * FROM _cc")
+    next_key = _previous(con, work)
+    keys.assign(work, "_clusters", "_previous", next_key)
+    links = _links(work, scored.pairs, run_id)
+    con.execute("BEGIN TRANSACTION")
+    con.execute(
+        "INSERT INTO linkage.models VALUES (?, now(), ?, ?)",
+        [run_id, work.execute("SELECT count(*) FROM current").fetchone()[0], json.dumps(model)],
+    )
+    history = work.execute("SELECT event, person_key, other_key, records FROM _history").to_arrow_table()
+    _write(con, links, history, run_id, replace=True)
+    con.execute("DELETE FROM linkage.features")
+    con.register("_features", work.execute("SELECT * FROM current").to_arrow_table())
+    con.execute("INSERT INTO linkage.features BY NAME SELECT * FROM _features")
+    con.unregister("_features")
+    persons = work.execute("SELECT count(DISTINCT person_key) FROM _keys").fetchone()[0]
+    return Run(run_id, "full", 0, links.num_rows, scored.candidates, scored.pairs.num_rows, persons, 0.0, run_id)
+
+
+def _links(work: duckdb.DuckDBPyConnection, pairs: pa.Table, run_id: str) -> pa.Table:
+    """person_link rows from ``_keys``, the scored pairs and the records' IDs."""
+    work.register("_pairs", pairs)
+    table = work.execute(
+        """WITH k AS (SELECT k.unique_id, k.person_key, c.id18 FROM _keys k JOIN current c USING (unique_id)),
+        anchor AS (SELECT person_key, id18 FROM k WHERE id18 IS NOT NULL GROUP BY person_key, id18
+                   QUALIFY row_number() OVER (PARTITION BY person_key ORDER BY count(*) DESC, id18) = 1),
+        edges AS (SELECT unique_id_l AS a, unique_id_r AS b, match_probability, match_rule FROM _pairs
+                  UNION ALL SELECT unique_id_r, unique_id_l, match_probability, match_rule FROM _pairs),
+        best AS (SELECT e.a AS unique_id, e.match_probability, e.match_rule FROM edges e
+                 JOIN k ka ON ka.unique_id = e.a JOIN k kb ON kb.unique_id = e.b AND kb.person_key = ka.person_key
+                 QUALIFY row_number() OVER (PARTITION BY e.a ORDER BY e.match_probability DESC, e.match_rule) = 1)
+        SELECT split_part(k.unique_id, ':', 1) AS dataset, substring(k.unique_id, strpos(k.unique_id, ':') + 1) AS record_key,
+          k.person_key,
+          CASE WHEN b.unique_id IS NULL THEN 'alone' WHEN k.id18 = a.id18 THEN 'exact_id' ELSE 'probable' END AS matched_by,
+          b.match_probability, b.match_rule, ? AS run_id
+        FROM k LEFT JOIN anchor a USING (person_key) LEFT JOIN best b USING (unique_id)""",
+        [run_id],
+    ).to_arrow_table()
+    work.unregister("_pairs")
+    return table
+
+
+def _write(con: duckdb.DuckDBPyConnection, links: pa.Table, history: pa.Table, run_id: str, replace: bool) -> None:
+    """Store links (all of them with ``replace``, else the given records' rows) and refresh the clusters
+    they touch; inside the caller's transaction."""
+    con.register("_links", links)
+    con.register("_hist", history)
+    if replace:
+        con.execute("DELETE FROM shared.person_link")
+    else:
+        con.execute(
+            "DELETE FROM shared.person_link WHERE dataset || ':' || record_key IN "
+            "(SELECT dataset || ':' || record_key FROM _links)"
+        )
+    con.execute("INSERT INTO shared.person_link BY NAME SELECT * FROM _links")
+    con.execute(
+        "INSERT INTO shared.person_key_history SELECT ?, now(), event, person_key, other_key, records FROM _hist",
+        [run_id],
+    )
+    touched = "SELECT person_key FROM _links UNION SELECT person_key FROM _hist UNION SELECT other_key FROM _hist"
+    con.execute(f"DELETE FROM shared.person_cluster WHERE {'true' if replace else f'person_key IN ({touched})'}")
+    con.execute(
+        f"""INSERT INTO shared.person_cluster
+        SELECT person_key, count(*), list(DISTINCT dataset ORDER BY dataset), min(match_probability),
+          max(run_id) FILTER (WHERE person_key IN (SELECT person_key FROM _links)) FROM shared.person_link
+        WHERE {"true" if replace else f"person_key IN ({touched})"} GROUP BY person_key"""
+    )
+    con.unregister("_links")
+    con.unregister("_hist")
+
+
+def _incremental(con, work, run_id: str, model: tuple[str, dict], threshold: float) -> Run:
+    """Link only new and changed records against the stored features, with the latest model."""
+    _to_work(con, work, "SELECT * FROM linkage.features", "stored")
+    work.execute(
+        """CREATE OR REPLACE TEMP TABLE fresh AS SELECT c.* FROM current c
+        LEFT JOIN stored s USING (unique_id) WHERE s.fingerprint IS DISTINCT FROM c.fingerprint"""
+    )
+    work.execute(
+        "CREATE OR REPLACE TEMP TABLE existing AS SELECT * FROM stored WHERE unique_id NOT IN (SELECT unique_id FROM fresh)"
+    )
+    linked = work.execute("SELECT count(*) FROM fresh").fetchone()[0]
+    next_key = _previous(con, work)
+    scored = engine.predict_new(work, model[1], "existing", "fresh", threshold) if linked else None
+    pairs = (
+        scored.pairs
+        if scored
+        else pa.table(
+            {
+                "unique_id_l": pa.array([], pa.string()),
+                "unique_id_r": pa.array([], pa.string()),
+                "match_probability": pa.array([], pa.float64()),
+                "match_rule": pa.array([], pa.string()),
+            }
+        )
+    )
+    work.register("_pairs", pairs)
+    # components over the new records, an existing record standing for its person
+    nodes = [r[0] for r in work.execute("SELECT unique_id FROM fresh ORDER BY unique_id").fetchall()]
+    key_of = dict(
+        work.execute(
+            "SELECT unique_id, person_key FROM _previous WHERE unique_id IN (SELECT unique_id FROM existing)"
+        ).fetchall()
+    )
+    parent: dict[str, str] = {n: n for n in nodes}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in work.execute("SELECT unique_id_l, unique_id_r FROM _pairs").fetchall():
+        a = f"key:{key_of[a]}" if a in key_of else a
+        b = f"key:{key_of[b]}" if b in key_of else b
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[str, list[str]] = {}
+    for n in list(parent):
+        groups.setdefault(find(n), []).append(n)
+    assigned, history = {}, []
+    for members in sorted(groups.values(), key=min):
+        old = sorted(int(m[4:]) for m in members if m.startswith("key:"))
+        key = old[0] if old else next_key
+        next_key += 0 if old else 1
+        history += [("merge", key, other, None) for other in old[1:]]
+        for m in members:
+            if not m.startswith("key:"):
+                assigned[m] = key
+    con.execute("BEGIN TRANSACTION")
+    merges = pa.table(
+        {
+            "event": [h[0] for h in history],
+            "person_key": [h[1] for h in history],
+            "other_key": [h[2] for h in history],
+            "records": pa.array([None] * len(history), pa.int64()),
+        }
+    )
+    for _, key, other, _ in history:
+        con.execute(
+            "UPDATE shared.person_link SET person_key = ?, run_id = ? WHERE person_key = ?", [key, run_id, other]
+        )
+    work.register(
+        "_assigned",
+        pa.table({"unique_id": list(assigned), "person_key": pa.array(list(assigned.values()), pa.int64())}),
+    )
+    work.execute(
+        "CREATE OR REPLACE TEMP TABLE _keys AS SELECT * FROM _assigned UNION ALL SELECT unique_id, person_key FROM _previous WHERE unique_id IN (SELECT unique_id FROM existing)"
+    )
+    work.execute("CREATE OR REPLACE TEMP TABLE current AS SELECT * FROM fresh UNION ALL BY NAME SELECT * FROM existing")
+    links = _links(work, pairs, run_id)
+    work.register("_new_links", links)
+    fresh_links = work.execute(
+        "SELECT * FROM _new_links WHERE dataset || ':' || record_key IN (SELECT unique_id FROM fresh)"
+    ).to_arrow_table()
+    _write(con, fresh_links, merges, run_id, replace=False)
+    con.register("_fresh", work.execute("SELECT * FROM fresh").to_arrow_table())
+    con.execute("DELETE FROM linkage.features WHERE unique_id IN (SELECT unique_id FROM _fresh)")
+    con.execute("INSERT INTO linkage.features BY NAME SELECT * FROM _fresh")
+    con.unregister("_fresh")
+    persons = con.execute("SELECT count(*) FROM shared.person_cluster").fetchone()[0]
+    return Run(
+        run_id, "incremental", 0, linked, scored.candidates if scored else 0, pairs.num_rows, persons, 0.0, model[0]
+    )
