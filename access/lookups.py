@@ -33,8 +33,15 @@ class Call:
     sql: str | None = None  # free SQL (query, sql); lookups have sections instead
     value: str | None = None
     sections: dict[str, tuple[Part, ...]] = field(default_factory=dict)
+    named: set[str] = field(default_factory=set)  # ID numbers the call names besides its text (a list's)
 
 
+# the person's records in every department, found through linkage from the records that carry the ID
+LINKED = """person_key IN (SELECT l.person_key FROM lake.shared.person_link l JOIN (
+  SELECT 'civil.residents' AS dataset, resident_id AS record_key FROM lake.raw.civil_residents WHERE id_number = $value
+  UNION ALL SELECT 'telecom.subscribers', subscriber_id FROM lake.raw.telecom_subscribers WHERE id_number = $value
+  UNION ALL SELECT 'health.patients', patient_id FROM lake.raw.health_patients WHERE id_number = $value) r
+  ON l.dataset = r.dataset AND l.record_key = r.record_key)"""
 PERSON = {
     "person": (Part("shared.person", (), "id_number = $value"),),
     "phones": (
@@ -61,6 +68,7 @@ PERSON = {
     "duplicate_registrations": (
         Part("shared.duplicate_registration", ("household_id", "address_code"), "id_number = $value"),
     ),
+    "linked_records": (Part("shared.linked_record", ("dataset", "record_key", "how"), LINKED),),
 }
 ADDRESS = {
     "address": (Part("shared.address", (), "address_code = $value"),),
@@ -108,3 +116,8 @@ def query(user: User, sql: str, case: str | None, purpose: str | None) -> Call:
 
 def engineer_sql(user: User, sql: str) -> Call:
     return Call(user, "sql", sql, sql=sql)
+
+
+def link_file(user: User, listing: str, ids: set[str], case: str | None, purpose: str | None) -> Call:
+    """A person list collided with the lake's people; the IDs it holds count as named."""
+    return Call(user, "link file", f"link file {listing}", case, purpose, named=ids)

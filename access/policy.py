@@ -19,6 +19,7 @@ from sqlglot.lineage import lineage
 from connectors.staging import LINEAGE
 from contracts import contracts
 from contracts.checks import Field
+from linkage.tables import TABLES, columns
 from warehouse.land import table_name
 from warehouse.model import VIEWS
 
@@ -27,6 +28,8 @@ UNTRACED: Origin = ("", "")
 CLEAR, MASK, HIDE = 0, 1, 2
 SUBJECT_CHECKS = ("resident_id", "party_id", "legacy_id")  # a field holding a person's ID number
 QUARANTINE_SAFE = {"dataset", "rule", "rule_key", "check", "column", "field", "severity", "contract_version"}
+# what linkage shares: record keys, pseudonymous person keys and scores, no value of a person
+LINKED = tuple(t for t in TABLES if t.startswith("shared."))
 
 
 @cache
@@ -49,6 +52,8 @@ def column_origins(table: str, column: str) -> frozenset[Origin]:
     """Origins of ``column`` of ``table`` (``schema.name``), whatever layer it is in."""
     schema, name = table.lower().split(".", 1)
     column = column.lower()
+    if table.lower() in LINKED:
+        return frozenset()
     if schema == "shared":
         return view_origins().get(table.lower(), {}).get(column, frozenset({UNTRACED}))
     if schema in ("raw", "conformed"):
@@ -87,13 +92,13 @@ def subject_column(table: str) -> str | None:
     by it); None when there is none or more than one, and then every row stays masked."""
     schema, name = table.lower().split(".", 1)
     if schema == "shared":
-        columns = view_origins().get(table.lower(), {})
+        origins_of = view_origins().get(table.lower(), {})
     elif schema in ("raw", "conformed"):
         dataset = _raw_tables().get(f"raw.{name}")
-        columns = {f: column_origins(table, f) for f in (contracts()[dataset].fields if dataset else ())}
+        origins_of = {f: column_origins(table, f) for f in (contracts()[dataset].fields if dataset else ())}
     else:
         return None
-    found = [c for c, origins in columns.items() if is_subject(origins)]
+    found = [c for c, origins in origins_of.items() if is_subject(origins)]
     return found[0] if len(found) == 1 else None
 
 
@@ -105,6 +110,7 @@ def not_shared(origins: frozenset[Origin]) -> bool:
 def raw_schema() -> dict[str, dict[str, dict[str, str]]]:
     """The raw tables as the contracts declare them (what the views are written over)."""
     schema: dict[str, dict[str, dict[str, str]]] = {"quarantine": {"rows": {"dataset": "VARCHAR", "record": "JSON"}}}
+    schema["shared"] = {t.split(".")[1]: dict.fromkeys(columns(t), "VARCHAR") for t in LINKED}
     for table, dataset in _raw_tables().items():
         schema.setdefault("raw", {})[table.split(".")[1]] = {f: "VARCHAR" for f in contracts()[dataset].fields}
     return schema
@@ -136,7 +142,7 @@ def view_origins() -> dict[str, dict[str, frozenset[Origin]]]:
 @cache
 def shared_schema() -> dict[str, dict[str, dict[str, str]]]:
     """The shared views as a query is checked against them: not-shared columns are simply not there."""
-    views: dict[str, dict[str, str]] = {}
-    for view, columns in view_origins().items():
-        views[view.split(".")[1]] = {c: "VARCHAR" for c, o in columns.items() if not not_shared(o)}
+    views: dict[str, dict[str, str]] = {t.split(".")[1]: dict.fromkeys(columns(t), "VARCHAR") for t in LINKED}
+    for view, found in view_origins().items():
+        views[view.split(".")[1]] = {c: "VARCHAR" for c, o in found.items() if not not_shared(o)}
     return {"shared": views}

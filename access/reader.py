@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
+import pyarrow as pa
 
 from access import audit, engine, ledger, masked, plan, policy
 from access.lookups import Call, Part
@@ -23,7 +25,7 @@ from warehouse import lake
 from xgate.errors import XgateError
 from xgate.settings import Settings
 
-NEEDS_CASE = ("person", "address", "phone", "query")
+NEEDS_CASE = ("person", "address", "phone", "query", "link file")
 LITERALS = re.compile(r"'((?:[^']|'')*)'|(?<![\w.])([0-9０-９]+)")
 
 
@@ -81,9 +83,41 @@ class Reader:
 
     def read(self, call: Call) -> Shown:
         """What the call may show; refused or failed calls raise after they are recorded."""
+        return self._recorded(
+            call, lambda seen, planned: self._free(planned, seen) if planned else self._lookup(call, seen)
+        )
+
+    def collide(self, call: Call, listing: pa.Table, threshold: float) -> pa.Table:
+        """An outside person list linked against the lake's people (数据碰撞): the pairs (list key, lake
+        record key, person key, probability, reason; no value of the lake), recorded like any read, the
+        lake persons matched as the persons read."""
+        found: list[pa.Table] = []
+
+        def run(_: masked.Context, __: plan.Plan | None) -> tuple[Shown, dict]:
+            from linkage import files
+
+            con = lake.connect(self.settings, read_only=True, as_of=self.as_of)
+            try:
+                pairs = files.link_list_against_lake(con, listing, threshold)
+                keys = sorted(set(pairs.column("key_r").to_pylist()))
+                sql = (
+                    "SELECT DISTINCT id18 FROM linkage.features WHERE id18 IS NOT NULL AND list_contains($k, unique_id)"
+                )
+                ids = con.execute(sql, {"k": keys}).fetchall()
+            finally:
+                con.close()
+            found.append(pairs)
+            shown = Shown({"pairs": (pairs.column_names, [tuple(r.values()) for r in pairs.to_pylist()])})
+            return shown, {"rows": pairs.num_rows, "subjects": self._hashes({i for (i,) in ids})}
+
+        self._recorded(call, run)
+        return found[0]
+
+    def _recorded(self, call: Call, run: Callable[[masked.Context, plan.Plan | None], tuple[Shown, dict]]) -> Shown:
+        """Authorise and bind ``call`` to its case, then ``run`` it between its two audit records."""
         entry = {"user": call.user.name, "role": call.user.role, "case": call.case, "purpose": call.purpose,
                  "command": call.command, "query": call.text, "as_of": self.as_of}  # fmt: skip
-        persons = {"subjects": self._hashes(named(call.text))}
+        persons = {"subjects": self._hashes(named(call.text) | call.named)}
         try:
             authorise(call.user, call.command)
             seen = context(self.settings, call.user, call)
@@ -96,7 +130,7 @@ class Reader:
             facts |= {"fields": list(planned.fields), "datasets": list(planned.datasets)}
         started = audit.append(self.settings, entry | persons | facts | {"outcome": "started"})
         try:
-            shown, outcome = self._free(planned, seen) if planned else self._lookup(call, seen)
+            shown, outcome = run(seen, planned)
         except XgateError as exc:
             audit.append(self.settings, {"of": started["seq"], "outcome": "failed", "reason": str(exc)})
             raise

@@ -28,7 +28,8 @@ CASE_WORK = frozenset({"case open", "case add-member", "case add-subject", "case
 
 # role -> the actions it may take (Trino-style: one allow list per role, everything else denied)
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "investigator": frozenset({"person", "address", "phone", "query", "grant request", "grant list"}) | CASE_WORK,
+    "investigator": frozenset({"person", "address", "phone", "query", "link file", "grant request", "grant list"})
+    | CASE_WORK,
     "engineer": frozenset({"sql"}),
     "auditor": frozenset(
         {"audit verify", "audit who-read", "audit show", "audit rotate", "grant list", "case list", "case show"}
@@ -45,7 +46,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         }
     ),
 }
-READS = ("person", "address", "phone", "query", "sql")  # authorised by the reader, inside their audit record
 
 
 class User(BaseModel):

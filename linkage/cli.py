@@ -100,16 +100,18 @@ def link_file(
     if against is not None:
         other_map = files.parse_map(against_map) if against_map else mapping
         pairs = files.link_files(table, files.read_list(against, other_map, key, "against"), threshold)
-    else:
-        if not case or not purpose:
-            raise ConfigError("linking a list against the lake is an investigator's read: give --case and --purpose")
-        from warehouse import lake
+    else:  # an investigator's read: bound to a case, recorded, through the access layer
+        from access import lookups
+        from access.cli import caller
+        from access.reader import Reader
 
-        con = lake.connect(get_settings(), read_only=True)
+        user = caller("link file", f"link file {listing.name}", case, purpose)
+        ids = {i for i in table.column("id_number").to_pylist() if i} if "id_number" in table.column_names else set()
+        reader = Reader(get_settings())
         try:
-            pairs = files.link_list_against_lake(con, table, threshold)
+            pairs = reader.collide(lookups.link_file(user, listing.name, ids, case, purpose), table, threshold)
         finally:
-            con.close()
+            reader.close()
     if out is not None:
         pacsv.write_csv(pairs, out)
         console.print(f"{pairs.num_rows:,} pairs at or above {threshold} written to {out}")

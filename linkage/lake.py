@@ -29,27 +29,12 @@ import pyarrow as pa
 
 from linkage import engine, features, keys
 from linkage.sources import person_records_sql
+from linkage.tables import TABLES
 
 THRESHOLD = 0.9  # match probability at which two lake records are one person
 FINGERPRINT = (
     "md5(concat_ws('|', name_cp, id18, CAST(birth_date AS VARCHAR), sex, phone, address_code, postcode, other_id))"
 )
-TABLES = {
-    "shared.person_link": "dataset VARCHAR, record_key VARCHAR, person_key BIGINT, matched_by VARCHAR, "
-    "match_probability DOUBLE, match_rule VARCHAR, run_id VARCHAR",
-    "shared.person_cluster": "person_key BIGINT, records BIGINT, datasets VARCHAR[], weakest_probability DOUBLE, "
-    "run_id VARCHAR",
-    "shared.person_key_history": "run_id VARCHAR, changed_at TIMESTAMPTZ, event VARCHAR, person_key BIGINT, "
-    "other_key BIGINT, records BIGINT",
-    "linkage.features": ", ".join(
-        f"{c} {'DATE' if c == 'birth_date' else 'INTEGER' if c == 'birth_year' else 'VARCHAR'}"
-        for c in features.FEATURES
-    )
-    + ", fingerprint VARCHAR",
-    "linkage.models": "run_id VARCHAR, trained_at TIMESTAMPTZ, records BIGINT, model JSON",
-    "linkage.runs": "run_id VARCHAR, mode VARCHAR, ran_at TIMESTAMPTZ, seconds DOUBLE, records BIGINT, linked BIGINT, "
-    "candidate_pairs BIGINT, pairs BIGINT, persons BIGINT, model_run VARCHAR",
-}
 
 
 @dataclass

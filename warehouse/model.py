@@ -113,6 +113,14 @@ VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
            WHERE r.status = '正常' AND r2.status = '正常' AND r2.resident_id <> r.resident_id""",
         ("raw.civil_residents", "shared.person_link"),
     ),
+    "shared.linked_record": (
+        """SELECT person_key, dataset, record_key, matched_by, match_probability,
+             CASE WHEN matched_by = 'exact_id' THEN 'exact'
+                  WHEN matched_by = 'probable' THEN 'probable, p = ' || printf('%.2f', match_probability)
+                  ELSE matched_by END AS how
+           FROM shared.person_link""",
+        ("shared.person_link",),
+    ),
     "shared.health_unknown_to_civil": (
         """SELECT p.patient_id, p.id_number, p.name, a.matched_by, a.match_probability
            FROM raw.health_patients p JOIN shared.person_link a ON a.dataset = 'health.patients'

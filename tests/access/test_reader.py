@@ -179,3 +179,34 @@ def test_engineer_sql_is_masked_audited_and_pins_snapshots(access_settings, read
     assert len(done) == 4 and done[2]["snapshot"] == 2
     with pytest.raises(Refused):
         read(lookups.engineer_sql(ENGINEER, "SELECT * FROM read_parquet('x.parquet')"))
+
+
+def test_person_shows_linked_records_with_how_they_joined(read, facts) -> None:
+    linked = rows_of(
+        read(lookups.person(INVESTIGATOR, facts["dead_id"], CASE, "all records")).sections["linked_records"]
+    )
+    assert {r["dataset"] for r in linked} >= {"telecom.subscribers", "health.patients"}
+    assert all(r["how"] == "exact" or r["how"].startswith("probable, p = 0.") for r in linked)
+
+
+def test_a_list_collided_with_the_lake_is_a_recorded_read(access_settings, facts, tmp_path) -> None:
+    import pyarrow as pa
+
+    from access.reader import Reader
+    from linkage import files
+
+    path = tmp_path / "list.csv"
+    path.write_text(f"编号,身份证号\nL1,{facts['dead_id']}\n", encoding="utf-8")
+    listing = files.read_list(path, files.parse_map("id_number=身份证号"), None, "list")
+    reader = Reader(access_settings)
+    try:
+        pairs = reader.collide(lookups.link_file(INVESTIGATOR, path.name, {facts["dead_id"]}, CASE, "tip-off"),
+                               listing, 0.5)  # fmt: skip
+        with pytest.raises(Refused, match="not on case"):
+            reader.collide(lookups.link_file(OUTSIDER, path.name, set(), CASE, "x"), listing, 0.5)
+    finally:
+        reader.close()
+    assert isinstance(pairs, pa.Table) and pairs.num_rows >= 1 and set(pairs.column("key_l").to_pylist()) == {"L1"}
+    assert facts["dead_id"] not in str(pairs.to_pylist())
+    [read_] = [r for r in audit.reads(access_settings) if r["command"] == "link file" and r["outcome"] == "allowed"]
+    assert read_["case"] == CASE and audit.subject_hash(access_settings, facts["dead_id"]) in read_["subjects"]

@@ -101,10 +101,11 @@ SENSITIVE = {
 @pytest.mark.parametrize("route", SENSITIVE)
 def test_sensitive_field_without_grant_never_shows(access_settings, read, facts, route) -> None:
     sql, expected = SENSITIVE[route]
-    _, rows = _query(read, sql)
+    columns, rows = _query(read, sql)
     assert not _cells(rows) & facts["deaths"], "a death date left the access layer"
+    at = columns.index("deceased_at") if "deceased_at" in columns else -1
     if expected == "hidden":
-        assert rows and all(row[-1] == HIDDEN for row in rows), rows[:3]
+        assert rows and all(row[at] == HIDDEN for row in rows), rows[:3]
     elif expected == "empty":
         assert rows == []  # the filter saw NULL, not the dates
     started, done = audit.records(access_settings)
