@@ -26,10 +26,12 @@ class DagRunResult:
 
 
 def load_dag(dag_id: str):
-    """Parse the DAG's own file now (with the current settings), like the DAG processor would."""
+    """Parse the DAG's file now (with the current settings), like the DAG processor would: the shared
+    views' own file, or the one that builds every source's DAG from its declaration."""
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(DAGS_DIR / f"{dag_id}.py"))
+    file = "xgate_shared.py" if dag_id == "xgate_shared" else "xgate_sources.py"
+    bag = DagBag(dag_folder=str(DAGS_DIR / file))
     if dag_id not in bag.dags:
         raise KeyError(f"no DAG {dag_id!r} in {DAGS_DIR}: {bag.import_errors or 'no such file'}")
     return bag.dags[dag_id]

@@ -18,13 +18,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sandbox import store
-from xgate.settings import Settings
+from sandbox.settings import SandboxSettings
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S+08:00"  # department systems keep Asia/Shanghai local time
 
 
 class PagedDataset:
-    def __init__(self, settings: Settings, dataset: str, key: str, stamp: str) -> None:
+    def __init__(self, settings: SandboxSettings, dataset: str, key: str, stamp: str) -> None:
         self.settings, self.dataset, self.key, self.stamp = settings, dataset, key, stamp
         self._lock = threading.Lock()
         self._loaded_state: str | None = None
