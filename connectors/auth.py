@@ -35,7 +35,9 @@ def _need(connection: Connection, name: str, *fields: str) -> list[str]:
     for field in fields:
         value = getattr(connection, field)
         if value is None:
-            raise ConfigError(f"connection {name!r} has no {field}: set XGATE_CONNECTIONS__{name.upper()}__{field.upper()}")
+            raise ConfigError(
+                f"connection {name!r} has no {field}: set XGATE_CONNECTIONS__{name.upper()}__{field.upper()}"
+            )
         values.append(value.get_secret_value() if isinstance(value, SecretStr) else str(value))
     return values
 
@@ -124,7 +126,9 @@ class _OAuth2(requests.auth.AuthBase):
             return self._token
 
     def _fetch(self) -> tuple[str, float]:
-        form = {"grant_type": "client_credentials"} | ({"scope": " ".join(self.spec.scopes)} if self.spec.scopes else {})
+        form = {"grant_type": "client_credentials"} | (
+            {"scope": " ".join(self.spec.scopes)} if self.spec.scopes else {}
+        )
         basic = (self.client_id, self.secret) if self.spec.client_auth == "basic" else None
         if basic is None:
             form |= {"client_id": self.client_id, "client_secret": self.secret}
@@ -139,7 +143,8 @@ class _OAuth2(requests.auth.AuthBase):
             reason = body.get("error", "") if isinstance(body, dict) else ""
             raise SourceRefused(
                 f"OAuth2 token endpoint {self.token_url} refused the client credentials: HTTP {reply.status_code} "
-                f"{reason}".rstrip() + " (not retried)"
+                f"{reason}".rstrip()
+                + " (not retried)"
             )
         return body["access_token"], time.monotonic() + max(0.0, float(body.get("expires_in", 3600)) - 30)
 

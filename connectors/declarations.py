@@ -103,7 +103,9 @@ class Source(BaseModel):
                 raise ValueError(f"stream {stream.name!r}: {', '.join(wrong)} not for a {self.kind} source")
             needs = {"rest": ("path",), "fhir": ("resource",), "sql": ("table", "query"), "files": ("patterns",)}
             if sum(bool(getattr(stream, n)) for n in needs[self.kind]) != 1:
-                raise ValueError(f"stream {stream.name!r} of a {self.kind} source needs {' or '.join(needs[self.kind])}")
+                raise ValueError(
+                    f"stream {stream.name!r} of a {self.kind} source needs {' or '.join(needs[self.kind])}"
+                )
             if self.kind != "files" and not stream.cursor_field:
                 raise ValueError(f"stream {stream.name!r} needs a cursor_field for incremental reads")
         if len({s.name for s in self.streams}) != len(self.streams):

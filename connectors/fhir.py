@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from functools import cache
 
 from connectors.declarations import Source, Stream
-from connectors.http import HttpClient
+from connectors.http import HttpClient, outcome_issues
 from connectors.reader import Bounds, Chunk, prefetched
 from connectors.records import iso, json_table
 from xgate.errors import ConfigError, SourceRefused
@@ -33,7 +33,7 @@ def fhirpath(expression: str) -> Callable[[dict], list]:
     from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
     class Refuse(ErrorListener):  # fhirpathpy's own parser recovers silently from syntax errors
-        def syntaxError(self, recognizer, symbol, line, column, message, error) -> None:  # noqa: N802
+        def syntaxError(self, recognizer, symbol, line, column, message, error) -> None:
             raise ValueError(f"at column {column}: {message}")
 
     lexer = FHIRPathLexer(InputStream(expression))
@@ -45,15 +45,6 @@ def fhirpath(expression: str) -> Callable[[dict], list]:
     if parser.getCurrentToken().type != Token.EOF:
         raise ValueError(f"at column {parser.getCurrentToken().column}: unexpected {parser.getCurrentToken().text!r}")
     return compile_fhirpath(expression, models["r4"])
-
-
-def outcome_problems(resource: dict) -> str:
-    """The error and fatal issues of an OperationOutcome, as one line (empty when there are none)."""
-    issues = [i for i in resource.get("issue") or [] if i.get("severity") in SERIOUS]
-    return "; ".join(
-        f"{i['severity']} {i.get('code', '?')}: {i.get('diagnostics') or (i.get('details') or {}).get('text', '')}"
-        for i in issues
-    )
 
 
 class FhirReader:
@@ -108,10 +99,13 @@ class FhirReader:
         if bundle.get("resourceType") == "OperationOutcome":
             entries = [bundle]
         elif bundle.get("resourceType") != "Bundle":
-            raise SourceRefused(f"{self.where} page {page}: expected a searchset Bundle, got {bundle.get('resourceType')!r}")
+            raise SourceRefused(
+                f"{self.where} page {page}: expected a searchset Bundle, got {bundle.get('resourceType')!r}"
+            )
         for resource in entries:
-            if resource.get("resourceType") == "OperationOutcome" and outcome_problems(resource):
-                raise SourceRefused(f"{self.where} page {page}: OperationOutcome {outcome_problems(resource)}")
+            problems = outcome_issues(resource, SERIOUS) if resource.get("resourceType") == "OperationOutcome" else ""
+            if problems:
+                raise SourceRefused(f"{self.where} page {page}: OperationOutcome {problems}")
         return [r for r in entries if r.get("resourceType") == self.stream.resource]
 
     def close(self) -> None:

@@ -37,12 +37,16 @@ def export(client: HttpClient, stream: Stream, bounds: Bounds, where: str) -> It
     kickoff, _ = client.fetch("/$export", params, 1, lambda r: None, headers=ASYNC)
     status = kickoff.headers.get("Content-Location")
     if kickoff.status_code != 202 or not status:
-        raise SourceRefused(f"{where}: $export answered HTTP {kickoff.status_code} without a status URL; not bulk-capable")
+        raise SourceRefused(
+            f"{where}: $export answered HTTP {kickoff.status_code} without a status URL; not bulk-capable"
+        )
     manifest = _wait(client, status, where)
     files = [o["url"] for o in manifest.get("output") or [] if o.get("type") == stream.resource]
     with tempfile.TemporaryDirectory(prefix="xgate-bulk-") as folder:
         for number, url in enumerate(files, start=1):
-            path = client.download(url, Path(folder) / f"{number}.ndjson", number, {"Accept": "application/fhir+ndjson"})
+            path = client.download(
+                url, Path(folder) / f"{number}.ndjson", number, {"Accept": "application/fhir+ndjson"}
+            )
             yield from _resources(path, number, stream.page_size, where)
     with contextlib.suppress(XgateError):  # a courtesy: the files may go; the data is already read
         client.fetch(status, None, 1, lambda r: None, method="DELETE")
@@ -51,7 +55,9 @@ def export(client: HttpClient, stream: Stream, bounds: Bounds, where: str) -> It
 def _wait(client: HttpClient, status: str, where: str) -> dict:
     deadline = time.monotonic() + MAX_WAIT
     while True:
-        reply, manifest = client.fetch(status, None, 1, lambda r: orjson.loads(r.content) if r.status_code == 200 else None)
+        reply, manifest = client.fetch(
+            status, None, 1, lambda r: orjson.loads(r.content) if r.status_code == 200 else None
+        )
         if reply.status_code == 200:
             return manifest
         if time.monotonic() > deadline:
@@ -67,6 +73,8 @@ def _resources(path: Path, number: int, size: int, where: str) -> Iterator[tuple
             try:
                 resources = [orjson.loads(line) for line in batch if line.strip()]
             except orjson.JSONDecodeError:
-                raise SourceUnavailable(f"{where}: bulk file {number} has a malformed line after line {start}") from None
+                raise SourceUnavailable(
+                    f"{where}: bulk file {number} has a malformed line after line {start}"
+                ) from None
             yield f"file={number}#line={start}", resources
             start += len(batch)

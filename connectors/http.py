@@ -42,6 +42,17 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
 
 
+def outcome_issues(outcome: dict, severities: tuple[str, ...] = ()) -> str:
+    """A FHIR OperationOutcome's issues (of the given severities, or all), as one line."""
+    said = []
+    for issue in outcome.get("issue") or []:
+        if severities and issue.get("severity") not in severities:
+            continue
+        text = issue.get("diagnostics") or (issue.get("details") or {}).get("text", "")
+        said.append(f"{issue.get('severity', '?')} {issue.get('code', '?')}: {text}")
+    return "; ".join(said)
+
+
 def reason(reply: requests.Response) -> str:
     """What the source said about an error, briefly: a FHIR OperationOutcome's issues, or an ``error`` field."""
     try:
@@ -51,11 +62,7 @@ def reason(reply: requests.Response) -> str:
     if not isinstance(body, dict):
         return ""
     if body.get("resourceType") == "OperationOutcome":
-        issues = [
-            f"{i.get('severity', '?')} {i.get('code', '?')}: {i.get('diagnostics') or (i.get('details') or {}).get('text', '')}"
-            for i in body.get("issue") or []
-        ]
-        return ("OperationOutcome " + "; ".join(issues))[:300]
+        return ("OperationOutcome " + outcome_issues(body))[:300]
     said = body.get("error_description") or body.get("error") or body.get("message") or ""
     return str(said)[:200] if isinstance(said, str | int) else ""
 
@@ -140,7 +147,9 @@ class HttpClient:
                     self._check(reply, page)
                     return reply, parse(reply)
             except BODY_ERRORS as exc:
-                cause = "malformed or truncated JSON" if isinstance(exc, orjson.JSONDecodeError) else "connection broken"
+                cause = (
+                    "malformed or truncated JSON" if isinstance(exc, orjson.JSONDecodeError) else "connection broken"
+                )
                 time.sleep(self.backoff * 2**attempt)
             except requests.exceptions.SSLError as exc:
                 raise SourceRefused(
@@ -179,7 +188,13 @@ def _phrase(status: int) -> str:
 
 def _tls_reason(exc: requests.exceptions.SSLError) -> str:
     text = str(exc)
-    for known in ("CERTIFICATE_VERIFY_FAILED", "CERTIFICATE_REQUIRED", "UNKNOWN_CA", "BAD_CERTIFICATE", "WRONG_VERSION"):
+    for known in (
+        "CERTIFICATE_VERIFY_FAILED",
+        "CERTIFICATE_REQUIRED",
+        "UNKNOWN_CA",
+        "BAD_CERTIFICATE",
+        "WRONG_VERSION",
+    ):
         if known.lower() in text.lower():
             return known.lower().replace("_", " ")
     return "handshake failed"

@@ -66,7 +66,9 @@ class SqlReader:
         except sa.exc.NoSuchTableError:
             raise SourceRefused(f"{self.where}: table {self.stream.table!r} not found in {self.shown}") from None
         except sa.exc.OperationalError as exc:
-            raise SourceUnavailable(f"{self.where}: cannot reach {self.shown}: {str(exc.orig).splitlines()[0]}") from None
+            raise SourceUnavailable(
+                f"{self.where}: cannot reach {self.shown}: {str(exc.orig).splitlines()[0]}"
+            ) from None
         return table, pa.schema([(c.name, arrow_type(c)) for c in table.columns])
 
     def read(self, bounds: Bounds) -> Iterator[Chunk]:

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sandbox.settings import SandboxSettings
-from xgate.settings import PROFILE
 from xgate.errors import ConfigError
+from xgate.settings import PROFILE
 
 app = typer.Typer(
     help="The department sandbox: a synthetic population served the way each department serves it.",

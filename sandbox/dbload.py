@@ -17,8 +17,8 @@ from sqlalchemy.engine import URL, make_url
 
 from sandbox import store
 from sandbox.departments import PRIMARY_KEYS
-from xgate.errors import SourceUnavailable
 from sandbox.settings import SandboxSettings
+from xgate.errors import SourceUnavailable
 
 Target = Literal["sqlite", "postgres", "mysql"]
 DEPARTMENT_TABLES = {

@@ -23,7 +23,9 @@ class SandboxSettings(BaseSettings):
     ports: dict[str, int] = Field(
         default_factory=dict, description="port per API (telecom, health, ...); unset ones use the API's default"
     )
-    token: SecretStr | None = Field(None, description="bearer token the APIs accept; generated into the sandbox if unset")
+    token: SecretStr | None = Field(
+        None, description="bearer token the APIs accept; generated into the sandbox if unset"
+    )
     rate_limit: float = Field(200.0, gt=0, description="requests per second per client")
     pg_url: str = Field(
         "postgresql+psycopg://postgres@127.0.0.1:5432/xgate",

@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 from sandbox.departments import DATASETS, PRIMARY_KEYS, build_departments
 from sandbox.filedrops import write_drops
 from sandbox.population import build_population
-from xgate.errors import ConfigError
 from sandbox.settings import SandboxSettings
+from xgate.errors import ConfigError
 
 LAST_WAVE = 1
 

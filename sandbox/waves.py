@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 
 from sandbox import dbload, store
-from xgate.errors import ConfigError
 from sandbox.settings import SandboxSettings
+from xgate.errors import ConfigError
 
 
 def load_databases(settings: SandboxSettings, target: dbload.Target, departments: tuple[str, ...]) -> dict[str, int]:

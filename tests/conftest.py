@@ -97,9 +97,7 @@ def connections_for(sandbox: SandboxSettings, inbox: Path, databases: dict[str, 
 
 
 @pytest.fixture
-def extract_settings(
-    sandbox_settings: SandboxSettings, source_databases: dict[str, str], tmp_path: Path
-) -> Settings:
+def extract_settings(sandbox_settings: SandboxSettings, source_databases: dict[str, str], tmp_path: Path) -> Settings:
     """A fresh xgate data directory pulling from the session sandbox (wave 0); the inbox is a copy."""
     inbox = tmp_path / "drops" / "inbox"
     shutil.copytree(store.paths(sandbox_settings).inbox, inbox)

@@ -31,8 +31,8 @@ def test_readme_xgate_commands_run(tmp_path: Path) -> None:
     assert any("sandbox generate" in c for c in commands)
     env = os.environ | {
         "XGATE_DATA_DIR": str(tmp_path),
-        "XGATE_TELECOM_PORT": str(free_port()),
-        "XGATE_HEALTH_PORT": str(free_port()),
+        "XGATE_SANDBOX_PORTS__TELECOM": str(free_port()),
+        "XGATE_SANDBOX_PORTS__HEALTH": str(free_port()),
     }
     try:
         for command in commands:

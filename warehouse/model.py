@@ -157,4 +157,3 @@ def publish(
                 ready.append(name)
     con.execute("COMMIT")
     return ready
-

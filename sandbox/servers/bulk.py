@@ -61,7 +61,9 @@ def bulk_router(control: Control, datasets: dict[str, PagedDataset], to_resource
             "transactionTime": datetime.now(UTC).isoformat(),
             "request": jobs[job]["request"],
             "requiresAccessToken": True,
-            "output": [{"type": k, "url": f"{base(request)}/$export-file/{job}/{k}.ndjson"} for k in jobs[job]["kinds"]],
+            "output": [
+                {"type": k, "url": f"{base(request)}/$export-file/{job}/{k}.ndjson"} for k in jobs[job]["kinds"]
+            ],
             "error": [],
         }
         return JSONResponse(manifest)

@@ -56,7 +56,9 @@ def test_port_in_use(own_sandbox) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         result = xgate(
-            "sandbox", "serve", env={"XGATE_DATA_DIR": str(own_sandbox.data_dir), "XGATE_TELECOM_PORT": str(port)}
+            "sandbox",
+            "serve",
+            env={"XGATE_DATA_DIR": str(own_sandbox.data_dir), "XGATE_SANDBOX_PORTS__TELECOM": str(port)},
         )
     assert_one_line_error(result, "telecom port", str(port), "in use")
     assert process.running_pid(own_sandbox) is None
@@ -86,7 +88,7 @@ def test_lifecycle_commands_run(own_sandbox, command) -> None:
 def test_bad_setting_is_one_line_and_never_echoes_its_value(tmp_path: Path) -> None:
     secret = '{"civil": {"url": "postgresql://u:s3cr3t@h/db", "token": 5}}'
     result = xgate(
-        "sources", env={"XGATE_DATA_DIR": str(tmp_path), "XGATE_CONNECTIONS": secret, "XGATE_TELECOM_PORT": "port"}
+        "sources", env={"XGATE_DATA_DIR": str(tmp_path), "XGATE_CONNECTIONS": secret, "XGATE_HTTP_RETRIES": "many"}
     )
-    assert_one_line_error(result, "invalid setting", "telecom_port")
+    assert_one_line_error(result, "invalid setting", "http_retries")
     assert result.returncode == 2 and "s3cr3t" not in result.stderr
