@@ -121,13 +121,13 @@ class Control:
         self.served["ok" if fault is None else fault] += 1
         return None
 
-    def respond(self, request: Request, body: bytes, media_type: str) -> Response:
+    def respond(self, request: Request, body: bytes, media_type: str, headers: dict | None = None) -> Response:
         fault = getattr(request.state, "fault", None)
         if fault == "truncate":
-            return Response(body[: len(body) // 2], media_type=media_type)
+            return Response(body[: len(body) // 2], media_type=media_type, headers=headers)
         if fault == "drop":
-            return DroppedResponse(body, media_type=media_type)
-        return Response(body, media_type=media_type)
+            return DroppedResponse(body, media_type=media_type, headers=headers)
+        return Response(body, media_type=media_type, headers=headers)
 
 
 class DroppedResponse(Response):
