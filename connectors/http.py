@@ -96,13 +96,15 @@ class HttpClient:
         self.session.mount("https://", HTTPAdapter(max_retries=retry))
         self.session.headers["Accept"] = "application/json, application/fhir+json"
         self.session.headers.update(headers or {})
-        if connection.cert is not None:
-            self.session.cert = (str(connection.cert), str(connection.key)) if connection.key else str(connection.cert)
-        if connection.ca is not None:
-            self.session.verify = str(connection.ca)
+        # TLS settings go with every request: a session's own ``verify`` loses to REQUESTS_CA_BUNDLE
+        cert = str(connection.cert) if connection.cert else None
+        self.tls = {
+            "cert": (cert, str(connection.key)) if cert and connection.key else cert,
+            "verify": str(connection.ca) if connection.ca else True,
+        }
         self.session.auth = auth
         if hasattr(auth, "requests_args"):  # an OAuth2 token endpoint: same TLS settings and timeouts
-            auth.requests_args = {"cert": self.session.cert, "verify": self.session.verify, "timeout": self.timeout}
+            auth.requests_args = self.tls | {"timeout": self.timeout}
         self.shown = describe(connection)
 
     def url(self, path_or_url: str, page: int) -> str:
@@ -143,7 +145,9 @@ class HttpClient:
         cause = ""
         for attempt in range(self.retries + 1):
             try:
-                with self.session.request(method, url, params=params, timeout=self.timeout, **options) as reply:
+                with self.session.request(
+                    method, url, params=params, timeout=self.timeout, **self.tls, **options
+                ) as reply:
                     self._check(reply, page)
                     return reply, parse(reply)
             except BODY_ERRORS as exc:

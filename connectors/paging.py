@@ -131,7 +131,7 @@ class PageNumber(_Paginator):
             if not page.records:
                 return
             yield page
-            total = pick(page.body, self.total_path)
+            total = pick(page.body, self.total_path) if self.total_path else None
             if total is not None and number - self.base_page + 1 >= int(total):
                 return
             number += 1
@@ -153,7 +153,7 @@ class Offset(_Paginator):
                 return
             yield page
             offset += len(page.records)
-            total = pick(page.body, self.total_path)
+            total = pick(page.body, self.total_path) if self.total_path else None
             if total is not None and offset >= int(total):
                 return
 

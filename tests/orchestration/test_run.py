@@ -145,3 +145,18 @@ def test_a_configuration_error_fails_at_once_without_retries(synced, monkeypatch
     assert not result.ok
     [failure] = webhook.events("sync_failed")
     assert failure["try_number"] == 1 and "until" in failure["cause"]
+
+
+def test_refused_credentials_fail_in_one_try(synced, monkeypatch, webhook) -> None:
+    from orchestration.run import run_dag
+
+    settings = synced[0]
+    wrong = Connection(url=settings.connections["telecom"].url, token="wrong-token-123")
+    export(monkeypatch, settings.model_copy(update={"connections": settings.connections | {"telecom": wrong}}))
+    monkeypatch.setenv("XGATE_NOTIFY_WEBHOOK", webhook.url)
+    result = run_dag("xgate_telecom")
+    assert not result.ok and "extract[0]" in result.failed
+    [failure] = webhook.events("sync_failed")  # declared retries: 3; a refusal uses none of them
+    assert failure["try_number"] == 1
+    assert "HTTP 401 Unauthorized" in failure["cause"] and "not retried" in failure["cause"]
+    assert "wrong-token-123" not in str(failure)
