@@ -39,7 +39,7 @@ class FhirServer:
 
     def __init__(self) -> None:
         stored = copy.deepcopy(EXAMPLES)
-        for kind, resources in stored.items():
+        for resources in stored.values():
             for i, resource in enumerate(resources):
                 resource.setdefault("meta", {}).setdefault("lastUpdated", f"2024-03-0{i + 1}T10:00:00+00:00")
         server = self

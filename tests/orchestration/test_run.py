@@ -124,7 +124,7 @@ def test_a_source_that_is_down_retries_then_fails_and_the_others_still_run(
     telecom = yaml.safe_load((declared / "telecom.yaml").read_text(encoding="utf-8"))
     (declared / "telecom.yaml").write_text(yaml.safe_dump(telecom | {"retries": 2, "retry_delay": "PT1S"}))
     settings = _settings(sandbox_settings, source_databases, tmp_path)
-    down = settings.connections | {"telecom": Connection(url=f"http://127.0.0.1:{free_port()}")}
+    down = settings.connections | {"telecom": Connection(url=f"http://127.0.0.1:{free_port()}", token="t")}
     settings = settings.model_copy(update={"connections": down, "sources_dir": declared, "http_retries": 0})
     export(monkeypatch, settings)
     monkeypatch.setenv("XGATE_NOTIFY_WEBHOOK", webhook.url)
