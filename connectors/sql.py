@@ -11,6 +11,7 @@ MySQL geometry is bytes) stops the read with one line naming it: leave it out or
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -62,7 +63,9 @@ class SqlReader:
         if self.stream.query:
             return sa.text(self.stream.query).columns().subquery("xg_query"), None
         try:
-            table = sa.Table(self.stream.table, sa.MetaData(), autoload_with=self.engine)
+            with warnings.catch_warnings():  # "did not recognize type": the read names such a column itself
+                warnings.simplefilter("ignore", sa.exc.SAWarning)
+                table = sa.Table(self.stream.table, sa.MetaData(), autoload_with=self.engine)
         except sa.exc.NoSuchTableError:
             raise SourceRefused(f"{self.where}: table {self.stream.table!r} not found in {self.shown}") from None
         except sa.exc.OperationalError as exc:
@@ -132,7 +135,7 @@ class SqlReader:
     def _typed(self, table: pa.Table, schema: pa.Schema | None) -> pa.Table:
         for i, field in enumerate(table.schema):
             kind = field.type
-            name = kind.extension_name if isinstance(kind, pa.ExtensionType) else ""
+            name = kind.extension_name if isinstance(kind, pa.BaseExtensionType) else ""
             if name == "arrow.uuid":  # 16 bytes on the wire: as the text everyone compares
                 text = pa.array([None if u is None else str(u) for u in table[i].to_pylist()], pa.string())
                 table = table.set_column(i, field.name, text)
