@@ -53,7 +53,8 @@ def read(url: str, **stream: object) -> list[dict]:
 
 def test_a_column_the_driver_cannot_fetch_is_one_clear_line(database) -> None:
     url, server = database
-    with pytest.raises(ConfigError, match=r"t/places: column 'loc' has a type the driver cannot fetch as a value"):
+    kind = "PostgreSQL point" if server == "postgres" else "bytes"
+    with pytest.raises(ConfigError, match=rf"t/places: column 'loc' has a type the driver cannot fetch .*\({kind}\)"):
         read(url, table="places", cursor_field="updated_at")
 
 
