@@ -13,8 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from sandbox import store
+from sandbox.servers import apis
+from sandbox.settings import SandboxSettings
 from tests.conftest import free_port
-from xgate.settings import Settings
 
 README = Path(__file__).parents[1] / "README.md"
 
@@ -29,16 +30,18 @@ def readme_commands() -> list[str]:
 def test_readme_xgate_commands_run(tmp_path: Path) -> None:
     commands = readme_commands()
     assert any("sandbox generate" in c for c in commands)
-    env = os.environ | {
-        "XGATE_DATA_DIR": str(tmp_path),
-        "XGATE_SANDBOX_PORTS__TELECOM": str(free_port()),
-        "XGATE_SANDBOX_PORTS__HEALTH": str(free_port()),
-    }
+    env = (
+        os.environ
+        | {
+            "XGATE_DATA_DIR": str(tmp_path),
+        }
+        | {f"XGATE_SANDBOX_PORTS__{name.upper()}": str(free_port()) for name in apis()}
+    )
     try:
         for command in commands:
             args = shlex.split(command)[1:]
             if "export.parquet" in args:  # the department export the README validates
-                data = store.visible(Settings(data_dir=tmp_path), "telecom.subscribers")
+                data = store.visible(SandboxSettings(data_dir=tmp_path), "telecom.subscribers")
                 pq.write_table(data, tmp_path / "export.parquet")
             result = subprocess.run(
                 [sys.executable, "-m", "xgate", *args],
