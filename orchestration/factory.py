@@ -23,6 +23,7 @@ from airflow.sdk import (
     dag,
     task,
 )
+from pydantic import ValidationError
 
 from connectors.declarations import SOURCES_DIR
 from connectors.declarations import source as declared_source
@@ -40,7 +41,7 @@ SUMMARY = "summary"  # XCom key of what a land task did (rows extracted, landed,
 RETRY_POLICY = ExceptionRetryPolicy(
     [
         RetryRule(
-            FatalError,
+            [FatalError, ValidationError],  # a pydantic ValidationError: an XGATE_* setting that is invalid
             RetryAction.FAIL,
             reason="a declaration, setting or credential is wrong, or the source refuses: fix it, then rerun",
         )

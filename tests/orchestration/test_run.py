@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import datetime
 
@@ -17,7 +18,7 @@ from tests.orchestration.conftest import export
 from warehouse import lake
 from warehouse.model import VIEWS
 from warehouse.sync import sync
-from xgate.settings import Connection, Settings
+from xgate.settings import Connection, Settings, reset_settings
 
 ORDER = ("civil", "housing", "housing_filings", "telecom", "health")
 SINCE, UNTIL = "2025-01-01T00:00:00+08:00", "2026-01-01T00:00:00+08:00"
@@ -160,3 +161,32 @@ def test_refused_credentials_fail_in_one_try(synced, monkeypatch, webhook) -> No
     assert failure["try_number"] == 1
     assert "HTTP 401 Unauthorized" in failure["cause"] and "not retried" in failure["cause"]
     assert "wrong-token-123" not in str(failure)
+
+
+def test_a_bad_setting_fails_at_once_without_retries(synced, monkeypatch, webhook) -> None:
+    from orchestration.run import run_dag
+
+    export(monkeypatch, synced[0])
+    monkeypatch.setenv("XGATE_NOTIFY_WEBHOOK", webhook.url)
+    run_dag("xgate_telecom")  # parsed with good settings; the tasks then read a bad one
+    monkeypatch.setenv("XGATE_HTTP_RETRIES", "many")
+    reset_settings()
+    webhook.received.clear()
+    result = run_dag("xgate_telecom")
+    assert not result.ok
+    [failure] = webhook.events("sync_failed")
+    assert failure["try_number"] == 1 and "http_retries" in failure["cause"]
+
+
+def test_credentials_from_an_airflow_connection(synced, sandbox_settings, monkeypatch) -> None:
+    from orchestration.run import run_dag
+
+    settings = synced[0]
+    telecom = settings.connections["telecom"]
+    others = {name: c for name, c in settings.connections.items() if name != "telecom"}
+    export(monkeypatch, settings.model_copy(update={"connections": others}))
+    airflow = {"conn_type": "generic", "host": telecom.url, "password": telecom.token.get_secret_value()}
+    monkeypatch.setenv("AIRFLOW_CONN_XGATE_TELECOM", json.dumps(airflow))
+    result = run_dag("xgate_telecom", conf={"mode": "full"})
+    assert result.ok, result.failed
+    assert [r["extracted"] for r in result.landed] == [store.visible(sandbox_settings, "telecom.subscribers").num_rows]
