@@ -162,7 +162,8 @@ class HttpClient:
                 ) from None
             except requests.exceptions.RequestException as exc:  # urllib3 has already retried these
                 raise SourceUnavailable(
-                    f"{self.where} page {page}: {type(exc).__name__} from {self.shown} after {self.retries} retries"
+                    f"{self.where} page {page}: {_failure(exc)} ({type(exc).__name__}) from {self.shown} "
+                    f"after {self.retries} retries"
                 ) from None
         raise SourceUnavailable(f"{self.where} page {page}: {cause} from {self.shown} after {self.retries} retries")
 
@@ -188,6 +189,16 @@ def _phrase(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return ""
+
+
+def _failure(exc: requests.exceptions.RequestException) -> str:
+    """What went wrong on the wire, in words."""
+    text = str(exc).lower()
+    if isinstance(exc, requests.exceptions.Timeout) or "timed out" in text:
+        return "timed out"
+    if "refused" in text:
+        return "connection refused"
+    return "connection dropped"
 
 
 def _tls_reason(exc: requests.exceptions.SSLError) -> str:

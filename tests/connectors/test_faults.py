@@ -48,6 +48,23 @@ def test_health_survives_faults_too(extract_settings, faults) -> None:
     assert {r.stream: r.rows for r in extract(extract_settings, "health", mode="full")} == clean
 
 
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        ("503", r"HTTP 503 Service Unavailable .*injected 503, still after 1 retries"),
+        ("slow", r"timed out \(\w+\) from .* after 1 retries"),
+        # a connection cut mid-body either breaks the read or stalls it until the read timeout
+        ("drop", r"((connection dropped|timed out) \(\w+\)|connection broken) from .* after 1 retries"),
+        ("truncate", r"malformed or truncated JSON from .* after 1 retries"),
+    ],
+)
+def test_each_transient_fault_is_retried_then_named(extract_settings, faults, fault, said) -> None:
+    faults("telecom", rates={fault: 1.0}, slow_seconds=1.0)
+    settings = extract_settings.model_copy(update={"http_retries": 1, "http_timeout": 0.3})
+    with pytest.raises(SourceUnavailable, match=rf"telecom/subscribers page 1: {said}"):
+        extract(settings, "telecom")
+
+
 def test_exhausted_retries_name_source_stream_page_and_cause(extract_settings, faults, token) -> None:
     faults("telecom", rates={"500": 1.0})
     state = StateStore(extract_settings.state_dir)
