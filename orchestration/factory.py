@@ -23,7 +23,6 @@ from airflow.sdk import (
     dag,
     task,
 )
-from pydantic import ValidationError
 
 from connectors.declarations import SOURCES_DIR
 from connectors.declarations import source as declared_source
@@ -41,7 +40,7 @@ SUMMARY = "summary"  # XCom key of what a land task did (rows extracted, landed,
 RETRY_POLICY = ExceptionRetryPolicy(
     [
         RetryRule(
-            [FatalError, ValidationError],  # a pydantic ValidationError: an XGATE_* setting that is invalid
+            FatalError,
             RetryAction.FAIL,
             reason="a declaration, setting or credential is wrong, or the source refuses: fix it, then rerun",
         )
@@ -187,8 +186,12 @@ def broken_dag(name: str, error: str):
 
 
 def declared_dags() -> dict[str, object]:
-    """One DAG per source declaration, by DAG id (what ``dags/xgate_sources.py`` publishes)."""
-    folder = get_settings().sources_dir or SOURCES_DIR
+    """One DAG per source declaration, by DAG id (what ``dags/xgate_sources.py`` publishes). With a bad
+    setting every one of them fails at once with it (named, never its value): no import error, no secret."""
+    try:
+        folder = get_settings().sources_dir or SOURCES_DIR
+    except ConfigError as exc:
+        return {f"xgate_{p.stem}": broken_dag(p.stem, str(exc)) for p in sorted(SOURCES_DIR.glob("*.yaml"))}
     found = {}
     for path in sorted(folder.glob("*.yaml")):
         try:

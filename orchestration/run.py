@@ -19,6 +19,7 @@ class DagRunResult:
     state: str
     landed: list[dict] = field(default_factory=list)  # what each stream's land task returned
     failed: dict[str, str] = field(default_factory=dict)  # task (and map index) -> state
+    tries: dict[str, int] = field(default_factory=dict)  # task (and map index) -> tries it took
 
     @property
     def ok(self) -> bool:
@@ -46,13 +47,15 @@ def run_dag(dag_id: str, conf: dict | None = None, logical_date: datetime | None
     run = load_dag(dag_id).test(run_conf=conf, **({"logical_date": logical_date} if logical_date else {}))
     with create_session() as session:
         instances = run.get_task_instances(session=session)
+        name = {ti: f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id for ti in instances}
         failed = {
-            f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id: str(ti.state)
+            name[ti]: str(ti.state)
             for ti in instances
             if str(ti.state) not in ("success", "skipped", "TaskInstanceState.SUCCESS", "TaskInstanceState.SKIPPED")
         }
+        tries = {name[ti]: ti.try_number for ti in instances if ti.try_number}
         rows = session.scalars(
             XComModel.get_many(run_id=run.run_id, key=SUMMARY, dag_ids=dag_id, task_ids="land")
         ).all()
         landed = [XComModel.deserialize_value(r) for r in rows]
-    return DagRunResult(dag_id, str(run.state), landed, failed)
+    return DagRunResult(dag_id, str(run.state), landed, failed, tries)

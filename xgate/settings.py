@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from xgate.errors import ConfigError
 
 
 class Connection(BaseModel):
@@ -109,11 +111,21 @@ def load_settings(**overrides: object) -> Settings:
     return Settings(_env_file=(".env", profile), **overrides) if profile.is_file() else settings
 
 
+def invalid_setting(exc: ValidationError) -> ConfigError:
+    """A bad setting, named with what is wrong and never its value (it may be a secret)."""
+    problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False))
+    return ConfigError(f"invalid setting: {problems}")
+
+
 def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment."""
+    """The process-wide settings, read once from the environment; a bad one is a ConfigError (fatal:
+    an Airflow task fails at once, the CLI exits 2), never echoing a value."""
     global _settings
     if _settings is None:
-        _settings = load_settings()
+        try:
+            _settings = load_settings()
+        except ValidationError as exc:
+            raise invalid_setting(exc) from None
     return _settings
 
 
