@@ -26,11 +26,13 @@ USER, PASSWORD, KEY = "etl", "s3cret-pw", "k3y-in-query"
 class Api:
     def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.requests: list[str] = []
+        self.headers: list[dict[str, str]] = []
         api = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 api.requests.append(self.path)
+                api.headers.append(dict(self.headers))
                 status, body, headers = api.answer(self)
                 payload = json.dumps(body).encode()
                 self.send_response(status)

@@ -72,6 +72,15 @@ def test_field_paths_flatten_nested_records(api) -> None:
     assert rows[3] == {"record": "r003", "value": "3", "second_tag": "b", "missing": None}
 
 
+def test_declared_headers_and_query_parameters_go_out(api) -> None:
+    declared = {"auth": {"type": "none"}, "headers": {"Accept-Language": "zh-CN"}, "params": {"region": "5104"}}
+    declared |= stream("/open/offset", **PAGINATORS["offset"], params={"fields": "all"}, headers={"X-Dept": "police"})
+    rows = read(declared, Connection(url=api.url))
+    assert len(rows) == len(RECORDS)
+    assert "region=5104" in api.requests[-1] and "fields=all" in api.requests[-1]
+    assert api.headers[-1]["Accept-Language"] == "zh-CN" and api.headers[-1]["X-Dept"] == "police"
+
+
 def test_a_records_path_that_is_no_list_is_a_declaration_error(api) -> None:
     with pytest.raises(ConfigError, match=r"records path 'links' leads to a dict"):
         read({"auth": {"type": "none"}} | stream("/open/json_link", records="links"), Connection(url=api.url))
