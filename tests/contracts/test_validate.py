@@ -14,10 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connectors import extract, staging
+from connectors import extract, sources, staging
 from connectors.records import parse_offset
 from contracts import contracts, validate_batch
-from contracts.checks import compile_contract
+from contracts.checks import compile_contract, for_source
 from contracts.validate import validate
 from sandbox import store
 from sandbox.manifest import read_manifest
@@ -32,11 +32,9 @@ def validated(sandbox_settings, source_databases, tmp_path_factory) -> dict:
     shutil.copytree(store.paths(sandbox_settings).inbox, inbox)
     settings = Settings(data_dir=root / "xgate", connections=connections_for(sandbox_settings, inbox, source_databases))
     outcomes = {}
-    for source in ("civil", "housing", "housing_filings", "telecom", "health"):  # civil first: others refer to it
+    for source in sorted(sources(), key=lambda name: name != "civil"):  # civil first: others refer to it
         for batch in extract(settings, source):
-            outcomes[f"{'housing' if source == 'housing_filings' else source}.{batch.stream}"] = validate_batch(
-                settings, batch.batch_id
-            )
+            outcomes[for_source(source, batch.stream).id] = validate_batch(settings, batch.batch_id)
     return {
         "settings": settings,
         "outcomes": outcomes,

@@ -120,7 +120,7 @@ def test_parsing_the_dag_files_loads_no_data_library(airflow_home) -> None:
     probe = (
         "import runpy, sys; [runpy.run_path(f) for f in sys.argv[1:]]; "
         "print(','.join(m for m in ('duckdb', 'pyarrow', 'great_expectations', 'psycopg', 'pymysql', 'numpy', "
-        "'connectors.runner', 'warehouse.sync') if m in sys.modules))"
+        "'connectors.runner', 'warehouse.sync', 'faker', 'fastapi', 'uvicorn') if m in sys.modules))"
     )
     files = [str(f) for f in sorted(DAGS_DIR.glob("xgate_*.py"))]
     out = subprocess.run([sys.executable, "-c", probe, *files], capture_output=True, text=True, check=True)
