@@ -15,7 +15,7 @@ SHANGHAI = timezone(timedelta(hours=8))
 def test_every_dataset_with_an_sla_has_a_newest_record_judged_against_it(landed) -> None:
     con = lake.connect(landed[0], read_only=True)
     landed_tables = {
-        f"raw.{t}" for (t,) in con.execute("SELECT table_name FROM (SHOW ALL TABLES) WHERE schema = 'raw'").fetchall()
+        f"raw.{t}" for (t,) in con.execute("SELECT name FROM (SHOW ALL TABLES) WHERE schema = 'raw'").fetchall()
     }
     with_sla = sorted(
         c.id for c in contracts().values() if c.freshness and c.freshness_field and table_name(c.id) in landed_tables
