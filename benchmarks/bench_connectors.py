@@ -24,7 +24,8 @@ from pydantic import SecretStr
 from benchmarks.report import Result
 from connectors import extract
 from sandbox import dbload, store
-from sandbox.servers import process
+from sandbox.servers import apis, process
+from sandbox.settings import SandboxSettings
 from xgate import duck
 from xgate.settings import Connection, Settings
 
@@ -112,12 +113,11 @@ def run() -> list[Result]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         run_id = uuid.uuid4().hex[:6]
-        sandbox = Settings(
+        sandbox = SandboxSettings(
             data_dir=root / "sandbox",
-            telecom_port=28781,
-            health_port=28782,
-            sandbox_rate_limit=10_000,
-            sandbox_pg_url=f"postgresql+psycopg://postgres@127.0.0.1:5432/xgbench_{run_id}",
+            ports={name: 28781 + i for i, name in enumerate(apis())},
+            rate_limit=10_000,
+            pg_url=f"postgresql+psycopg://postgres@127.0.0.1:5432/xgbench_{run_id}",
         )
         store.generate(sandbox, PEOPLE, seed=42)
         urls = process.serve(sandbox)

@@ -10,7 +10,7 @@ from faker import Faker
 
 from benchmarks.report import Result
 from sandbox import store
-from xgate.settings import Settings
+from sandbox.settings import SandboxSettings
 
 PEOPLE = 1_000_000
 BASELINE_PEOPLE = 20_000
@@ -28,7 +28,7 @@ def _faker_loop(people: int) -> float:
 
 def run() -> list[Result]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp))
+        settings = SandboxSettings(data_dir=Path(tmp))
         start = time.perf_counter()
         store.generate(settings, PEOPLE, seed=42)
         seconds = time.perf_counter() - start

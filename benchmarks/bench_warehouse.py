@@ -22,7 +22,8 @@ from pydantic import SecretStr
 from benchmarks.report import Result
 from contracts import validate_batch
 from sandbox import dbload, store
-from sandbox.servers import process
+from sandbox.servers import apis, process
+from sandbox.settings import SandboxSettings
 from warehouse import lake
 from warehouse.land import land
 from warehouse.sync import sync
@@ -55,7 +56,11 @@ def build(people: int = PEOPLE) -> tuple[Settings, list[Result]]:
     root = Path(tempfile.mkdtemp(prefix="xgate-bench-lake-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     results = []
-    sandbox = Settings(data_dir=root / "sandbox", telecom_port=28881, health_port=28882, sandbox_rate_limit=10_000)
+    sandbox = SandboxSettings(
+        data_dir=root / "sandbox",
+        ports={name: 28881 + i for i, name in enumerate(apis())},
+        rate_limit=10_000,
+    )
     store.generate(sandbox, people, seed=42)
     urls = process.serve(sandbox)
     try:
@@ -83,7 +88,7 @@ def build(people: int = PEOPLE) -> tuple[Settings, list[Result]]:
         ours = time.perf_counter() - start
         from warehouse.model import publish
 
-        publish(con)  # the shared views over every landed table, as sync would leave them
+        publish(con, xgate.source_timezone)  # the shared views over every landed table, as sync would leave them
         con.close()
         plain = duckdb.connect()
         start = time.perf_counter()

@@ -19,8 +19,10 @@ console = Console()
 def sources() -> None:
     """Declared sources and streams, with their checkpoint and last batch."""
     from connectors.state import StateStore
+    from contracts.checks import contracts
 
     settings = get_settings()
+    keys = {c.source: c.primary_key for c in contracts().values()}
     state = StateStore(settings.state_dir)
     table = Table("source", "kind", "schedule", "stream", "key", "cursor", "checkpoint", "last batch")
     for source in declarations.sources(settings.sources_dir).values():
@@ -34,7 +36,7 @@ def sources() -> None:
                 source.kind,
                 source.schedule,
                 stream.name,
-                stream.primary_key,
+                keys.get(f"{source.name}.{stream.name}", "(no contract)"),
                 stream.cursor_field or "(files)",
                 checkpoint,
                 summary,

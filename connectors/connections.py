@@ -1,39 +1,54 @@
-"""Connections by name: from the settings (environment) when configured, else the local sandbox.
+"""Connections by name, from exactly two places: the settings (``XGATE_CONNECTIONS__<NAME>__URL`` and its
+credentials, in the environment, ``.env`` or the connection profile) or, inside Airflow, the Airflow
+connection ``xgate_<name>``. The code knows no department and no default address: a connection nobody
+configured is a configuration error that says how to configure it.
 
-Credentials travel only inside :class:`~xgate.settings.Connection` (a ``SecretStr`` token), and
-:func:`describe` is the only way a connection is shown: URL without password or token.
+An Airflow connection maps as: ``host`` (or ``extra.url``) is the URL, ``login`` the username,
+``password`` the password (and the token unless ``extra.token`` is set), ``extra`` may carry ``token``,
+``cert``, ``key`` and ``ca``. Credentials travel only inside :class:`~xgate.settings.Connection`
+(``SecretStr``), and :func:`describe` is the only way a connection is shown: URL without password or token.
 """
 
 from __future__ import annotations
 
+import sys
 from urllib.parse import urlsplit, urlunsplit
 
+from xgate.errors import ConfigError
 from xgate.settings import Connection, Settings
 
 
-def _sandbox_default(name: str, settings: Settings) -> Connection | None:
-    from pydantic import SecretStr
+def _from_airflow(name: str) -> Connection | None:
+    """The Airflow connection ``xgate_<name>``, when running inside Airflow (a task or the DAG processor)."""
+    if "airflow.sdk" not in sys.modules:  # the CLI never loads Airflow (seconds of imports) to look
+        return None
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from sandbox.store import ensure_token, paths
-
-    host = settings.sandbox_host
-    if name == "telecom":
-        return Connection(url=f"http://{host}:{settings.telecom_port}", token=SecretStr(ensure_token(settings)))
-    if name == "health":
-        return Connection(url=f"http://{host}:{settings.health_port}/fhir", token=SecretStr(ensure_token(settings)))
-    if name in ("civil", "housing"):
-        return Connection(url=settings.sqlite_url(name))
-    if name == "housing_inbox":
-        return Connection(url=str(paths(settings).inbox))
-    return None
+    try:
+        found = BaseHook.get_connection(f"xgate_{name}")
+    except AirflowNotFoundException:
+        return None
+    extra = found.extra_dejson
+    url = extra.get("url") or found.host or ""
+    if "://" not in url:
+        raise ConfigError(f"Airflow connection xgate_{name}: its host (or extra 'url') must be a full URL")
+    return Connection(
+        url=url,
+        token=extra.get("token") or found.password,
+        username=found.login,
+        password=found.password,
+        **{k: extra[k] for k in ("cert", "key", "ca") if extra.get(k)},
+    )
 
 
 def resolve(name: str, settings: Settings) -> Connection:
-    from xgate.errors import ConfigError
-
-    connection = settings.connections.get(name) or _sandbox_default(name, settings)
+    connection = settings.connections.get(name) or _from_airflow(name)
     if connection is None:
-        raise ConfigError(f"no connection {name!r}: set XGATE_CONNECTIONS__{name.upper()}__URL")
+        raise ConfigError(
+            f"no connection {name!r}: set XGATE_CONNECTIONS__{name.upper()}__URL (and its credentials), "
+            f"or an Airflow connection xgate_{name}"
+        )
     return connection
 
 

@@ -1,63 +1,85 @@
-"""HL7 FHIR searches: Bundle pages via ``next`` links, ``_lastUpdated`` windows, resources flattened.
-
-Each column of a FHIR stream is declared as a small path into the resource: ``meta.lastUpdated``,
-``name[0].text``, ``identifier[system=...].value`` (the first element whose field equals the value),
-and ``subject.reference|id`` (a reference reduced to the id it points at).
+"""HL7 FHIR R4 searches as servers really answer them: searchset Bundles followed by their ``next``
+links, ``_lastUpdated`` windows, and columns declared as FHIRPath expressions (fhirpathpy, with the R4
+model, so choice types work): ``deceased.ofType(dateTime)``, ``identifier.where(system='...').value``,
+``name.where(use='official').text``, ``subject.reference.replaceMatches('^.*/', '')``. A column takes
+the expression's first value. Entries of another type (``_include``) are left out; an OperationOutcome
+in a Bundle with an error or fatal issue stops the read with its message (warnings pass). With
+``bulk: true`` the stream is pulled by a Bulk Data ``$export`` instead (:mod:`connectors.fhir_bulk`).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 
 from connectors.declarations import Source, Stream
-from connectors.http import HttpClient
+from connectors.http import HttpClient, outcome_issues
 from connectors.reader import Bounds, Chunk, prefetched
 from connectors.records import iso, json_table
+from xgate.errors import ConfigError, SourceRefused
 from xgate.settings import Connection, Settings
 
-_SEGMENT = re.compile(r"(\w+)(?:\[([^\]]*)\])?")
+SERIOUS = ("error", "fatal")
 
 
 @cache
-def _compile(path: str) -> tuple[list[tuple[str, str | None]], str]:
-    path, _, transform = path.partition("|")
-    return [(m.group(1), m.group(2)) for m in _SEGMENT.finditer(path)], transform
+def fhirpath(expression: str) -> Callable[[dict], list]:
+    """An expression compiled once against the R4 model; a syntax error is a ValueError saying where."""
+    from antlr4 import CommonTokenStream, InputStream, Token
+    from antlr4.error.ErrorListener import ErrorListener
+    from fhirpathpy import compile as compile_fhirpath
+    from fhirpathpy.models import models
+    from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
+    from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
+    class Refuse(ErrorListener):  # fhirpathpy's own parser recovers silently from syntax errors
+        def syntaxError(self, recognizer, symbol, line, column, message, error) -> None:
+            raise ValueError(f"at column {column}: {message}")
 
-def resolve(resource: dict, path: str) -> object:
-    """The value a declared path points at, or None when any step is missing."""
-    steps, transform = _compile(path)
-    value: object = resource
-    for name, selector in steps:
-        value = value.get(name) if isinstance(value, dict) else None
-        if selector is not None and isinstance(value, list):
-            if selector.isdigit():
-                value = value[int(selector)] if int(selector) < len(value) else None
-            else:
-                field, _, wanted = selector.partition("=")
-                value = next((v for v in value if isinstance(v, dict) and v.get(field) == wanted), None)
-        if value is None:
-            return None
-    if transform == "id" and isinstance(value, str):
-        return value.rsplit("/", 1)[-1]
-    return value
+    lexer = FHIRPathLexer(InputStream(expression))
+    parser = FHIRPathParser(CommonTokenStream(lexer))
+    for part in (lexer, parser):
+        part.removeErrorListeners()
+        part.addErrorListener(Refuse())
+    parser.expression()
+    if parser.getCurrentToken().type != Token.EOF:
+        raise ValueError(f"at column {parser.getCurrentToken().column}: unexpected {parser.getCurrentToken().text!r}")
+    return compile_fhirpath(expression, models["r4"])
 
 
 class FhirReader:
     def __init__(self, source: Source, stream: Stream, connection: Connection, settings: Settings) -> None:
         self.stream = stream
-        self.client = HttpClient(connection, settings, where=f"{source.name}/{stream.name}")
+        self.where = f"{source.name}/{stream.name}"
+        self.columns = {}
+        for column, expression in stream.fields.items():
+            try:
+                self.columns[column] = fhirpath(expression)
+            except ValueError as exc:
+                raise ConfigError(f"{self.where}: field {column!r} is not a FHIRPath expression ({exc})") from None
+        auth = source.auth.build(connection, source.connection)
+        self.client = HttpClient(connection, settings, self.where, auth, source.headers)
+
+    def flatten(self, resource: dict) -> dict:
+        row = {}
+        for column, evaluate in self.columns.items():
+            found = evaluate(resource)
+            value = found[0] if found else None
+            row[column] = value if value is None or isinstance(value, str | bool | int | float | dict) else str(value)
+        return row
 
     def read(self, bounds: Bounds) -> Iterator[Chunk]:
-        for page, bundle in prefetched(self._pages(bounds)):
-            resources = [e["resource"] for e in bundle.get("entry", []) if "resource" in e]
-            flat = [{column: resolve(r, path) for column, path in self.stream.fields.items()} for r in resources]
-            rows, kinds = json_table(flat)
-            yield Chunk(rows, f"page={page}", kinds)
+        if self.stream.bulk:
+            from connectors.fhir_bulk import export
 
-    def _pages(self, bounds: Bounds) -> Iterator[tuple[int, dict]]:
+            pages = export(self.client, self.stream, bounds, self.where)
+        else:
+            pages = self._search(bounds)
+        for origin, resources in prefetched(pages):
+            rows, kinds = json_table([self.flatten(r) for r in resources])
+            yield Chunk(rows, origin, kinds)
+
+    def _search(self, bounds: Bounds) -> Iterator[tuple[str, list[dict]]]:
         params: list[tuple[str, object]] = [("_count", self.stream.page_size)]
         if bounds.since:
             params.append(("_lastUpdated", f"ge{iso(bounds.since)}"))
@@ -66,10 +88,25 @@ class FhirReader:
         url: str | None = f"/{self.stream.resource}"
         page = 1
         while url:
-            bundle = self.client.get_json(url, params if page == 1 else None, page)
-            yield page, bundle
+            bundle = self.client.get(url, params if page == 1 else None, page).body or {}
+            yield f"page={page}", self._resources(bundle, page)
             url = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
             page += 1
+
+    def _resources(self, bundle: dict, page: int) -> list[dict]:
+        """The page's resources of the stream's type; an OperationOutcome with errors stops the read."""
+        entries = [e["resource"] for e in bundle.get("entry") or [] if isinstance(e.get("resource"), dict)]
+        if bundle.get("resourceType") == "OperationOutcome":
+            entries = [bundle]
+        elif bundle.get("resourceType") != "Bundle":
+            raise SourceRefused(
+                f"{self.where} page {page}: expected a searchset Bundle, got {bundle.get('resourceType')!r}"
+            )
+        for resource in entries:
+            problems = outcome_issues(resource, SERIOUS) if resource.get("resourceType") == "OperationOutcome" else ""
+            if problems:
+                raise SourceRefused(f"{self.where} page {page}: OperationOutcome {problems}")
+        return [r for r in entries if r.get("resourceType") == self.stream.resource]
 
     def close(self) -> None:
         self.client.close()

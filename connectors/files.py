@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 
 from connectors.declarations import Source, Stream
 from connectors.reader import Bounds, Chunk
-from xgate.errors import SkippableError, SourceUnavailable
+from xgate.errors import SkippableError, SourceRefused
 from xgate.settings import Connection, Settings
 
 ENCODINGS = ("utf-8-sig", "gbk", "gb18030")
@@ -36,7 +36,7 @@ class FileReader:
 
     def read(self, bounds: Bounds) -> Iterator[Chunk]:
         if not self.inbox.is_dir():
-            raise SourceUnavailable(f"inbox folder {self.inbox} does not exist")
+            raise SourceRefused(f"inbox folder {self.inbox} does not exist")
         files = sorted({p for pattern in self.stream.patterns for p in self.inbox.glob(pattern) if p.is_file()})
         for path in files:
             try:

@@ -3,6 +3,9 @@
 Modes: ``incremental`` (from the landed checkpoint minus the look-back window, skipping rows already
 landed), ``full`` (everything) and ``backfill`` (a modification-time range). Only an incremental batch
 carries a pending checkpoint; full and backfill batches land without touching the incremental state.
+A ``replace`` stream is read whole every time (each batch becomes the table). The window is also kept
+here, row by row, for sources that cannot filter on modification time themselves (an API without an
+``until`` parameter, a bulk export). The primary key is the dataset contract's.
 """
 
 from __future__ import annotations
@@ -25,11 +28,12 @@ from connectors.records import NO_CURSOR, cursor_micros, iso, micros_iso, parse_
 from connectors.rest import RestReader
 from connectors.sql import SqlReader
 from connectors.state import Checkpoint, StateStore
+from contracts.checks import for_source
 from xgate.errors import ConfigError
 from xgate.settings import Settings
 
 Mode = Literal["incremental", "full", "backfill"]
-READERS = {"rest": RestReader, "fhir": FhirReader, "sql": SqlReader, "files": FileReader}
+READERS = {"rest": RestReader, "fhir": FhirReader, "files": FileReader}
 
 
 @dataclass
@@ -96,6 +100,23 @@ def _already_landed(
     return landed
 
 
+def _outside(micros: np.ndarray, bounds: Bounds) -> np.ndarray:
+    """Rows whose modification time falls outside the window (rows without one are always kept)."""
+    outside = np.zeros(len(micros), dtype=bool)
+    for bound, before in ((bounds.since, True), (bounds.until, False)):
+        if bound is not None:
+            edge = int(bound.timestamp() * 1_000_000)
+            outside |= (micros != NO_CURSOR) & ((micros < edge) if before else (micros >= edge))
+    return outside
+
+
+def open_reader(source: Source, stream: Stream, key: str, settings: Settings) -> Reader:
+    connection = resolve(source.connection, settings)
+    if source.kind == "sql":
+        return SqlReader(source, stream, key, connection, settings)
+    return READERS[source.kind](source, stream, connection, settings)
+
+
 def schema_changes(before: dict[str, str], after: dict[str, str]) -> dict:
     """Columns added, dropped or retyped since the last landed batch (empty when nothing changed)."""
     if not before or not after:
@@ -120,16 +141,19 @@ def extract_stream(
     checkpoint = state.checkpoint(source.name, stream.name)
     staging.sweep_partials(settings, source.name, stream.name)
     zone = parse_offset(settings.source_timezone)
+    key = for_source(source.name, stream.name).primary_key
     bounds, seen, seen_until = Bounds(), set(), 0
     if mode == "backfill":
         if since is None or until is None or since >= until:
             raise ConfigError("a backfill needs --since before --until")
+        if stream.write_mode == "replace":
+            raise ConfigError(f"{source.name}.{stream.name} replaces its table with each batch: it has no backfill")
         bounds = Bounds(to_instant(since, zone), to_instant(until, zone))
-    elif mode == "incremental" and checkpoint.cursor and stream.cursor_field:
+    elif mode == "incremental" and checkpoint.cursor and stream.cursor_field and stream.write_mode != "replace":
         bounds = Bounds(datetime.fromisoformat(checkpoint.cursor) - stream.lookback)
         seen = {tuple(p) for p in checkpoint.window}
         seen_until = int(datetime.fromisoformat(checkpoint.cursor).timestamp() * 1_000_000)
-    reader: Reader = READERS[source.kind](source, stream, resolve(source.connection, settings), settings)
+    reader = open_reader(source, stream, key, settings)
     batch_id = staging.new_batch_id(source.name, stream.name)
     state.begin(batch_id, source.name, stream.name, mode)
     writer = staging.BatchWriter(settings, source.name, stream.name, batch_id)
@@ -143,13 +167,14 @@ def extract_stream(
                     kinds[name] = kind
             if stream.cursor_field and rows.num_rows:
                 micros = cursor_micros(rows[stream.cursor_field], zone)
-                keys = rows[stream.primary_key]
-                window.observe(micros, keys)
+                keys = rows[key]
+                skip = _outside(micros, bounds)
+                window.observe(micros[~skip], keys.filter(pa.array(~skip)))
                 if seen:
-                    landed = _already_landed(micros, keys, seen, seen_until)
-                    if landed.any():
-                        rows = rows.filter(pa.array(~landed))
-                        origin = origin if isinstance(origin, str) else [o for o, x in zip(origin, landed) if not x]
+                    skip |= _already_landed(micros, keys, seen, seen_until)
+                if skip.any():
+                    rows = rows.filter(pa.array(~skip))
+                    origin = origin if isinstance(origin, str) else [o for o, x in zip(origin, skip) if not x]
             writer.write(rows, origin)
         changes = schema_changes(checkpoint.schema, kinds)
         pending = window.pending(checkpoint) if mode == "incremental" else {}
@@ -160,7 +185,7 @@ def extract_stream(
         meta = {
             "mode": mode,
             "schema_changes": changes,
-            "primary_key": stream.primary_key,
+            "primary_key": key,
             "cursor_field": stream.cursor_field,
             "write_mode": stream.write_mode,
             "bounds": [iso(b) if b else None for b in (bounds.since, bounds.until)],

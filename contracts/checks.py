@@ -56,15 +56,45 @@ SLA_UNIT_HOURS = {
     "years": 8760,
 }
 LOGICAL_TYPES = {"string", "date", "timestamp", "integer", "number", "boolean"}
+# ODCS threshold operators on a rule's metric (its failing rows, or their percent of the rows checked)
+THRESHOLDS = {
+    "mustBe": lambda m, v: m == v,
+    "mustNotBe": lambda m, v: m != v,
+    "mustBeGreaterThan": lambda m, v: m > v,
+    "mustBeGreaterOrEqualTo": lambda m, v: m >= v,
+    "mustBeLessThan": lambda m, v: m < v,
+    "mustBeLessOrEqualTo": lambda m, v: m <= v,
+    "mustBeBetween": lambda m, v: v[0] <= m <= v[1],
+    "mustNotBeBetween": lambda m, v: not v[0] <= m <= v[1],
+}
 
 
 @dataclass(frozen=True)
 class Check:
+    """One rule. Its failing rows are quarantined (error) or noted (warn); with an ODCS ``threshold``
+    (``mustBe: 0``, ``mustBeLessThan: 1`` with ``unit: percent`` ...) the rule as a whole also passes or
+    fails on the batch, and a failed ``error`` rule holds the batch."""
+
     dataset: str
     field: str
     name: str
     severity: Severity = "error"
     args: tuple[tuple[str, Any], ...] = ()
+    threshold: tuple[str, Any] | None = None  # (operator, value)
+    unit: Literal["rows", "percent"] = "rows"
+
+    def metric(self, failed: int, checked: int) -> float:
+        return failed if self.unit == "rows" else (100.0 * failed / checked if checked else 0.0)
+
+    def meets(self, failed: int, checked: int) -> bool:
+        """Whether the batch's failing rows satisfy the threshold (always, without one)."""
+        return self.threshold is None or THRESHOLDS[self.threshold[0]](self.metric(failed, checked), self.threshold[1])
+
+    def describe_threshold(self) -> str:
+        if self.threshold is None:
+            return ""
+        operator, value = self.threshold
+        return f"{operator} {list(value) if isinstance(value, tuple) else value} {self.unit}"
 
     @property
     def key(self) -> str:
@@ -105,10 +135,25 @@ def _custom(props: list | None) -> dict[str, Any]:
     return {p.property: p.value for p in props or [] if p.property}
 
 
+def _threshold(q: Any, fail) -> dict[str, Any]:
+    """The rule's ODCS threshold and unit, as Check fields."""
+    given = [(op, getattr(q, op)) for op in THRESHOLDS if getattr(q, op, None) is not None]  # ODCS allows one
+    unit = (q.unit or "rows").lower()
+    if unit not in ("rows", "percent"):
+        fail(f"threshold unit must be rows or percent, not {q.unit!r}")
+    if not given:
+        return {"unit": unit}
+    operator, value = given[0]
+    if operator.endswith("Between"):  # ODCS checks it is [low, high]
+        value = tuple(value)
+    return {"threshold": (operator, value), "unit": unit}
+
+
 def _quality_check(dataset: str, name: str, q: Any, fail) -> Check:
     severity = (q.severity or "error").lower()
     if severity not in ("error", "warn"):
         fail(f"severity must be error or warn, not {q.severity!r}")
+    limit = _threshold(q, fail)
     if q.type == "custom":
         if (q.engine or "").lower() != "xgate":
             fail(f"custom quality needs engine: xgate (got {q.engine!r})")
@@ -117,18 +162,18 @@ def _quality_check(dataset: str, name: str, q: Any, fail) -> Check:
         if check not in CHECKS:
             fail(f"unknown check {check!r}; known: {', '.join(CHECKS)}")
         args = tuple(sorted((k, v if not isinstance(v, list) else tuple(v)) for k, v in spec.items() if k != "check"))
-        return Check(dataset, name, check, severity, args)
+        return Check(dataset, name, check, severity, args, **limit)
     if q.type in (None, "library"):
         metric = q.metric or q.rule
         arguments = q.arguments or {}
         if metric == "invalidValues" and "validValues" in arguments:
-            return Check(dataset, name, "in_set", severity, (("values", tuple(arguments["validValues"])),))
+            return Check(dataset, name, "in_set", severity, (("values", tuple(arguments["validValues"])),), **limit)
         if metric == "invalidValues" and "pattern" in arguments:
-            return Check(dataset, name, "pattern", severity, (("regex", arguments["pattern"]),))
+            return Check(dataset, name, "pattern", severity, (("regex", arguments["pattern"]),), **limit)
         if metric in ("nullValues", "missingValues"):
-            return Check(dataset, name, "not_null", severity)
+            return Check(dataset, name, "not_null", severity, **limit)
         if metric == "duplicateValues":
-            return Check(dataset, name, "unique", severity)
+            return Check(dataset, name, "unique", severity, **limit)
         fail(f"unsupported library metric {metric!r} (with arguments {sorted(arguments)})")
     fail(f"unsupported quality type {q.type!r}")
     raise AssertionError

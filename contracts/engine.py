@@ -47,6 +47,10 @@ class RuleResult:
     checked: int
     skipped: str = ""
 
+    def meets(self) -> bool:
+        """The rule's ODCS threshold holds on this batch (a skipped rule judges nothing)."""
+        return bool(self.skipped) or self.check.meets(self.unexpected, self.checked)
+
 
 @dataclass(frozen=True)
 class CompiledCheck:

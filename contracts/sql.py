@@ -2,7 +2,7 @@
 
 python-stdnum is the reference for every checksum here (``stdnum.cn.ric``, ``stdnum.cn.uscc``): the
 pandas side of each custom expectation calls it directly, and the tests hold these macros to it on
-every ID of the sandbox. The GB/T 2260 area-code list is the one stdnum ships, with the years each
+every ID of the sandbox. The GB/T 2260 area-code list is :mod:`contracts.areas`, with the years each
 code was in force. An ID's first ten characters are its area code and birth year, so "was this code in
 force in that year" is one lookup: in ``xg_area_always`` (codes never bounded) or ``xg_area_years``
 (code and year as one number, for the bounded ones). A hash join on a constant table, where a correlated subquery
@@ -15,7 +15,7 @@ from functools import cache
 
 import pyarrow as pa
 
-from sandbox.geography import area_codes
+from contracts.areas import area_codes
 
 RIC_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]

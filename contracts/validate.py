@@ -2,8 +2,9 @@
 
 For every batch, rows in = rows passed + rows quarantined. An ``error`` rule quarantines the row; a
 ``warn`` rule lets it pass and records a finding. When the share of rows failing an error rule passes
-the contract's threshold, or the schema drifts under a ``freeze`` policy, the whole batch is held in
-quarantine with the reason. Outputs, one file per batch (safe for concurrent validations):
+the contract's threshold, when an ``error`` rule breaks its own ODCS threshold (``mustBe: 0``,
+``mustBeLessThan: 1`` percent ...), or when the schema drifts under a ``freeze`` policy, the whole batch
+is held in quarantine with the reason. Outputs, one file per batch (safe for concurrent validations):
 
 - ``<data>/validated/<dataset>/<batch>.parquet``: passing rows, normalised, originals beside them;
 - ``<data>/quality/quarantine/<batch>.parquet`` and ``findings/<batch>.parquet``: one row per (row, rule),
@@ -111,6 +112,13 @@ def validate(
             held = f"required field(s) {', '.join(required_missing)} missing from the batch"
         elif contract.schema_drift == "freeze" and drift:
             held = f"schema drift under a freeze policy: {json.dumps(drift, ensure_ascii=False)}"
+        elif broken := [r for r in rules if r.check.severity == "error" and not r.meets()]:
+            held = "; ".join(
+                f"{r.check.key}: {r.check.metric(r.unexpected, r.checked):g} {r.check.unit} fail, the contract says "
+                f"{r.check.describe_threshold()}"
+                for r in broken
+            )
+            held = f"rule threshold broken ({held}): batch held in quarantine"
         elif rows_in and failing / rows_in > contract.error_threshold:
             held = (
                 f"{failing:,} of {rows_in:,} rows ({failing / rows_in:.1%}) fail error rules, above the "
@@ -295,6 +303,8 @@ def _write_results(settings: Settings, contract: Contract, outcome: Outcome) -> 
                 "checked": [r.checked for r in rules],
                 "failed": [r.unexpected for r in rules],
                 "pass_ratio": [1 - r.unexpected / r.checked if r.checked else None for r in rules],
+                "threshold": [r.check.describe_threshold() or None for r in rules],
+                "threshold_met": [r.meets() if r.check.threshold else None for r in rules],
                 "skipped": [r.skipped for r in rules],
                 "validated_at": [now] * len(rules),
             }

@@ -1,8 +1,11 @@
 """The DAG factory: one sync DAG per declared source, and one DAG that refreshes the shared views.
 
-Parsing reads only the source's YAML declaration and the contracts' dataset names: no database, no
-network, no pyarrow, DuckDB or Great Expectations (task bodies import the stages when they run).
-Tasks hand each other batch ids, never data. The stages are the ones ``xgate sync`` runs.
+The DAG of a source comes from its declaration alone: ``dags/xgate_sources.py`` asks
+:func:`declared_dags` for one DAG per ``connectors/sources/<name>.yaml``, so a new source needs no DAG
+file. Each declaration is read on its own: a broken one (or one without contracts) becomes a DAG whose
+only task fails at once with the reason, and every other source's DAG is untouched. Parsing reads only
+YAML: no database, no network, no pyarrow, DuckDB or Great Expectations (task bodies import the
+stages when they run). Tasks hand each other batch ids, never data; the stages are ``xgate sync``'s.
 """
 
 from __future__ import annotations
@@ -21,19 +24,27 @@ from airflow.sdk import (
     task,
 )
 
+from connectors.declarations import SOURCES_DIR
 from connectors.declarations import source as declared_source
 from contracts.loader import datasets_by_stream
 from orchestration.home import WRITER_POOL
 from orchestration.notify import send
 from orchestration.stages import check_freshness, extract_args, report_held
-from xgate.errors import ConfigError
+from xgate.errors import ConfigError, FatalError
 from xgate.settings import Settings, get_settings
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 SUMMARY = "summary"  # XCom key of what a land task did (rows extracted, landed, quarantined)
-# A wrong declaration, contract or setting fails at once; anything else (a source down) is retried.
+# What a person must fix fails at once: a wrong declaration, contract or setting, credentials or a path
+# the source refuses (401, 403, 404). Anything else (a source down, 429, 5xx, timeouts) is retried.
 RETRY_POLICY = ExceptionRetryPolicy(
-    [RetryRule(ConfigError, RetryAction.FAIL, reason="a declaration, contract or setting is wrong: fix it, then rerun")]
+    [
+        RetryRule(
+            FatalError,
+            RetryAction.FAIL,
+            reason="a declaration, setting or credential is wrong, or the source refuses: fix it, then rerun",
+        )
+    ]
 )
 
 
@@ -144,6 +155,51 @@ def source_dag(name: str):
         publish(landed) >> freshness()
 
     return sync()
+
+
+def broken_dag(name: str, error: str):
+    """``xgate_<name>`` for a declaration that cannot be used: one task that fails at once with the reason,
+    daily, so the failure is notified and seen in the UI, while every other source keeps running."""
+
+    @dag(
+        dag_id=f"xgate_{name}",
+        description=f"broken declaration: {error}"[:200],
+        schedule="@daily",
+        start_date=START,
+        catchup=False,
+        tags=["xgate", "sync", "broken"],
+        default_args={
+            "owner": "data-engineering",
+            "retries": 2,
+            "retry_policy": RETRY_POLICY,
+            "on_failure_callback": SyncFailed(),
+        },
+    )
+    def broken():
+        @task
+        def declaration() -> None:
+            raise ConfigError(error)
+
+        declaration()
+
+    return broken()
+
+
+def declared_dags() -> dict[str, object]:
+    """One DAG per source declaration, by DAG id (what ``dags/xgate_sources.py`` publishes). With a bad
+    setting every one of them fails at once with it (named, never its value): no import error, no secret."""
+    try:
+        folder = get_settings().sources_dir or SOURCES_DIR
+    except ConfigError as exc:
+        return {f"xgate_{p.stem}": broken_dag(p.stem, str(exc)) for p in sorted(SOURCES_DIR.glob("*.yaml"))}
+    found = {}
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            built = source_dag(path.stem)
+        except ConfigError as exc:
+            built = broken_dag(path.stem, str(exc))
+        found[built.dag_id] = built
+    return found
 
 
 def shared_dag():

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import requests
 
+from xgate.errors import ConfigError
 from xgate.settings import get_settings
 
 log = logging.getLogger("xgate.notify")
@@ -20,7 +21,11 @@ log = logging.getLogger("xgate.notify")
 def send(event: str, summary: str, **details: object) -> bool:
     """Log the event and POST it to the webhook if one is configured; True if the webhook took it."""
     log.warning("xgate %s: %s", event, summary)
-    webhook = get_settings().notify_webhook
+    try:
+        webhook = get_settings().notify_webhook
+    except ConfigError as exc:  # with settings that cannot be read, the log is all there is
+        log.error("xgate notify: no webhook (%s)", exc)
+        return False
     if webhook is None:
         return False
     document = {"event": event, "summary": summary, "at": datetime.now(UTC).isoformat(), **details}

@@ -19,6 +19,7 @@ class DagRunResult:
     state: str
     landed: list[dict] = field(default_factory=list)  # what each stream's land task returned
     failed: dict[str, str] = field(default_factory=dict)  # task (and map index) -> state
+    tries: dict[str, int] = field(default_factory=dict)  # task (and map index) -> tries it took
 
     @property
     def ok(self) -> bool:
@@ -26,10 +27,12 @@ class DagRunResult:
 
 
 def load_dag(dag_id: str):
-    """Parse the DAG's own file now (with the current settings), like the DAG processor would."""
+    """Parse the DAG's file now (with the current settings), like the DAG processor would: the shared
+    views' own file, or the one that builds every source's DAG from its declaration."""
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(DAGS_DIR / f"{dag_id}.py"))
+    file = "xgate_shared.py" if dag_id == "xgate_shared" else "xgate_sources.py"
+    bag = DagBag(dag_folder=str(DAGS_DIR / file))
     if dag_id not in bag.dags:
         raise KeyError(f"no DAG {dag_id!r} in {DAGS_DIR}: {bag.import_errors or 'no such file'}")
     return bag.dags[dag_id]
@@ -44,13 +47,15 @@ def run_dag(dag_id: str, conf: dict | None = None, logical_date: datetime | None
     run = load_dag(dag_id).test(run_conf=conf, **({"logical_date": logical_date} if logical_date else {}))
     with create_session() as session:
         instances = run.get_task_instances(session=session)
+        name = {ti: f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id for ti in instances}
         failed = {
-            f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id: str(ti.state)
+            name[ti]: str(ti.state)
             for ti in instances
             if str(ti.state) not in ("success", "skipped", "TaskInstanceState.SUCCESS", "TaskInstanceState.SKIPPED")
         }
+        tries = {name[ti]: ti.try_number for ti in instances if ti.try_number}
         rows = session.scalars(
             XComModel.get_many(run_id=run.run_id, key=SUMMARY, dag_ids=dag_id, task_ids="land")
         ).all()
         landed = [XComModel.deserialize_value(r) for r in rows]
-    return DagRunResult(dag_id, str(run.state), landed, failed)
+    return DagRunResult(dag_id, str(run.state), landed, failed, tries)

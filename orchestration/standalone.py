@@ -18,6 +18,7 @@ from rich.console import Console
 from orchestration.home import prepare
 from sandbox import store, waves
 from sandbox.servers import process
+from sandbox.settings import SandboxSettings
 from xgate.settings import get_settings
 
 SANDBOX_PEOPLE = 20_000
@@ -26,14 +27,15 @@ SANDBOX_PEOPLE = 20_000
 def main() -> None:
     settings = get_settings()
     console = Console()
+    sandbox = SandboxSettings(data_dir=settings.data_dir)
     home = prepare(settings)
-    if not store.paths(settings).manifest.exists():
+    if not store.paths(sandbox).manifest.exists():
         with console.status(f"generating the sandbox ({SANDBOX_PEOPLE:,} people)"):
-            store.generate(settings, SANDBOX_PEOPLE, seed=42)
-    if not (settings.sandbox_dir / "civil.db").exists():
-        waves.load_databases(settings, "sqlite", ("civil", "housing"))
-    if process.running_pid(settings) is None:
-        process.serve(settings)
+            store.generate(sandbox, SANDBOX_PEOPLE, seed=42)
+    if not (sandbox.root / "civil.db").exists():
+        waves.load_databases(sandbox, "sqlite", ("civil", "housing"))
+    if process.running_pid(sandbox) is None:
+        process.serve(sandbox)  # writes the connection profile the DAG tasks read
     bin_dir = Path(sys.executable).parent
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"  # standalone starts `airflow ...`
     ui = f"http://localhost:{os.environ['AIRFLOW__API__PORT']}"

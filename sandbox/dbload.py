@@ -17,8 +17,8 @@ from sqlalchemy.engine import URL, make_url
 
 from sandbox import store
 from sandbox.departments import PRIMARY_KEYS
+from sandbox.settings import SandboxSettings
 from xgate.errors import SourceUnavailable
-from xgate.settings import Settings
 
 Target = Literal["sqlite", "postgres", "mysql"]
 DEPARTMENT_TABLES = {
@@ -28,15 +28,15 @@ DEPARTMENT_TABLES = {
 CHUNK = 20_000
 
 
-def database_url(settings: Settings, target: Target, department: str) -> URL:
+def database_url(settings: SandboxSettings, target: Target, department: str) -> URL:
     """Where a department's database lives: a SQLite file, or ``<database>_<department>`` on the server."""
     if target == "sqlite":
         return make_url(settings.sqlite_url(department))
-    base = make_url(settings.sandbox_pg_url if target == "postgres" else settings.sandbox_mysql_url)
+    base = make_url(settings.pg_url if target == "postgres" else settings.mysql_url)
     return base.set(database=f"{base.database}_{department}")
 
 
-def load(settings: Settings, target: Target, departments: tuple[str, ...], wave: int | None = None) -> dict:
+def load(settings: SandboxSettings, target: Target, departments: tuple[str, ...], wave: int | None = None) -> dict:
     """Create the department databases and load every table as of ``wave`` (default: the current one)."""
     wave = store.read_state(settings)["wave"] if wave is None else wave
     counts: dict[str, int] = {}
@@ -54,7 +54,7 @@ def load(settings: Settings, target: Target, departments: tuple[str, ...], wave:
     return counts
 
 
-def apply_wave(settings: Settings, target: Target, departments: tuple[str, ...], wave: int) -> dict:
+def apply_wave(settings: SandboxSettings, target: Target, departments: tuple[str, ...], wave: int) -> dict:
     """Replace the records a wave changes (delete the old version, insert the new) in one transaction each."""
     counts: dict[str, int] = {}
     for department in departments:
@@ -162,7 +162,7 @@ def _copy(con: sa.Connection, sql_table: sa.Table, table: pa.Table) -> None:
                 copy.write_row(tuple(row.values()))
 
 
-def drop(settings: Settings, target: Target, departments: tuple[str, ...] = ("civil", "housing")) -> None:
+def drop(settings: SandboxSettings, target: Target, departments: tuple[str, ...] = ("civil", "housing")) -> None:
     """Remove department databases (tests and benchmarks clean up after themselves)."""
     for department in departments:
         url = database_url(settings, target, department)

@@ -17,6 +17,7 @@ from faker import Faker
 from faker.providers.person.zh_CN import Provider as PersonProvider
 from stdnum.cn import ric, uscc
 
+from contracts.areas import area_codes_valid_in
 from sandbox import geography
 
 # The sandbox's "now": generated data is stable across days; wave 0 ends just before it.
@@ -201,8 +202,8 @@ class _Builder:
         local = rng.random(n) < 0.8
         for year in np.unique(years):
             rows = years == year
-            pool = geography.area_codes_valid_in(int(year), geography.PREFECTURE_CODE)
-            everywhere = geography.area_codes_valid_in(int(year))
+            pool = area_codes_valid_in(int(year), geography.PREFECTURE_CODE)
+            everywhere = area_codes_valid_in(int(year))
             area[rows & local] = _choice(rng, pool, int((rows & local).sum()))
             area[rows & ~local] = _choice(rng, everywhere, int((rows & ~local).sum()))
         ymd = np.char.replace(np.datetime_as_string(birth, unit="D"), "-", "").astype(object)

@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 from sandbox.departments import DATASETS, PRIMARY_KEYS, build_departments
 from sandbox.filedrops import write_drops
 from sandbox.population import build_population
+from sandbox.settings import SandboxSettings
 from xgate.errors import ConfigError
-from xgate.settings import Settings
 
 LAST_WAVE = 1
 
@@ -64,11 +64,11 @@ class SandboxPaths:
         return self.data / f"{name}.parquet"
 
 
-def paths(settings: Settings) -> SandboxPaths:
-    return SandboxPaths(settings.sandbox_dir)
+def paths(settings: SandboxSettings) -> SandboxPaths:
+    return SandboxPaths(settings.root)
 
 
-def generate(settings: Settings, people: int, seed: int) -> dict:
+def generate(settings: SandboxSettings, people: int, seed: int) -> dict:
     """(Re)build the whole sandbox; the same (people, seed) gives the same bytes."""
     if people < 1:
         raise ConfigError(f"--people must be at least 1, got {people}")
@@ -93,25 +93,31 @@ def generate(settings: Settings, people: int, seed: int) -> dict:
     }
 
 
-def read_state(settings: Settings) -> dict:
+def read_state(settings: SandboxSettings) -> dict:
     where = paths(settings)
     if not where.state.exists():
         raise ConfigError(f"no sandbox in {where.root}: run 'xgate sandbox generate' first")
     return json.loads(where.state.read_text())
 
 
-def write_state(settings: Settings, state: dict) -> None:
+def write_state(settings: SandboxSettings, state: dict) -> None:
     target = paths(settings).state
     tmp = target.with_suffix(".tmp")
     tmp.write_text(json.dumps(state, sort_keys=True))
     tmp.replace(target)  # servers poll this file; never let them see half of it
 
 
-def ensure_token(settings: Settings) -> str:
+def ensure_token(settings: SandboxSettings) -> str:
     """The bearer token the sandbox APIs accept: from the environment, else a generated one kept 0600."""
-    if settings.sandbox_token is not None:
-        return settings.sandbox_token.get_secret_value()
-    file = paths(settings).token
+    if settings.token is not None:
+        return settings.token.get_secret_value()
+    return secret(settings, paths(settings).token.name)
+
+
+def secret(settings: SandboxSettings, name: str) -> str:
+    """A credential a sandbox API accepts (an API key, a client secret): generated once into
+    ``<sandbox>/<name>``, readable by its owner only."""
+    file = paths(settings).root / name
     if not file.exists():
         file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -120,7 +126,7 @@ def ensure_token(settings: Settings) -> str:
     return file.read_text().strip()
 
 
-def visible(settings: Settings, dataset: str, wave: int | None = None) -> pa.Table:
+def visible(settings: SandboxSettings, dataset: str, wave: int | None = None) -> pa.Table:
     """The department's current rows: per key, the latest version at or before ``wave``."""
     if dataset not in DATASETS:
         raise ConfigError(f"unknown sandbox dataset {dataset!r}; known: {', '.join(DATASETS)}")
@@ -135,7 +141,7 @@ def visible(settings: Settings, dataset: str, wave: int | None = None) -> pa.Tab
         ).to_arrow_table()
 
 
-def changed_in(settings: Settings, dataset: str, wave: int) -> pa.Table:
+def changed_in(settings: SandboxSettings, dataset: str, wave: int) -> pa.Table:
     """The versions a wave brings (what ``advance`` applies to a department database)."""
     with duckdb.connect() as con:
         return con.execute(

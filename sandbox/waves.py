@@ -5,22 +5,27 @@ from __future__ import annotations
 import shutil
 
 from sandbox import dbload, store
+from sandbox.settings import SandboxSettings
 from xgate.errors import ConfigError
-from xgate.settings import Settings
 
 
-def load_databases(settings: Settings, target: dbload.Target, departments: tuple[str, ...]) -> dict[str, int]:
-    """Fill the department databases and remember them, so later waves reach them too."""
+def load_databases(settings: SandboxSettings, target: dbload.Target, departments: tuple[str, ...]) -> dict[str, int]:
+    """Fill the department databases and remember them, so later waves reach them too; the connection
+    profile then points each department at the database just loaded."""
+    from sandbox import profile
+
     counts = dbload.load(settings, target, departments)
     state = store.read_state(settings)
     databases = state.setdefault("databases", {})
     for department in departments:
         databases[department] = sorted(set(databases.get(department, [])) | {target})
+        state.setdefault("serving", {})[department] = target
     store.write_state(settings, state)
+    profile.write(settings)
     return counts
 
 
-def advance(settings: Settings) -> int:
+def advance(settings: SandboxSettings) -> int:
     """Apply the next wave everywhere: databases loaded so far, the inbox (new drops), and the APIs.
 
     The APIs watch ``state.json`` and reload by themselves, so the state is written last: a reader

@@ -1,8 +1,9 @@
-"""Shared fixtures: one generated sandbox and one pair of running servers for the whole session.
+"""Shared fixtures: one generated sandbox and its running servers for the whole session.
 
 Generation and server start-up are paid once; tests that change the sandbox (advance a wave) work on
 their own copy. Databases on the real PostgreSQL and MariaDB get a name unique to the run and are
-dropped at the end.
+dropped at the end. xgate finds the sandbox the way a user's xgate does: through the connection profile
+the sandbox writes (``connections_for``).
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from pathlib import Path
 
 import pytest
 import requests
-from pydantic import SecretStr
 
 from sandbox import dbload, store, waves
 from sandbox.manifest import read_manifest
-from sandbox.servers import process
-from xgate.settings import Connection, Settings, reset_settings
+from sandbox.servers import apis, process
+from sandbox.settings import SandboxSettings
+from xgate.settings import PROFILE, Connection, Settings, load_settings, reset_settings
 
 SANDBOX_PEOPLE = 3000
 SANDBOX_SEED = 7
@@ -34,10 +35,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    return Settings(
-        data_dir=data_dir, telecom_port=free_port(), health_port=free_port(), sandbox_rate_limit=1000.0, **overrides
-    )
+def make_settings(data_dir: Path, **overrides: object) -> SandboxSettings:
+    """A sandbox in ``data_dir`` whose APIs take free ports."""
+    ports = {name: free_port() for name in apis()}
+    return SandboxSettings(data_dir=data_dir, ports=ports, rate_limit=1000.0, **overrides)
 
 
 @pytest.fixture(scope="session")
@@ -46,12 +47,12 @@ def run_id() -> str:
 
 
 @pytest.fixture(scope="session")
-def sandbox_settings(tmp_path_factory: pytest.TempPathFactory, run_id: str) -> Iterator[Settings]:
+def sandbox_settings(tmp_path_factory: pytest.TempPathFactory, run_id: str) -> Iterator[SandboxSettings]:
     """A generated sandbox (wave 0) with its servers running; do not advance it."""
     settings = make_settings(
         tmp_path_factory.mktemp("xgate"),
-        sandbox_pg_url=f"postgresql+psycopg://postgres@127.0.0.1:5432/xgtest_{run_id}",
-        sandbox_mysql_url=f"mysql+pymysql://root@127.0.0.1:3306/xgtest_{run_id}",
+        pg_url=f"postgresql+psycopg://postgres@127.0.0.1:5432/xgtest_{run_id}",
+        mysql_url=f"mysql+pymysql://root@127.0.0.1:3306/xgtest_{run_id}",
     )
     store.generate(settings, SANDBOX_PEOPLE, SANDBOX_SEED)
     process.serve(settings)
@@ -61,14 +62,12 @@ def sandbox_settings(tmp_path_factory: pytest.TempPathFactory, run_id: str) -> I
 
 
 @pytest.fixture
-def own_sandbox(sandbox_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+def own_sandbox(sandbox_settings: SandboxSettings, tmp_path: Path) -> Iterator[SandboxSettings]:
     """A private copy of the session sandbox (servers not started), free to advance or break."""
     shutil.copytree(store.paths(sandbox_settings).root, tmp_path / "sandbox", ignore=shutil.ignore_patterns("run"))
     own = uuid.uuid4().hex[:6]
     settings = make_settings(
-        tmp_path,
-        sandbox_pg_url=f"{sandbox_settings.sandbox_pg_url}_{own}",
-        sandbox_mysql_url=f"{sandbox_settings.sandbox_mysql_url}_{own}",
+        tmp_path, pg_url=f"{sandbox_settings.pg_url}_{own}", mysql_url=f"{sandbox_settings.mysql_url}_{own}"
     )
     yield settings
     process.stop(settings)
@@ -76,7 +75,7 @@ def own_sandbox(sandbox_settings: Settings, tmp_path: Path) -> Iterator[Settings
 
 
 @pytest.fixture(scope="session")
-def source_databases(sandbox_settings: Settings) -> dict[str, str]:
+def source_databases(sandbox_settings: SandboxSettings) -> dict[str, str]:
     """Civil affairs on PostgreSQL, housing on MariaDB, as of wave 0."""
     dbload.load(sandbox_settings, "postgres", ("civil",))
     dbload.load(sandbox_settings, "mysql", ("housing",))
@@ -86,12 +85,11 @@ def source_databases(sandbox_settings: Settings) -> dict[str, str]:
     }
 
 
-def connections_for(sandbox: Settings, inbox: Path, databases: dict[str, str]) -> dict[str, Connection]:
-    urls = process.urls(sandbox)
-    token = SecretStr(store.ensure_token(sandbox))
-    return {
-        "telecom": Connection(url=urls["telecom"], token=token),
-        "health": Connection(url=urls["health"], token=token),
+def connections_for(sandbox: SandboxSettings, inbox: Path, databases: dict[str, str]) -> dict[str, Connection]:
+    """The connections of the profile ``xgate sandbox serve`` wrote, as xgate loads it; with this test's
+    copy of the inbox and its department databases."""
+    profile = load_settings(data_dir=sandbox.data_dir / "unused", profile=sandbox.data_dir / PROFILE)
+    return profile.connections | {
         "civil": Connection(url=databases["civil"]),
         "housing": Connection(url=databases["housing"]),
         "housing_inbox": Connection(url=str(inbox)),
@@ -99,7 +97,7 @@ def connections_for(sandbox: Settings, inbox: Path, databases: dict[str, str]) -
 
 
 @pytest.fixture
-def extract_settings(sandbox_settings: Settings, source_databases: dict[str, str], tmp_path: Path) -> Settings:
+def extract_settings(sandbox_settings: SandboxSettings, source_databases: dict[str, str], tmp_path: Path) -> Settings:
     """A fresh xgate data directory pulling from the session sandbox (wave 0); the inbox is a copy."""
     inbox = tmp_path / "drops" / "inbox"
     shutil.copytree(store.paths(sandbox_settings).inbox, inbox)
@@ -113,7 +111,9 @@ def extract_settings(sandbox_settings: Settings, source_databases: dict[str, str
 
 
 @pytest.fixture(scope="session")
-def landed(sandbox_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, dict]]:
+def landed(
+    sandbox_settings: SandboxSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Settings, dict]]:
     """A populated lake, built once per session and shared (read it, do not write it): every source synced
     at wave 0, the sandbox advanced, every source synced again, and the person records linked (so the
     discrepancy views are published); with the sandbox's manifest."""
@@ -150,18 +150,19 @@ def landed(sandbox_settings: Settings, tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture
-def token(sandbox_settings: Settings) -> str:
+def token(sandbox_settings: SandboxSettings) -> str:
     return store.ensure_token(sandbox_settings)
 
 
 @pytest.fixture
-def faults(sandbox_settings: Settings, token: str) -> Iterator[Callable[..., None]]:
-    """Switch faults on a session sandbox API ("telecom" or "health"); reset after the test."""
+def faults(sandbox_settings: SandboxSettings, token: str) -> Iterator[Callable[..., None]]:
+    """Switch faults on a session sandbox API ("telecom", "health" ...); reset after the test."""
     touched: list[str] = []
     headers = {"Authorization": f"Bearer {token}"}
 
     def switch(server: str, **plan: object) -> None:
-        base = process.urls(sandbox_settings)[server].removesuffix("/fhir")
+        api = apis()[server]
+        base = api.url(sandbox_settings).removesuffix(api.root)
         requests.post(f"{base}/_sandbox/faults", json=plan, headers=headers, timeout=5).raise_for_status()
         touched.append(base)
 
@@ -182,6 +183,6 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
     reset_settings()
 
 
-def _drop_databases(settings: Settings) -> None:
+def _drop_databases(settings: SandboxSettings) -> None:
     dbload.drop(settings, "postgres")
     dbload.drop(settings, "mysql")

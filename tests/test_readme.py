@@ -13,8 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from sandbox import store
+from sandbox.servers import apis
+from sandbox.settings import SandboxSettings
 from tests.conftest import free_port
-from xgate.settings import Settings
 
 README = Path(__file__).parents[1] / "README.md"
 
@@ -30,17 +31,16 @@ def test_readme_xgate_commands_run(tmp_path: Path) -> None:
     commands = readme_commands()
     assert any("sandbox generate" in c for c in commands)
     data = tmp_path / ".xgate"  # the default data directory, as a reader running the README has it
-    env = os.environ | {
-        "XGATE_DATA_DIR": str(data),
-        "XGATE_TELECOM_PORT": str(free_port()),
-        "XGATE_HEALTH_PORT": str(free_port()),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),  # where 'xgate login' keeps the sign-in
-    }
+    env = (
+        os.environ
+        | {"XGATE_DATA_DIR": str(data), "XDG_CONFIG_HOME": str(tmp_path / "config")}  # config: where login keeps its token
+        | {f"XGATE_SANDBOX_PORTS__{name.upper()}": str(free_port()) for name in apis()}
+    )
     try:
         for command in commands:
             args = shlex.split(command)[1:]
             if "export.parquet" in args:  # the department export the README validates
-                export = store.visible(Settings(data_dir=data), "telecom.subscribers")
+                export = store.visible(SandboxSettings(data_dir=data), "telecom.subscribers")
                 pq.write_table(export, tmp_path / "export.parquet")
             result = subprocess.run(
                 [sys.executable, "-m", "xgate", *args],

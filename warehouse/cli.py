@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -72,26 +73,17 @@ def snapshots() -> None:
 def discrepancies(
     as_of: Annotated[int | None, typer.Option("--as-of", help="Snapshot to read (see 'xgate snapshots').")] = None,
 ) -> None:
-    """The cross-department discrepancies, and (on the sandbox) their precision and recall."""
-    from sandbox import store
-    from sandbox.manifest import read_manifest
-    from warehouse.model import DISCREPANCIES, score
+    """Rows in each cross-department discrepancy view."""
+    from warehouse.model import DISCREPANCIES
 
-    settings = get_settings()
-    con = lake.connect(settings, read_only=True, as_of=as_of)
-    manifest = store.paths(settings).manifest
-    scores = score(con, read_manifest(manifest)) if manifest.exists() else {}
-    listing = Table("view", "rows", "precision", "recall", title="discrepancies" + (f" as of {as_of}" if as_of else ""))
+    con = lake.connect(get_settings(), read_only=True, as_of=as_of)
+    listing = Table("view", "rows", title="discrepancies" + (f" as of {as_of}" if as_of else ""))
     for view in DISCREPANCIES:
-        if view in scores:
-            s = scores[view]
-            listing.add_row(view, f"{s['found']:,}", f"{s['precision']:.1%}", f"{s['recall']:.1%}")
-        else:
-            try:
-                rows = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
-            except Exception:  # not published yet: its sources have not all landed
-                rows = None
-            listing.add_row(view, "-" if rows is None else f"{rows:,}", "-", "-")
+        try:
+            rows = f"{con.execute(f'SELECT count(*) FROM {view}').fetchone()[0]:,}"
+        except duckdb.CatalogException:  # not published yet: its sources have not all landed
+            rows = "-"
+        listing.add_row(view, rows)
     console.print(listing)
 
 

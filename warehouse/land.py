@@ -1,10 +1,12 @@
-"""Land a validated batch in the lake: one transaction, idempotent, newest version per key wins.
+"""Land a validated batch in the lake: one transaction, idempotent, as the stream's write mode says.
 
-Passing rows are merged into ``raw.<dataset>`` (keyed by the contract's primary key; an incoming row
-replaces the stored one only when its cursor is newer, so re-running a batch or an interval changes
-nothing), quarantined rows and findings are appended to ``quarantine.rows`` / ``quarantine.findings``,
-and the batch is recorded in ``meta.batches``. All of it commits together, as one DuckLake snapshot,
-or not at all; only then is the connector's checkpoint moved.
+Passing rows go into ``raw.<dataset>`` by the stream's declared ``write_mode``: ``merge`` (the default;
+keyed by the contract's primary key, an incoming row replaces the stored one only when its cursor is
+newer, so re-running a batch or an interval changes nothing), ``append`` (every row is added: event
+streams), or ``replace`` (the batch becomes the table; a batch held in quarantine replaces nothing).
+Quarantined rows and findings are appended to ``quarantine.rows`` / ``quarantine.findings``, and the
+batch is recorded in ``meta.batches``. All of it commits together, as one DuckLake snapshot, or not at
+all (a batch already recorded lands nothing again); only then is the connector's checkpoint moved.
 """
 
 from __future__ import annotations
@@ -89,18 +91,27 @@ def _land_once(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outc
         if con.execute("SELECT count(*) FROM meta.batches WHERE batch_id = ?", [outcome.batch_id]).fetchone()[0]:
             con.execute("ROLLBACK")
             return Landed(outcome.batch_id, contract.id, 0, already=True)
+        mode = manifest.get("write_mode", "merge")
+        newest = (
+            "" if mode == "append" else f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {cursor} DESC) = 1"
+        )
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT *, {literal(contract.version)} AS contract_version "
-            f"FROM read_parquet({literal(outcome.validated_path)}) "
-            f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {cursor} DESC) = 1"
+            f"FROM read_parquet({literal(outcome.validated_path)}) {newest}"
         )
         _ensure(con, target, "incoming")
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE winners AS SELECT i.* FROM incoming i LEFT JOIN {target} r "
-            f"ON r.{key} = i.{key} WHERE r.{key} IS NULL OR CAST(i.{cursor} AS VARCHAR) > CAST(r.{cursor} AS VARCHAR)"
-        )
+        winners = "SELECT * FROM incoming"
+        if mode == "merge":
+            winners = (
+                f"SELECT i.* FROM incoming i LEFT JOIN {target} r ON r.{key} = i.{key} "
+                f"WHERE r.{key} IS NULL OR CAST(i.{cursor} AS VARCHAR) > CAST(r.{cursor} AS VARCHAR)"
+            )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE winners AS {winners}")
         landed = con.execute("SELECT count(*) FROM winners").fetchone()[0]
-        con.execute(f"DELETE FROM {target} WHERE {key} IN (SELECT {key} FROM winners)")
+        if mode == "merge":
+            con.execute(f"DELETE FROM {target} WHERE {key} IN (SELECT {key} FROM winners)")
+        elif mode == "replace" and not outcome.held:
+            con.execute(f"DELETE FROM {target}")
         con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM winners")
         for kind, table in (("quarantine", "quarantine.rows"), ("findings", "quarantine.findings")):
             _append(con, table, quality_dir(settings, kind) / f"{outcome.batch_id}.parquet", contract.primary_key)

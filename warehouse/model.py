@@ -19,7 +19,7 @@ import duckdb
 from connectors.staging import LINEAGE
 from contracts import contracts
 from contracts.checks import Contract
-from contracts.sql import quote
+from contracts.sql import literal, quote
 from warehouse.land import table_name
 
 RENTALS = """SELECT 'housing.rentals' AS dataset, rental_id AS rental_key, tenant_id_number, tenant_name, address_code,
@@ -130,18 +130,14 @@ VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("raw.health_patients", "shared.person_link"),
     ),
 }
-# discrepancy view -> (manifest anomaly kind, key column, datasets its keys belong to)
-DISCREPANCIES = {
-    "shared.dead_with_active_phone": ("dead_but_active_phone", "subscriber_id", ("telecom.subscribers",)),
-    "shared.dead_but_registered": ("dead_but_registered", "resident_id", ("civil.residents",)),
-    "shared.tenant_not_registered": (
-        "tenant_not_registered",
-        "rental_key",
-        ("housing.rentals", "housing.rental_filings"),
-    ),
-    "shared.duplicate_registration": ("duplicate_household_registration", "resident_id", ("civil.residents",)),
-    "shared.health_unknown_to_civil": ("unknown_to_civil", "patient_id", ("health.patients",)),
-}
+# the views that list cross-department discrepancies (``xgate discrepancies``)
+DISCREPANCIES = (
+    "shared.dead_with_active_phone",
+    "shared.dead_but_registered",
+    "shared.tenant_not_registered",
+    "shared.duplicate_registration",
+    "shared.health_unknown_to_civil",
+)
 
 
 def _existing(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -156,10 +152,10 @@ def _existing(con: duckdb.DuckDBPyConnection) -> set[str]:
 CAST_TO = {"date": "DATE", "timestamp": "TIMESTAMPTZ", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN"}
 
 
-def conformed_sql(contract: Contract, columns: set[str]) -> str:
+def conformed_sql(contract: Contract, columns: set[str], zone: str) -> str:
     """The typed view of a raw table: each contract field cast to its logical type (text with an offset is
-    an instant; naive text, a bare date (its midnight) and SQL timestamps are the department's +08:00
-    wall clock), lineage kept."""
+    an instant; naive text, a bare date (its midnight) and SQL timestamps are the department's wall clock,
+    ``zone`` as ``+08:00``, the one freshness reads them in), lineage kept."""
     select = []
     for name, spec in contract.fields.items():
         if name not in columns:
@@ -170,7 +166,7 @@ def conformed_sql(contract: Contract, columns: set[str]) -> str:
             text = f"CAST({value} AS VARCHAR)"
             select.append(
                 f"CASE WHEN regexp_matches({text}, '([+-][0-9][0-9]:?[0-9][0-9]|Z)$') THEN TRY_CAST({text} AS "
-                f"TIMESTAMPTZ) ELSE TRY_CAST(CAST(TRY_CAST({text} AS TIMESTAMP) AS VARCHAR) || '+08:00' "
+                f"TIMESTAMPTZ) ELSE TRY_CAST(CAST(TRY_CAST({text} AS TIMESTAMP) AS VARCHAR) || {literal(zone)} "
                 f"AS TIMESTAMPTZ) END AS {value}"
             )
         elif kind:
@@ -181,9 +177,12 @@ def conformed_sql(contract: Contract, columns: set[str]) -> str:
     return f"SELECT {', '.join(select)} FROM {table_name(contract.id)}"
 
 
-def publish(con: duckdb.DuckDBPyConnection, datasets: Iterable[str] | None = None, shared: bool = True) -> list[str]:
-    """(Re)create, in one transaction, the conformed views of ``datasets`` (None: every landed one) and,
-    with ``shared``, every cross-department view whose inputs have landed; returns the views published."""
+def publish(
+    con: duckdb.DuckDBPyConnection, zone: str, datasets: Iterable[str] | None = None, shared: bool = True
+) -> list[str]:
+    """(Re)create, in one transaction, the conformed views of ``datasets`` (None: every landed one; naive
+    times read in ``zone``) and, with ``shared``, every cross-department view whose inputs have landed;
+    returns the views published."""
     existing = _existing(con)
     wanted = None if datasets is None else set(datasets)
     ready = []
@@ -195,7 +194,7 @@ def publish(con: duckdb.DuckDBPyConnection, datasets: Iterable[str] | None = Non
         if raw in existing and (wanted is None or contract.id in wanted):
             columns = {row[0] for row in con.execute(f"DESCRIBE {raw}").fetchall()}
             name = f"conformed.{raw.split('.', 1)[1]}"
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS {conformed_sql(contract, columns)}")
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {conformed_sql(contract, columns, zone)}")
             ready.append(name)
     if shared:
         for name, (sql, needs) in VIEWS.items():
@@ -204,37 +203,3 @@ def publish(con: duckdb.DuckDBPyConnection, datasets: Iterable[str] | None = Non
                 ready.append(name)
     con.execute("COMMIT")
     return ready
-
-
-def score(con: duckdb.DuckDBPyConnection, manifest: dict) -> dict[str, dict]:
-    """Precision and recall of each discrepancy view against a sandbox ground-truth manifest; recall also
-    per variant (``exact``, and those an ID join misses: ``missing_id``, ``one_char``)."""
-    existing = _existing(con)
-    out = {}
-    for view, (kind, key, datasets) in DISCREPANCIES.items():
-        if view not in existing:
-            continue
-        found = {row[0] for row in con.execute(f"SELECT DISTINCT {key} FROM {view}").fetchall()}
-        planted = {
-            r["key"]
-            for a in manifest["anomalies"]
-            if a["kind"] == kind
-            for r in a["records"]
-            if r["dataset"] in datasets
-        }
-        hits = len(found & planted)
-        variants: dict[str, set[str]] = {}
-        for a in manifest["anomalies"]:
-            if a["kind"] == kind:
-                variant = a.get("detail", {}).get("variant", "exact")
-                variants.setdefault(variant, set()).update(r["key"] for r in a["records"] if r["dataset"] in datasets)
-        out[view] = {
-            "variants": {v: len(found & keys) / len(keys) for v, keys in sorted(variants.items()) if keys},
-            "kind": kind,
-            "found": len(found),
-            "planted": len(planted),
-            "true_positives": hits,
-            "precision": hits / len(found) if found else 1.0,
-            "recall": hits / len(planted) if planted else 1.0,
-        }
-    return out

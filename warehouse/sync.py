@@ -77,7 +77,7 @@ def publish_views(settings: Settings, datasets: Iterable[str] | None = None, sha
     the cross-department views whose inputs have all landed."""
     con = lake.connect(settings)
     try:
-        return publish(con, datasets, shared)
+        return publish(con, settings.source_timezone, datasets, shared)
     finally:
         con.close()
 

@@ -17,6 +17,7 @@ from linkage.cli import app as link_app
 from sandbox.cli import app as sandbox_app
 from warehouse import cli as warehouse_cli
 from xgate.errors import XgateError
+from xgate.settings import invalid_setting
 
 app = typer.Typer(
     help="xgate: the cross-department data-sharing gateway.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -59,8 +60,7 @@ def main() -> None:
         show() if show else _stderr.print(f"error: {exc}")
         sys.exit(getattr(exc, "exit_code", 2))
     except ValidationError as exc:  # a bad XGATE_* setting: name it, never echo its value (it may be a secret)
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False))
-        _stderr.print(f"[bold red]error:[/] invalid setting: {problems}", highlight=False, soft_wrap=True)
+        _stderr.print(f"[bold red]error:[/] {invalid_setting(exc)}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except XgateError as exc:
         _stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)

@@ -19,23 +19,35 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from connectors import sources
+from contracts.checks import contracts
 from orchestration.home import prepare
 from sandbox import store, waves
 from sandbox.manifest import read_manifest
+from sandbox.scoring import score
 from sandbox.servers import process
+from sandbox.settings import SandboxSettings
 from warehouse import lake
-from warehouse.model import score
-from xgate.settings import Settings, get_settings
+from xgate.settings import Settings, get_settings, reset_settings
 
 DEMO_PEOPLE = 20_000
-DEMO_ORDER = ("civil", "housing", "housing_filings", "telecom", "health")  # civil first: others refer to it
 console = Console()
 
 
-def _discrepancies(settings: Settings) -> Table:
+def demo_order() -> list[str]:
+    """Every declared source; those whose datasets other contracts refer to first (civil affairs: the
+    others check their IDs against its residents), then by name."""
+    every = contracts().values()
+    referenced = {c.arg.get("dataset") for contract in every for c in contract.checks if c.name == "references"}
+    owner = {contract.id: contract.source.split(".")[0] for contract in every}
+    first = {owner[d] for d in referenced if d in owner}
+    return sorted(sources(), key=lambda name: (name not in first, name))
+
+
+def _discrepancies(settings: Settings, sandbox: SandboxSettings) -> Table:
     con = lake.connect(settings, read_only=True)
     try:
-        scores = score(con, read_manifest(store.paths(settings).manifest))
+        scores = score(con, read_manifest(store.paths(sandbox).manifest))
     finally:
         con.close()
     table = Table(
@@ -55,13 +67,13 @@ def _discrepancies(settings: Settings) -> Table:
     return table
 
 
-def _linkage(settings: Settings) -> Table:
+def _linkage(settings: Settings, sandbox: SandboxSettings) -> Table:
     """Precision, recall and F1 of the person linkage per department pair and planted kind."""
     from linkage.score import lake_scores
 
     con = lake.connect(settings, read_only=True)
     try:
-        paths = store.paths(settings)
+        paths = store.paths(sandbox)
         scores = lake_scores(con, paths.truth, read_manifest(paths.manifest))
     finally:
         con.close()
@@ -75,8 +87,9 @@ def _linkage(settings: Settings) -> Table:
 
 def main() -> None:
     settings = get_settings()
+    sandbox = SandboxSettings(data_dir=settings.data_dir)
     started = time.monotonic()
-    process.stop(settings)
+    process.stop(sandbox)
     for leftover in (
         settings.staging_dir,
         settings.state_dir,
@@ -92,11 +105,13 @@ def main() -> None:
     from orchestration.run import run_dag
 
     with console.status(f"generating the sandbox ({DEMO_PEOPLE:,} people)"):
-        store.generate(settings, DEMO_PEOPLE, seed=42)
-    process.serve(settings)
+        store.generate(sandbox, DEMO_PEOPLE, seed=42)
+    process.serve(sandbox)  # and the connection profile: where xgate finds the departments
     failed = []
     try:
-        waves.load_databases(settings, "sqlite", ("civil", "housing"))
+        waves.load_databases(sandbox, "sqlite", ("civil", "housing"))
+        reset_settings()  # the DAG tasks read the profile just written
+        settings = get_settings()
         table = Table(
             "run",
             "source DAG",
@@ -109,8 +124,8 @@ def main() -> None:
         )
         for run in ("0", "1"):  # the second run (after the sandbox moves to wave 1) takes only what changed
             if run == "1":
-                waves.advance(settings)
-            for name in (*DEMO_ORDER, "shared"):
+                waves.advance(sandbox)
+            for name in (*demo_order(), "shared"):
                 begun = time.monotonic()
                 with console.status(f"run {run}: xgate_{name}"):
                     result = run_dag(f"xgate_{name}")
@@ -124,18 +139,18 @@ def main() -> None:
                 if not result.landed:
                     table.add_row(run, name, "(views, report)", "", "", "", seconds)
         console.print(table)
-        console.print(_linkage(settings))
-        console.print(_discrepancies(settings))
+        console.print(_linkage(settings, sandbox))
+        console.print(_discrepancies(settings, sandbox))
         console.print(f"auditor report: {settings.data_dir / 'reports' / 'quality.html'}")
     finally:
-        process.stop(settings)
+        process.stop(sandbox)
     console.print(
         f"done in {time.monotonic() - started:.1f}s; warehouse in {settings.warehouse_dir}, Airflow in {home}."
     )
     if failed:
         console.print("[bold red]failed DAG runs:[/] " + "; ".join(failed))
         sys.exit(1)
-    someone = store.visible(settings, "civil.residents")["id_number"][0].as_py()  # synthetic sandbox person
+    someone = store.visible(sandbox, "civil.residents")["id_number"][0].as_py()  # synthetic sandbox person
     passwords = _demo_users(settings)
     console.print(
         "Next (source .venv/bin/activate):\n"

@@ -1,9 +1,12 @@
 """Every xgate error, grouped by what the caller should do about it.
 
 Mirrors the Singer SDK's split: a *fatal* error needs a person (bad config, bad argument, a broken
-contract); a *retriable* one may pass by itself (timeouts, 429, 5xx, a dropped connection); a
-*skippable* one concerns one record or file, which is set aside with its reason while the rest goes on.
-The CLI turns any ``XgateError`` into a one-line message and a non-zero exit, never a traceback.
+contract, credentials a source refuses, a path it does not have); a *retriable* one may pass by itself
+(timeouts, 429, 5xx, a dropped connection, a server that is down); a *skippable* one concerns one record
+or file, which is set aside with its reason while the rest goes on. The class drives behaviour: the
+HTTP client retries only retriable faults, and an Airflow task fails at once on a fatal one (see
+``orchestration.factory.RETRY_POLICY``). The CLI turns any ``XgateError`` into a one-line message and a
+non-zero exit (2 for a configuration error, 1 otherwise), never a traceback.
 """
 
 from __future__ import annotations
@@ -20,17 +23,23 @@ class FatalError(XgateError):
 
 
 class ConfigError(FatalError):
-    """A setting, argument or declaration is invalid."""
+    """A setting, argument, declaration or contract is invalid."""
 
     exit_code = 2
 
 
-class SourceUnavailable(FatalError):
-    """A department system (database, API, folder) cannot be reached or refuses us."""
+class SourceRefused(FatalError):
+    """A department system answered and said no: credentials refused (401), not allowed (403), no such
+    path or table (404), or a request it rejects (400, an OperationOutcome). Asking again changes nothing."""
 
 
 class RetriableError(XgateError):
     """A transient fault: the same call may succeed later."""
+
+
+class SourceUnavailable(RetriableError):
+    """A department system (database, API, catalog) cannot be reached now: down, timing out, dropping the
+    connection, overloaded (429, 5xx). Retried with backoff; the message says what was seen."""
 
 
 class SkippableError(XgateError):

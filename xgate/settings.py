@@ -1,23 +1,37 @@
 """The one settings object of xgate.
 
-Everything configurable comes from the environment (prefix ``XGATE_``) or a ``.env`` file, never from
-code: credentials in particular are read here and nowhere else, so they can be rotated without a
-release and never need to sit in the repository or in a DAG.
+Everything configurable comes from the environment (prefix ``XGATE_``), a ``.env`` file or the connection
+profile (a dotenv file of ``XGATE_CONNECTIONS__*`` lines, which ``xgate sandbox serve`` writes), never
+from code: credentials in particular are read here and nowhere else, so they can be rotated without a
+release and never need to sit in the repository or in a DAG. The environment wins over the profile,
+the profile over ``.env``. The sandbox has settings of its own (``sandbox.settings``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from xgate.errors import ConfigError
 
 
 class Connection(BaseModel):
-    """Where a department system is and how to authenticate: ``XGATE_CONNECTIONS__<NAME>__URL`` / ``__TOKEN``."""
+    """Where a department system is and its credentials: ``XGATE_CONNECTIONS__<NAME>__URL``, ``__TOKEN`` ...
+
+    Which credential is used is the source declaration's ``auth``: a token (bearer or API key), a user and
+    password (HTTP basic, or an OAuth2 client's id and secret), a client certificate and key (mutual TLS,
+    which exchange platforms between departments often require). Secrets stay ``SecretStr``.
+    """
 
     url: str
-    token: SecretStr | None = None
+    token: SecretStr | None = Field(None, description="bearer token or API key")
+    username: str | None = Field(None, description="HTTP basic user, or an OAuth2 client id")
+    password: SecretStr | None = Field(None, description="HTTP basic password, or an OAuth2 client secret")
+    cert: Path | None = Field(None, description="client certificate (PEM) for mutual TLS")
+    key: Path | None = Field(None, description="the client certificate's private key (PEM)")
+    ca: Path | None = Field(None, description="CA bundle that signed the server's certificate; default the system's")
 
 
 class Settings(BaseSettings):
@@ -34,7 +48,10 @@ class Settings(BaseSettings):
     )
     sources_dir: Path | None = Field(None, description="folder of source declarations; default: the built-in ones")
     connections: dict[str, Connection] = Field(
-        default_factory=dict, description="department systems by connection name; unset ones point at the sandbox"
+        default_factory=dict, description="department systems by connection name (else Airflow's xgate_<name>)"
+    )
+    profile: Path | None = Field(
+        None, description="dotenv file of XGATE_CONNECTIONS__* lines; default <data dir>/connections.env if it exists"
     )
     source_timezone: str = Field("+08:00", description="offset of naive times in department systems")
     http_timeout: float = Field(30.0, gt=0, description="read timeout of one HTTP request, seconds")
@@ -49,18 +66,6 @@ class Settings(BaseSettings):
         None, description="URL that gets a JSON POST when a sync fails or misses its freshness SLA (besides the log)"
     )
 
-    sandbox_host: str = "127.0.0.1"
-    telecom_port: int = Field(18081, ge=1, le=65535)
-    health_port: int = Field(18082, ge=1, le=65535)
-    sandbox_token: SecretStr | None = Field(
-        None, description="Bearer token the sandbox APIs accept; generated into the data directory if unset."
-    )
-    sandbox_rate_limit: float = Field(200.0, gt=0, description="Requests per second per client.")
-    sandbox_pg_url: str = Field(
-        "postgresql+psycopg://postgres@127.0.0.1:5432/xgate",
-        description="Server for department databases; each department gets <database>_<department>.",
-    )
-    sandbox_mysql_url: str = "mysql+pymysql://root@127.0.0.1:3306/xgate"
     # access layer: users, keys, the read audit and the limits of a read
     users_file: Path | None = Field(None, description="users, roles and how they prove who they are (YAML); "
                                     "default <access dir>/users.yaml")  # fmt: skip
@@ -90,10 +95,6 @@ class Settings(BaseSettings):
     lake_wait: float = Field(120.0, ge=0, description="seconds to wait while another process holds a file catalog")
 
     @property
-    def sandbox_dir(self) -> Path:
-        return self.data_dir / "sandbox"
-
-    @property
     def staging_dir(self) -> Path:
         return self.data_dir / "staging"
 
@@ -109,18 +110,39 @@ class Settings(BaseSettings):
     def lake_catalog(self) -> str:
         return self.catalog_url or f"ducklake:{(self.warehouse_dir / 'catalog.ducklake').resolve()}"
 
-    def sqlite_url(self, department: str) -> str:
-        return f"sqlite:///{(self.sandbox_dir / f'{department}.db').resolve()}"
-
 
 _settings: Settings | None = None
 
 
+PROFILE = "connections.env"  # the connection profile's name in the data directory
+
+
+def profile_path(settings: Settings) -> Path:
+    return settings.profile or settings.data_dir / PROFILE
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment and ``.env``, plus the connection profile when there is one."""
+    settings = Settings(**overrides)
+    profile = profile_path(settings)
+    return Settings(_env_file=(".env", profile), **overrides) if profile.is_file() else settings
+
+
+def invalid_setting(exc: ValidationError) -> ConfigError:
+    """A bad setting, named with what is wrong and never its value (it may be a secret)."""
+    problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False))
+    return ConfigError(f"invalid setting: {problems}")
+
+
 def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment."""
+    """The process-wide settings, read once from the environment; a bad one is a ConfigError (fatal:
+    an Airflow task fails at once, the CLI exits 2), never echoing a value."""
     global _settings
     if _settings is None:
-        _settings = Settings()
+        try:
+            _settings = load_settings()
+        except ValidationError as exc:
+            raise invalid_setting(exc) from None
     return _settings
 
 

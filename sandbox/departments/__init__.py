@@ -3,9 +3,16 @@
 Each dataset is an Arrow table whose rows are versions: ``_wave`` 0 is what the department holds when
 the sandbox starts; ``_wave`` 1 rows are later versions of the same records (updates, some arriving
 late), applied by ``xgate sandbox advance``. The manifest describes the state after every wave.
+
+Besides the departments built here in order, any module of this package that declares
+``PRIMARY_KEYS`` (dataset -> key) and ``build(world, seed)`` is a department too, built afterwards:
+adding a department is adding its module.
 """
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 import numpy as np
 import pyarrow as pa
@@ -44,6 +51,14 @@ PRIMARY_KEYS = {
     "health.encounters": "encounter_id",
     "health.immunizations": "immunization_id",
 }
+ADDED = [
+    module
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name)
+    if hasattr(module := importlib.import_module(f"{__name__}.{info.name}"), "PRIMARY_KEYS")
+]
+for _module in ADDED:
+    PRIMARY_KEYS |= _module.PRIMARY_KEYS
+DATASETS = (*DATASETS, *(d for m in ADDED for d in m.PRIMARY_KEYS))
 
 
 def build_departments(pop: Population, seed: int) -> tuple[dict[str, pa.Table], Manifest]:
@@ -61,6 +76,8 @@ def build_departments(pop: Population, seed: int) -> tuple[dict[str, pa.Table], 
     civil.build(world)
     housing.build(world, name_pool)
     telecom.build(world, name_pool)
+    for module in ADDED:
+        module.build(world, seed)
     linkage.plant(world, name_pool)
     manifest.truth = pa.table(
         {

@@ -16,19 +16,19 @@ def admin_router(control: Control) -> APIRouter:
 
     @router.post("/_sandbox/faults")
     def set_faults(plan: FaultPlan, request: Request) -> dict:
-        control.authorize(request)
+        control.admin(request)
         control.configure(plan)
         return {"script": plan.script, "rates": plan.rates, "rate_limit": control.rate_limit}
 
     @router.delete("/_sandbox/faults")
     def clear_faults(request: Request) -> dict:
-        control.authorize(request)
+        control.admin(request)
         control.configure(FaultPlan())
         return {"cleared": True}
 
     @router.get("/_sandbox/stats")
     def stats(request: Request) -> dict:
-        control.authorize(request)
+        control.admin(request)
         return dict(control.served)
 
     return router

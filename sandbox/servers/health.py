@@ -2,7 +2,8 @@
 
 ``GET /fhir/Patient?_lastUpdated=ge2026-10-01T00:00:00%2B08:00&_count=500`` answers a ``searchset``
 Bundle whose ``next`` link carries a page token, in (meta.lastUpdated, id) order. The resident ID is a
-``Patient.identifier`` of system :data:`RESIDENT_ID_SYSTEM`.
+``Patient.identifier`` of system :data:`RESIDENT_ID_SYSTEM`. Errors are OperationOutcome resources. The
+Bulk Data ``$export`` of :mod:`sandbox.servers.bulk` serves the same resources as NDJSON files.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import orjson
 from fastapi import FastAPI, HTTPException, Query, Request
 from starlette.responses import Response
 
+from sandbox.servers import Api
 from sandbox.servers.admin import admin_router
+from sandbox.servers.bulk import bulk_router
 from sandbox.servers.control import Control
 from sandbox.servers.pages import PagedDataset
-from xgate.settings import Settings
+from sandbox.settings import SandboxSettings
 
 RESIDENT_ID_SYSTEM = "urn:xgate:sid:cn-resident-id"  # sandbox namespace for GB 11643 numbers
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
@@ -95,10 +98,16 @@ def _bounds(values: list[str]) -> tuple[datetime | None, datetime | None]:
     return since, until
 
 
-def health_app(settings: Settings, control: Control) -> FastAPI:
+def health_app(settings: SandboxSettings, control: Control) -> FastAPI:
     app = FastAPI(title="Sandbox health FHIR R4 server", version="4.0.1")
     datasets = {kind: PagedDataset(settings, name, key, "last_updated") for kind, (name, key) in RESOURCES.items()}
+    control.fhir = True
     app.include_router(admin_router(control))
+    app.include_router(bulk_router(control, datasets, TO_RESOURCE))
+
+    @app.exception_handler(HTTPException)
+    async def outcome(request: Request, exc: HTTPException) -> Response:
+        return control.problem(exc.status_code, str(exc.detail))
 
     @app.get("/fhir/metadata")
     def metadata() -> Response:
@@ -162,3 +171,6 @@ def health_app(settings: Settings, control: Control) -> FastAPI:
         return control.respond(request, orjson.dumps(bundle), FHIR_JSON)
 
     return app
+
+
+API = Api("health", 18082, health_app, root="/fhir")

@@ -18,13 +18,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sandbox import store
-from xgate.settings import Settings
+from sandbox.settings import SandboxSettings
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S+08:00"  # department systems keep Asia/Shanghai local time
 
 
 class PagedDataset:
-    def __init__(self, settings: Settings, dataset: str, key: str, stamp: str) -> None:
+    def __init__(self, settings: SandboxSettings, dataset: str, key: str, stamp: str) -> None:
         self.settings, self.dataset, self.key, self.stamp = settings, dataset, key, stamp
         self._lock = threading.Lock()
         self._loaded_state: str | None = None
@@ -42,15 +42,29 @@ class PagedDataset:
                 self._loaded_state = state
             return self._rows
 
+    def _range(self, since: datetime | None, until: datetime | None) -> tuple[int, int]:
+        seconds = self._seconds
+        lo = 0 if since is None else int(np.searchsorted(seconds, _epoch(since), "left"))
+        hi = len(seconds) if until is None else int(np.searchsorted(seconds, _epoch(until), "left"))
+        return lo, max(lo, hi)
+
+    def numbered(
+        self, since: datetime | None, until: datetime | None, offset: int, limit: int
+    ) -> tuple[list[dict], int]:
+        """Rows with since <= stamp < until from ``offset`` on (page-number and offset APIs); and the total."""
+        rows = self._current()
+        lo, hi = self._range(since, until)
+        start = min(hi, lo + offset)
+        return rows.slice(start, max(0, min(hi, start + limit) - start)).to_pylist(), hi - lo
+
     def page(
         self, since: datetime | None, until: datetime | None, after: str | None, limit: int
     ) -> tuple[list[dict], str | None, int]:
         """Rows with since <= stamp < until, after the token; returns (rows, next token, total matched)."""
         rows = self._current()
         seconds, keys = self._seconds, self._keys
-        lo = 0 if since is None else int(np.searchsorted(seconds, _epoch(since), "left"))
-        hi = len(seconds) if until is None else int(np.searchsorted(seconds, _epoch(until), "left"))
-        total = max(0, hi - lo)
+        lo, hi = self._range(since, until)
+        total = hi - lo
         start = lo
         if after:
             t, k = decode_token(after)

@@ -1,8 +1,10 @@
-"""Start and stop the sandbox APIs: one background process serving telecom and health on two ports.
+"""Start and stop the sandbox APIs: one background process serving every API of :func:`apis`, each on
+its own port.
 
 ``serve`` checks the ports first (a port in use is a one-line error, not a traceback), starts the
-process detached with its log under the data directory, waits until both answer ``/healthz``, and
-records the pid; ``stop`` ends it. ``python -m sandbox.servers.process`` is the process itself.
+process detached with its log under the data directory, waits until every API answers ``/healthz``,
+records the pid and writes the connection profile; ``stop`` ends it. ``python -m
+sandbox.servers.process`` is the process itself.
 """
 
 from __future__ import annotations
@@ -20,21 +22,24 @@ from pathlib import Path
 import requests
 import uvicorn
 
-from sandbox import store
+from sandbox import profile, store
+from sandbox.servers import apis
 from sandbox.servers.control import Control
-from sandbox.servers.health import health_app
-from sandbox.servers.telecom import telecom_app
+from sandbox.settings import SandboxSettings
 from xgate.errors import ConfigError, SourceUnavailable
-from xgate.settings import Settings, get_settings
 
 
-def _pid_file(settings: Settings) -> Path:
+def _pid_file(settings: SandboxSettings) -> Path:
     return store.paths(settings).root / "run" / "servers.pid"
 
 
-def urls(settings: Settings) -> dict[str, str]:
-    host = settings.sandbox_host
-    return {"telecom": f"http://{host}:{settings.telecom_port}", "health": f"http://{host}:{settings.health_port}/fhir"}
+def urls(settings: SandboxSettings) -> dict[str, str]:
+    """Each API's root URL."""
+    return {name: api.url(settings) for name, api in apis().items()}
+
+
+def _port(settings: SandboxSettings, name: str) -> int:
+    return settings.ports.get(name, apis()[name].port)
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -47,7 +52,7 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def running_pid(settings: Settings) -> int | None:
+def running_pid(settings: SandboxSettings) -> int | None:
     file = _pid_file(settings)
     if not file.exists():
         return None
@@ -60,21 +65,20 @@ def running_pid(settings: Settings) -> int | None:
     return pid
 
 
-def serve(settings: Settings, wait_seconds: float = 30.0) -> dict[str, str]:
+def serve(settings: SandboxSettings, wait_seconds: float = 30.0) -> dict[str, str]:
     store.read_state(settings)  # refuses when nothing was generated
     if running_pid(settings):
         raise ConfigError(f"sandbox servers already running (pid {running_pid(settings)}); 'xgate sandbox stop' first")
-    for name, port in (("telecom", settings.telecom_port), ("health", settings.health_port)):
-        if not _port_free(settings.sandbox_host, port):
-            raise ConfigError(f"{name} port {port} on {settings.sandbox_host} is already in use")
+    for name in apis():
+        if not _port_free(settings.host, _port(settings, name)):
+            raise ConfigError(f"{name} port {_port(settings, name)} on {settings.host} is already in use")
     log = store.paths(settings).root / "run" / "servers.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     env = os.environ | {
         "XGATE_DATA_DIR": str(settings.data_dir.resolve()),
-        "XGATE_TELECOM_PORT": str(settings.telecom_port),
-        "XGATE_HEALTH_PORT": str(settings.health_port),
-        "XGATE_SANDBOX_HOST": settings.sandbox_host,
-        "XGATE_SANDBOX_RATE_LIMIT": str(settings.sandbox_rate_limit),
+        "XGATE_SANDBOX_HOST": settings.host,
+        "XGATE_SANDBOX_RATE_LIMIT": str(settings.rate_limit),
+        **{f"XGATE_SANDBOX_PORTS__{name.upper()}": str(_port(settings, name)) for name in apis()},
     }
     with log.open("ab") as out:
         child = subprocess.Popen(
@@ -87,7 +91,7 @@ def serve(settings: Settings, wait_seconds: float = 30.0) -> dict[str, str]:
         )
     _pid_file(settings).write_text(str(child.pid))
     deadline = time.monotonic() + wait_seconds
-    for url in (urls(settings)["telecom"] + "/healthz", urls(settings)["health"].removesuffix("/fhir") + "/healthz"):
+    for url in (f"http://{settings.host}:{_port(settings, name)}/healthz" for name in apis()):
         while True:
             if child.poll() is not None:
                 raise SourceUnavailable(f"sandbox servers exited at start (code {child.returncode}); see {log}")
@@ -98,10 +102,11 @@ def serve(settings: Settings, wait_seconds: float = 30.0) -> dict[str, str]:
                 stop(settings)
                 raise SourceUnavailable(f"sandbox servers did not answer within {wait_seconds:.0f}s; see {log}")
             time.sleep(0.1)
+    profile.write(settings)
     return urls(settings)
 
 
-def stop(settings: Settings) -> bool:
+def stop(settings: SandboxSettings) -> bool:
     pid = running_pid(settings)
     if pid is None:
         return False
@@ -118,15 +123,17 @@ def stop(settings: Settings) -> bool:
     return True
 
 
-async def _run(settings: Settings) -> None:
+async def _run(settings: SandboxSettings) -> None:
     token = store.ensure_token(settings)
     servers = []
-    for factory, port in ((telecom_app, settings.telecom_port), (health_app, settings.health_port)):
-        app = factory(settings, Control(token=token, rate_limit=settings.sandbox_rate_limit))
-        config = uvicorn.Config(app, host=settings.sandbox_host, port=port, log_level="warning", access_log=False)
+    for name, api in apis().items():
+        app = api.app(settings, Control(token=token, rate_limit=settings.rate_limit))
+        config = uvicorn.Config(
+            app, host=settings.host, port=_port(settings, name), log_level="warning", access_log=False
+        )
         servers.append(uvicorn.Server(config))
     await asyncio.gather(*(s.serve() for s in servers))
 
 
 if __name__ == "__main__":
-    asyncio.run(_run(get_settings()))
+    asyncio.run(_run(SandboxSettings()))

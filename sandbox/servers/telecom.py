@@ -14,15 +14,16 @@ import orjson
 from fastapi import FastAPI, HTTPException, Query, Request
 from starlette.responses import Response
 
+from sandbox.servers import Api
 from sandbox.servers.admin import admin_router
 from sandbox.servers.control import Control
 from sandbox.servers.pages import PagedDataset
-from xgate.settings import Settings
+from sandbox.settings import SandboxSettings
 
 MAX_PAGE = 10_000
 
 
-def telecom_app(settings: Settings, control: Control) -> FastAPI:
+def telecom_app(settings: SandboxSettings, control: Control) -> FastAPI:
     app = FastAPI(title="Sandbox telecom real-name registration API", version="1.0")
     subscribers = PagedDataset(settings, "telecom.subscribers", "subscriber_id", "updated_at")
     app.include_router(admin_router(control))
@@ -46,3 +47,6 @@ def telecom_app(settings: Settings, control: Control) -> FastAPI:
         return control.respond(request, body, "application/json")
 
     return app
+
+
+API = Api("telecom", 18081, telecom_app)

@@ -18,8 +18,24 @@ from xgate.settings import Connection
 
 def test_bad_declaration_names_file_and_reason(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text("name: x\nkind: rest\ndepartment: d\nconnection: c\nstreams:\n  - {name: s, primary_key: id}\n")
-    with pytest.raises(ConfigError, match=r"bad\.yaml.*needs 'path'"):
+    rest, sql = (
+        "name: x\nkind: rest\ndepartment: d\nconnection: c\n",
+        "name: x\nkind: sql\ndepartment: d\nconnection: c\n",
+    )
+    path.write_text(rest + "streams:\n  - {name: s, cursor_field: t}\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml.*needs path"):
+        load_source(path)
+    path.write_text(sql + "streams:\n  - {name: s, table: t, cursor_field: t, path: /v}\n")
+    with pytest.raises(ConfigError, match=r"path not for a sql source"):
+        load_source(path)
+    path.write_text(rest + "streams:\n  - {name: s, path: /s, primary_key: id}\n")
+    with pytest.raises(ConfigError, match=r"primary_key: Extra inputs"):  # the key is the contract's
+        load_source(path)
+    path.write_text(
+        rest + "auth: {type: api_key, location: cookie}\n"
+        "streams:\n  - {name: s, path: /s, cursor_field: t, paginator: {type: cursor}}\n"
+    )
+    with pytest.raises(ConfigError, match=r"auth\.api_key\.location.*paginator\.cursor.*exactly one"):
         load_source(path)
     path.write_text("name: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
 from connectors import extract
@@ -17,8 +18,15 @@ from connectors.declarations import SOURCES_DIR
 from connectors.staging import read_batch
 from connectors.state import StateStore
 from sandbox import store
-from xgate.errors import RetriableError, SourceUnavailable
+from sandbox.servers import apis
+from xgate.errors import RetriableError, SourceRefused, SourceUnavailable
 from xgate.settings import Connection
+
+
+def served(sandbox_settings, token: str, api: str) -> dict[str, int]:
+    """How many answers of each kind a sandbox API has given so far."""
+    base = apis()[api].url(sandbox_settings).removesuffix(apis()[api].root)
+    return requests.get(f"{base}/_sandbox/stats", headers={"Authorization": f"Bearer {token}"}, timeout=5).json()
 
 
 def rows_of(settings, batch) -> dict[str, dict]:
@@ -40,6 +48,23 @@ def test_health_survives_faults_too(extract_settings, faults) -> None:
     assert {r.stream: r.rows for r in extract(extract_settings, "health", mode="full")} == clean
 
 
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        ("503", r"HTTP 503 Service Unavailable .*injected 503, still after 1 retries"),
+        ("slow", r"timed out \(\w+\) from .* after 1 retries"),
+        # a connection cut mid-body either breaks the read or stalls it until the read timeout
+        ("drop", r"((connection dropped|timed out) \(\w+\)|connection broken) from .* after 1 retries"),
+        ("truncate", r"malformed or truncated JSON from .* after 1 retries"),
+    ],
+)
+def test_each_transient_fault_is_retried_then_named(extract_settings, faults, fault, said) -> None:
+    faults("telecom", rates={fault: 1.0}, slow_seconds=1.0)
+    settings = extract_settings.model_copy(update={"http_retries": 1, "http_timeout": 0.3})
+    with pytest.raises(SourceUnavailable, match=rf"telecom/subscribers page 1: {said}"):
+        extract(settings, "telecom")
+
+
 def test_exhausted_retries_name_source_stream_page_and_cause(extract_settings, faults, token) -> None:
     faults("telecom", rates={"500": 1.0})
     state = StateStore(extract_settings.state_dir)
@@ -50,12 +75,44 @@ def test_exhausted_retries_name_source_stream_page_and_cause(extract_settings, f
     assert not list((extract_settings.staging_dir / "telecom").rglob("*.parquet"))
 
 
-def test_bad_token_is_fatal_and_not_shown(extract_settings) -> None:
+def test_bad_token_fails_in_one_try_and_is_not_shown(extract_settings, sandbox_settings, token) -> None:
     connections = dict(extract_settings.connections)
     connections["telecom"] = Connection(url=connections["telecom"].url, token="not-the-token-123")
-    with pytest.raises(SourceUnavailable, match="401") as caught:
+    before = served(sandbox_settings, token, "telecom").get("401", 0)
+    with pytest.raises(SourceRefused, match=r"HTTP 401 Unauthorized .*credentials refused.*not retried") as caught:
         extract(extract_settings.model_copy(update={"connections": connections}), "telecom")
     assert "not-the-token-123" not in str(caught.value)
+    assert served(sandbox_settings, token, "telecom")["401"] == before + 1
+
+
+@pytest.mark.parametrize(
+    ("api", "source", "status", "said"),
+    [
+        ("telecom", "telecom", "403", r"HTTP 403 Forbidden .*not allowed to read this.*injected 403; not retried"),
+        ("telecom", "telecom", "404", r"HTTP 404 Not Found .*no such path.*not retried"),
+        ("health", "health", "404", r"HTTP 404 Not Found .*OperationOutcome error not-found: injected 404"),
+        ("health", "health", "400", r"HTTP 400 Bad Request .*OperationOutcome error invalid: injected 400"),
+    ],
+)
+def test_a_refusal_fails_at_once_with_what_the_source_said(
+    extract_settings, sandbox_settings, token, faults, api, source, status, said
+) -> None:
+    before = served(sandbox_settings, token, api).get(status, 0)
+    faults(api, script=[status])
+    with pytest.raises(SourceRefused, match=said):
+        extract(extract_settings, source)
+    assert served(sandbox_settings, token, api)[status] == before + 1  # asked once, never again
+
+
+def test_429_waits_as_long_as_retry_after_says(extract_settings, faults) -> None:
+    faults("telecom", script=["429", "429"])
+    started = time.monotonic()
+    [batch] = extract(extract_settings, "telecom")
+    assert time.monotonic() - started >= 2.0  # two answers of "Retry-After: 1", each honoured
+    assert batch.rows > 0
+    faults("telecom", rates={"429": 1.0})
+    with pytest.raises(SourceUnavailable, match=r"HTTP 429 Too Many Requests .*injected 429, still after 1 retries"):
+        extract(extract_settings.model_copy(update={"http_retries": 1}), "telecom")
 
 
 def test_sigkill_mid_extract_then_rerun(extract_settings, sandbox_settings, faults, tmp_path: Path) -> None:
@@ -102,8 +159,8 @@ def test_next_link_to_another_host_never_gets_the_token(extract_settings) -> Non
     from connectors.http import HttpClient
 
     client = HttpClient(extract_settings.connections["telecom"], extract_settings, "telecom/subscribers")
-    with pytest.raises(SourceUnavailable, match="outside"):
-        client.get_json("http://198.51.100.7/steal", page=2)
+    with pytest.raises(SourceRefused, match="outside"):
+        client.get("http://198.51.100.7/steal", page=2)
 
 
 def test_rows_without_a_cursor_still_extract(extract_settings, own_sandbox) -> None:

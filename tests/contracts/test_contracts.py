@@ -41,6 +41,22 @@ def test_check_keys_name_dataset_field_and_check() -> None:
         (("value: [fullwidth, trim, upper, legacy_id]", "value: [fullwidth, rot13]"), 14, "unknown normaliser"),
         (("primaryKey: true, ", ""), 9, "no field is marked primaryKey"),
         (("logicalType: date, required: true", "logicalType: datum, required: true"), 22, "'datum' is not one of"),
+        (
+            (
+                "type: custom, engine: xgate, implementation: resident_id",
+                "metric: nullValues, mustBe: 0, mustBeLessThan: 1",
+            ),
+            20,
+            "not valid ODCS",
+        ),
+        (
+            (
+                "type: custom, engine: xgate, implementation: resident_id",
+                "metric: nullValues, mustBe: 0, unit: parsecs",
+            ),
+            20,
+            "threshold unit must be rows or percent",
+        ),
     ],
 )
 def test_bad_contract_is_refused_with_line(tmp_path: Path, change, line, reason) -> None:

@@ -14,9 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connectors import extract, staging
+from connectors import extract, sources, staging
 from connectors.records import parse_offset
 from contracts import contracts, validate_batch
+from contracts.checks import compile_contract, for_source
 from contracts.validate import validate
 from sandbox import store
 from sandbox.manifest import read_manifest
@@ -31,11 +32,9 @@ def validated(sandbox_settings, source_databases, tmp_path_factory) -> dict:
     shutil.copytree(store.paths(sandbox_settings).inbox, inbox)
     settings = Settings(data_dir=root / "xgate", connections=connections_for(sandbox_settings, inbox, source_databases))
     outcomes = {}
-    for source in ("civil", "housing", "housing_filings", "telecom", "health"):  # civil first: others refer to it
+    for source in sorted(sources(), key=lambda name: name != "civil"):  # civil first: others refer to it
         for batch in extract(settings, source):
-            outcomes[f"{'housing' if source == 'housing_filings' else source}.{batch.stream}"] = validate_batch(
-                settings, batch.batch_id
-            )
+            outcomes[for_source(source, batch.stream).id] = validate_batch(settings, batch.batch_id)
     return {
         "settings": settings,
         "outcomes": outcomes,
@@ -196,6 +195,37 @@ def test_error_ratio_above_threshold_holds_the_batch(validated, tmp_path: Path) 
     outcome = _validate_rows(validated, "telecom.subscribers", rows, tmp_path)
     assert outcome.held and "threshold" in outcome.held
     assert (outcome.rows_passed, outcome.rows_quarantined) == (0, 40)
+
+
+@pytest.mark.parametrize(
+    ("threshold", "held"),
+    [
+        ("mustBe: 0", True),  # as shipped: not one unknown carrier
+        ("mustBeLessThan: 5, unit: percent", False),  # 1 of 40 rows is 2.5 %
+        ("mustBeLessThan: 2, unit: percent", True),
+        ("mustBeLessOrEqualTo: 1", False),
+    ],
+)
+def test_a_rule_threshold_is_honoured_on_the_batch(validated, tmp_path: Path, threshold: str, held: bool) -> None:
+    shipped = contracts()["telecom.subscribers"].path.read_text(encoding="utf-8")
+    carrier = "arguments: {validValues: [中国移动, 中国联通, 中国电信]}, mustBe: 0"
+    assert carrier in shipped
+    path = tmp_path / "telecom.subscribers.yaml"
+    path.write_text(shipped.replace(carrier, carrier.replace("mustBe: 0", threshold)), encoding="utf-8")
+    rows = pq.read_table(validated["outcomes"]["telecom.subscribers"].validated_path).slice(0, 40).to_pylist()
+    rows = [{k: v for k, v in r.items() if not k.endswith("__original")} for r in rows]
+    rows[7]["carrier"] = "中国铁通"
+    file = tmp_path / "batch.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), file)
+    outcome = validate(validated["settings"], compile_contract(path), [file], "thresholds", write=False)
+    rule = next(r for r in outcome.rules if r.check.key == "telecom.subscribers__carrier__in_set")
+    assert rule.unexpected == 1 and rule.meets() is not held
+    if held:
+        operator, value = threshold.split(",")[0].split(": ")
+        assert "carrier__in_set" in outcome.held and f"the contract says {operator} {value}" in outcome.held
+        assert (outcome.rows_passed, outcome.rows_quarantined) == (0, 40)
+    else:  # within the threshold: the bad row is quarantined, the batch lands
+        assert not outcome.held and (outcome.rows_passed, outcome.rows_quarantined) == (39, 1)
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from connectors.declarations import SOURCES_DIR
 from contracts.loader import datasets_by_stream
 from orchestration.home import DAGS_DIR, WRITER_POOL
 from xgate.errors import ConfigError
+from xgate.settings import reset_settings
 
 SYNC_TASKS = {"extract", "validate", "land", "publish", "freshness"}
 
@@ -72,14 +73,23 @@ def test_the_shared_dag_runs_when_any_warehouse_table_changes(bag) -> None:
 
 
 def test_a_broken_declaration_breaks_only_its_own_dag(airflow_home, monkeypatch, tmp_path) -> None:
-    from orchestration.factory import source_dag
+    from orchestration.factory import declared_dags
 
     shutil.copytree(SOURCES_DIR, tmp_path, dirs_exist_ok=True)
     (tmp_path / "telecom.yaml").write_text("name: telecom\nkind: ftp\n")
+    (tmp_path / "nocontract.yaml").write_text(
+        "name: nocontract\nkind: rest\ndepartment: d\nconnection: c\nstreams: [{name: s, path: /s, cursor_field: t}]\n"
+    )
     monkeypatch.setenv("XGATE_SOURCES_DIR", str(tmp_path))
-    assert source_dag("civil").dag_id == "xgate_civil"
-    with pytest.raises(ConfigError, match=r"telecom\.yaml"):
-        source_dag("telecom")
+    reset_settings()
+    dags = declared_dags()
+    assert set(dags) == {f"xgate_{p.stem}" for p in tmp_path.glob("*.yaml")}  # one per declaration, no file each
+    assert set(dags["xgate_civil"].task_ids) == SYNC_TASKS
+    for broken, reason in (("xgate_telecom", r"telecom\.yaml.*kind"), ("xgate_nocontract", "no contract")):
+        dag = dags[broken]
+        assert "broken" in dag.tags and dag.task_ids == ["declaration"]
+        with pytest.raises(ConfigError, match=reason):  # the task fails at once (fatal: no retry), saying why
+            dag.get_task("declaration").python_callable()
 
 
 def test_a_postgresql_catalog_lifts_the_one_writer_pool(airflow_home, monkeypatch) -> None:
@@ -110,7 +120,7 @@ def test_parsing_the_dag_files_loads_no_data_library(airflow_home) -> None:
     probe = (
         "import runpy, sys; [runpy.run_path(f) for f in sys.argv[1:]]; "
         "print(','.join(m for m in ('duckdb', 'pyarrow', 'great_expectations', 'psycopg', 'pymysql', 'numpy', "
-        "'connectors.runner', 'warehouse.sync') if m in sys.modules))"
+        "'connectors.runner', 'warehouse.sync', 'faker', 'fastapi', 'uvicorn') if m in sys.modules))"
     )
     files = [str(f) for f in sorted(DAGS_DIR.glob("xgate_*.py"))]
     out = subprocess.run([sys.executable, "-c", probe, *files], capture_output=True, text=True, check=True)

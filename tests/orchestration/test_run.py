@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import datetime
 
@@ -17,7 +18,7 @@ from tests.orchestration.conftest import export
 from warehouse import lake
 from warehouse.model import VIEWS
 from warehouse.sync import sync
-from xgate.settings import Connection, Settings
+from xgate.settings import Connection, Settings, reset_settings
 
 ORDER = ("civil", "housing", "housing_filings", "telecom", "health")
 SINCE, UNTIL = "2025-01-01T00:00:00+08:00", "2026-01-01T00:00:00+08:00"
@@ -124,7 +125,7 @@ def test_a_source_that_is_down_retries_then_fails_and_the_others_still_run(
     telecom = yaml.safe_load((declared / "telecom.yaml").read_text(encoding="utf-8"))
     (declared / "telecom.yaml").write_text(yaml.safe_dump(telecom | {"retries": 2, "retry_delay": "PT1S"}))
     settings = _settings(sandbox_settings, source_databases, tmp_path)
-    down = settings.connections | {"telecom": Connection(url=f"http://127.0.0.1:{free_port()}")}
+    down = settings.connections | {"telecom": Connection(url=f"http://127.0.0.1:{free_port()}", token="t")}
     settings = settings.model_copy(update={"connections": down, "sources_dir": declared, "http_retries": 0})
     export(monkeypatch, settings)
     monkeypatch.setenv("XGATE_NOTIFY_WEBHOOK", webhook.url)
@@ -145,3 +146,43 @@ def test_a_configuration_error_fails_at_once_without_retries(synced, monkeypatch
     assert not result.ok
     [failure] = webhook.events("sync_failed")
     assert failure["try_number"] == 1 and "until" in failure["cause"]
+
+
+def test_refused_credentials_fail_in_one_try(synced, monkeypatch, webhook) -> None:
+    from orchestration.run import run_dag
+
+    settings = synced[0]
+    wrong = Connection(url=settings.connections["telecom"].url, token="wrong-token-123")
+    export(monkeypatch, settings.model_copy(update={"connections": settings.connections | {"telecom": wrong}}))
+    monkeypatch.setenv("XGATE_NOTIFY_WEBHOOK", webhook.url)
+    result = run_dag("xgate_telecom")
+    assert not result.ok and "extract[0]" in result.failed and result.tries["extract[0]"] == 1
+    [failure] = webhook.events("sync_failed")  # declared retries: 3; a refusal uses none of them
+    assert failure["try_number"] == 1
+    assert "HTTP 401 Unauthorized" in failure["cause"] and "not retried" in failure["cause"]
+    assert "wrong-token-123" not in str(failure)
+
+
+def test_a_bad_setting_fails_at_once_without_retries(synced, monkeypatch, caplog) -> None:
+    from orchestration.run import run_dag
+
+    export(monkeypatch, synced[0])
+    monkeypatch.setenv("XGATE_HTTP_RETRIES", "many-secret-looking-value")
+    reset_settings()
+    result = run_dag("xgate_telecom")  # the DAG still parses (no import error): its task fails, once
+    assert not result.ok and result.tries == {"declaration": 1}
+    assert "invalid setting: http_retries" in caplog.text and "many-secret-looking-value" not in caplog.text
+
+
+def test_credentials_from_an_airflow_connection(synced, sandbox_settings, monkeypatch) -> None:
+    from orchestration.run import run_dag
+
+    settings = synced[0]
+    telecom = settings.connections["telecom"]
+    others = {name: c for name, c in settings.connections.items() if name != "telecom"}
+    export(monkeypatch, settings.model_copy(update={"connections": others}))
+    airflow = {"conn_type": "generic", "host": telecom.url, "password": telecom.token.get_secret_value()}
+    monkeypatch.setenv("AIRFLOW_CONN_XGATE_TELECOM", json.dumps(airflow))
+    result = run_dag("xgate_telecom", conf={"mode": "full"})
+    assert result.ok, result.failed
+    assert [r["extracted"] for r in result.landed] == [store.visible(sandbox_settings, "telecom.subscribers").num_rows]

@@ -36,7 +36,7 @@ def test_advance_applies_the_wave_to_every_loaded_database(own_sandbox) -> None:
 
 
 def test_unreachable_server_is_a_clear_error(own_sandbox) -> None:
-    settings = own_sandbox.model_copy(update={"sandbox_pg_url": "postgresql+psycopg://postgres:pw@127.0.0.1:1/x"})
+    settings = own_sandbox.model_copy(update={"pg_url": "postgresql+psycopg://postgres:pw@127.0.0.1:1/x"})
     with pytest.raises(SourceUnavailable, match=r"127\.0\.0\.1:1") as caught:
         dbload.load(settings, "postgres", ("civil",))
     assert "pw" not in str(caught.value)

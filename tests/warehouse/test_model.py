@@ -5,8 +5,16 @@ The lake (``landed``) is built once per session in ``tests/conftest.py`` and sha
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+
+from connectors.records import parse_offset
+from contracts import contracts
+from sandbox.scoring import PLANTED, score
 from warehouse import lake
-from warehouse.model import DISCREPANCIES, VIEWS, score, table_name
+from warehouse.model import DISCREPANCIES, VIEWS, conformed_sql, table_name
 
 
 def test_every_view_is_published(landed) -> None:
@@ -18,7 +26,7 @@ def test_every_view_is_published(landed) -> None:
 def test_discrepancy_views_find_the_planted_anomalies_and_nothing_else(landed) -> None:
     con = lake.connect(landed[0], read_only=True)
     scores = score(con, landed[1])
-    assert set(scores) == set(DISCREPANCIES)
+    assert set(scores) == set(DISCREPANCIES) == set(PLANTED)
     for view, s in scores.items():
         assert s["planted"] > 0, view
         assert (s["precision"], s["recall"]) == (1.0, 1.0), (view, s)
@@ -59,3 +67,23 @@ def test_a_bare_date_in_a_timestamp_field_is_its_midnight_not_missing(landed) ->
         "'%H:%M:%S') = '00:00:00') FROM conformed.housing_rental_filings"
     ).fetchone()
     assert typed[0] == filled and typed[1] >= bare
+
+
+@pytest.mark.parametrize("zone", ["+08:00", "+05:30", "-05:00"])
+def test_conformed_views_read_naive_times_in_the_source_zone(zone: str) -> None:
+    contract = contracts()["telecom.subscribers"]
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("CREATE SCHEMA raw")
+    con.execute(
+        "CREATE TABLE raw.telecom_subscribers AS SELECT '2026-03-01 06:00:00' AS updated_at, "
+        "'2026-03-01T06:00:00+00:00' AS activated_at, '2026-03-01' AS cancelled_at"
+    )
+    columns = {"updated_at", "activated_at", "cancelled_at"}
+    naive, aware, day = con.execute(
+        f"SELECT updated_at, activated_at, cancelled_at FROM ({conformed_sql(contract, columns, zone)})"
+    ).fetchone()
+    local = parse_offset(zone)
+    assert naive == datetime(2026, 3, 1, 6, tzinfo=local)  # the department's wall clock, as freshness reads it
+    assert aware == datetime(2026, 3, 1, 6, tzinfo=UTC)  # an offset in the text wins
+    assert day == datetime(2026, 3, 1, tzinfo=local)  # a bare date is its local midnight

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
-from sandbox.servers import process
+from sandbox.servers import apis, process
 
 
 def xgate(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -56,7 +57,9 @@ def test_port_in_use(own_sandbox) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         result = xgate(
-            "sandbox", "serve", env={"XGATE_DATA_DIR": str(own_sandbox.data_dir), "XGATE_TELECOM_PORT": str(port)}
+            "sandbox",
+            "serve",
+            env={"XGATE_DATA_DIR": str(own_sandbox.data_dir), "XGATE_SANDBOX_PORTS__TELECOM": str(port)},
         )
     assert_one_line_error(result, "telecom port", str(port), "in use")
     assert process.running_pid(own_sandbox) is None
@@ -86,7 +89,28 @@ def test_lifecycle_commands_run(own_sandbox, command) -> None:
 def test_bad_setting_is_one_line_and_never_echoes_its_value(tmp_path: Path) -> None:
     secret = '{"civil": {"url": "postgresql://u:s3cr3t@h/db", "token": 5}}'
     result = xgate(
-        "sources", env={"XGATE_DATA_DIR": str(tmp_path), "XGATE_CONNECTIONS": secret, "XGATE_TELECOM_PORT": "port"}
+        "sources", env={"XGATE_DATA_DIR": str(tmp_path), "XGATE_CONNECTIONS": secret, "XGATE_HTTP_RETRIES": "many"}
     )
-    assert_one_line_error(result, "invalid setting", "telecom_port")
+    assert_one_line_error(result, "invalid setting", "http_retries")
     assert result.returncode == 2 and "s3cr3t" not in result.stderr
+
+
+def test_refused_credentials_fail_in_one_try_with_one_line(sandbox_settings, token, tmp_path: Path) -> None:
+    telecom = apis()["telecom"].url(sandbox_settings)
+    stats = f"{telecom}/_sandbox/stats"
+    before = requests.get(stats, headers={"Authorization": f"Bearer {token}"}, timeout=5).json().get("401", 0)
+    env = {
+        "XGATE_DATA_DIR": str(tmp_path),
+        "XGATE_CONNECTIONS__TELECOM__URL": telecom,
+        "XGATE_CONNECTIONS__TELECOM__TOKEN": "wrong-token-123",
+    }
+    result = xgate("extract", "telecom", env=env)
+    assert_one_line_error(result, "telecom/subscribers page 1:", "HTTP 401 Unauthorized", "not retried")
+    assert result.returncode == 1 and "wrong-token-123" not in result.stderr + result.stdout
+    assert requests.get(stats, headers={"Authorization": f"Bearer {token}"}, timeout=5).json()["401"] == before + 1
+
+
+def test_a_missing_connection_says_how_to_set_it(tmp_path: Path) -> None:
+    result = xgate("extract", "telecom", env={"XGATE_DATA_DIR": str(tmp_path)})
+    assert_one_line_error(result, "no connection 'telecom'", "XGATE_CONNECTIONS__TELECOM__URL", "xgate_telecom")
+    assert result.returncode == 2
