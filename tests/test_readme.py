@@ -33,7 +33,7 @@ def test_readme_xgate_commands_run(tmp_path: Path) -> None:
     data = tmp_path / ".xgate"  # the default data directory, as a reader running the README has it
     env = (
         os.environ
-        | {"XGATE_DATA_DIR": str(data), "XDG_CONFIG_HOME": str(tmp_path / "config")}  # config: where login keeps its token
+        | {"XGATE_DATA_DIR": str(data), "XDG_CONFIG_HOME": str(tmp_path / "config")}  # where login keeps its token
         | {f"XGATE_SANDBOX_PORTS__{name.upper()}": str(free_port()) for name in apis()}
     )
     try:
