@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from access import policy
+from connectors.staging import LINEAGE
 from contracts.sql import quote
 
 SID = "__xg_sid"  # the keyed hash of a row's subject, for who-read; never in a schema a query is checked against
@@ -30,8 +31,43 @@ class Context:
         return {name: value for name, value in every.items() if f"${name}" in sql}
 
 
+def _as_field(dataset: str, field: str, text: str, context: Context) -> str:
+    """``text`` (SQL of one value of ``dataset.field``) as the context may see it, subjects aside."""
+    level = policy.level(frozenset({(dataset, field.removesuffix("__original"))}), context.granted)
+    return text if level == policy.CLEAR else "NULL" if level == policy.HIDE else f"xg_mask({text})"
+
+
+def _quarantined(name: str, context: Context) -> str:
+    """A quarantined row's failing value and whole record, each value masked by the field it belongs to, so
+    engineers can triage quarantine (batch, row, column in clear) without seeing what the contract hides."""
+    if name == "value":
+        cases = [
+            f"WHEN dataset = {_text(d)} AND column_name IN ({_text(f)}, {_text(f + '__original')}) "
+            f"THEN {_as_field(d, f, 'value', context)}"
+            for d, f in policy.fields()
+        ]
+        return f"CASE {' '.join(cases)} END AS value"
+    cases = []
+    for dataset in sorted({d for d, _ in policy.fields()}):
+        shared = [f for d, f in policy.fields() if d == dataset and policy.fields()[(d, f)].sharing != "not-shared"]
+        items = [f"{_text(f)}, {_as_field(dataset, f, _member(f), context)}" for f in shared]
+        items += [f"{_text(c)}, {_member(c)}" for c in LINEAGE]
+        cases.append(f"WHEN dataset = {_text(dataset)} THEN json_object({', '.join(items)})")
+    return f"CASE {' '.join(cases)} END AS record"
+
+
+def _member(key: str) -> str:
+    return f"json_extract_string(record, {_text('$.' + key)})"
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def column(table: str, name: str, context: Context) -> str:
     """The select item showing ``table.name`` as ``context`` may see it (parameters ``$subjects``)."""
+    if table.startswith("quarantine.") and name in policy.QUARANTINED:
+        return _quarantined(name, context)
     level = policy.level(policy.column_origins(table, name), context.granted)
     value = quote(name)
     if level == policy.CLEAR:
@@ -57,7 +93,7 @@ def select(
     """``SELECT`` of ``columns`` of lake ``table`` as the context may see them, after fixed ``constants``
     (name, text), filtered by ``where`` (evaluated on the stored values: only fixed lookups pass one);
     with ``sid``, last, each row's subject hash (NULL where the table has no subject column)."""
-    items = [f"'{text.replace(chr(39), chr(39) * 2)}' AS {quote(name)}" for name, text in constants]
+    items = [f"{_text(text)} AS {quote(name)}" for name, text in constants]
     items += [column(table, c, context) for c in columns]
     if sid:
         subject = policy.subject_column(table)

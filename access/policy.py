@@ -27,7 +27,9 @@ Origin = tuple[str, str]  # (dataset, field)
 UNTRACED: Origin = ("", "")
 CLEAR, MASK, HIDE = 0, 1, 2
 SUBJECT_CHECKS = ("resident_id", "party_id", "legacy_id")  # a field holding a person's ID number
-QUARANTINE_SAFE = {"dataset", "rule", "rule_key", "check", "column", "field", "severity", "contract_version"}
+QUARANTINE_SAFE = {"dataset", "rule", "rule_key", "check", "column", "column_name", "field", "severity",
+                   "contract_version", "batch_id", "row_number"}  # fmt: skip
+QUARANTINED = {"value", "record"}  # a department's values, masked row by row by their own field (access.masked)
 # what linkage shares: record keys, pseudonymous person keys and scores, no value of a person
 LINKED = tuple(t for t in TABLES if t.startswith("shared."))
 
@@ -62,7 +64,7 @@ def column_origins(table: str, column: str) -> frozenset[Origin]:
             return frozenset()
         field = column.removesuffix("__original")
         return frozenset({(dataset, field) if dataset and (dataset, field) in fields() else UNTRACED})
-    if schema == "meta" or (schema == "quarantine" and (column in QUARANTINE_SAFE or column in LINEAGE)):
+    if schema == "meta" or (schema == "quarantine" and (column in QUARANTINE_SAFE | QUARANTINED or column in LINEAGE)):
         return frozenset()  # operational records about batches and rules, no person's data
     return frozenset({UNTRACED})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -210,3 +211,13 @@ def test_a_list_collided_with_the_lake_is_a_recorded_read(access_settings, facts
     assert facts["dead_id"] not in str(pairs.to_pylist())
     [read_] = [r for r in audit.reads(access_settings) if r["command"] == "link file" and r["outcome"] == "allowed"]
     assert read_["case"] == CASE and audit.subject_hash(access_settings, facts["dead_id"]) in read_["subjects"]
+
+
+def test_engineers_triage_quarantine_with_values_masked(read, facts) -> None:
+    sql = "SELECT batch_id, row_number, column_name, rule_key, value, record FROM quarantine.rows ORDER BY row_number"
+    [(_, rows)] = read(lookups.engineer_sql(ENGINEER, sql)).sections.values()
+    assert rows and all(r[0] and r[1] is not None and r[2] and r[3] for r in rows)  # batch, row, column, rule clear
+    text = str(rows)
+    assert not any(i in text for i in facts["ids"] if i) and not any(p in text for p in facts["phones"] if p)
+    records = [json.loads(r[5]) for r in rows]
+    assert all("*" in r["id_number"] for r in records if len(r.get("id_number") or "") >= 15)
