@@ -129,6 +129,8 @@ def login(
     from access import audit, users
 
     settings = get_settings()
+    if identity.sudo_caller(settings) is not None:
+        raise Refused("under sudo your own OS account is who you are: 'xgate login' is for your own account")
     entry = {"user": name, "role": None, "case": None, "purpose": None, "command": "login", "query": "login"}
 
     def record(outcome: dict) -> None:  # a damaged log still lets an auditor sign in to repair it

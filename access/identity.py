@@ -8,7 +8,8 @@ Two proofs, as in X-Road where identity comes from certificates, not from what a
   A token names the password hash it was issued under, so changing a password ends its tokens;
 - else the **operating-system account** the process runs under, mapped in the users file
   (``os_account``). Run through ``sudo -u <service account>``, the account that called sudo counts,
-  but only when the process runs as the account that owns the access folder (no one else can set it).
+  but only when the process runs as the account that owns the access folder (no one else can set it);
+  there, sign-in tokens do not count (they would sit in the service account's home, shared by all).
 
 There is no ``--user`` flag: naming someone is not being them.
 """
@@ -94,27 +95,32 @@ def save_token(token: str) -> Path:
     return path
 
 
-def os_account(settings: Settings) -> str:
-    """The account this process runs under; the sudo caller's when running as the service account."""
-    uid = os.getuid()
-    account = pwd.getpwuid(uid).pw_name
+def sudo_caller(settings: Settings) -> int | None:
+    """The uid of the account that ran xgate through ``sudo -u <service account>``, when this process runs
+    as the account owning the access folder (no one else can set these variables and be believed)."""
     caller, caller_uid = os.environ.get("SUDO_USER"), os.environ.get("SUDO_UID", "")
     folder = store.access_dir(settings)
-    if caller and caller_uid.isdigit() and folder.exists() and folder.stat().st_uid == uid:
-        try:
-            if pwd.getpwuid(int(caller_uid)).pw_name == caller:
-                return caller
-        except KeyError:
-            pass
-    return account
+    if not (caller and caller_uid.isdigit() and folder.exists() and folder.stat().st_uid == os.getuid()):
+        return None
+    try:
+        return int(caller_uid) if pwd.getpwuid(int(caller_uid)).pw_name == caller else None
+    except KeyError:
+        return None
+
+
+def os_account(settings: Settings) -> str:
+    """The account this process runs under; the sudo caller's when running as the service account."""
+    caller = sudo_caller(settings)
+    return pwd.getpwuid(os.getuid() if caller is None else caller).pw_name
 
 
 def current(settings: Settings) -> User:
-    """The calling user: a valid sign-in token, else the mapped OS account; :class:`Refused` otherwise."""
+    """The calling user: a valid sign-in token, else the mapped OS account; :class:`Refused` otherwise.
+    Through sudo only the calling account counts: a token there would be the service account's, shared."""
     token = settings.token.get_secret_value() if settings.token else None
     if token is None and token_file().exists():
         token = token_file().read_text(encoding="utf-8")
-    if token:
+    if token and sudo_caller(settings) is None:
         try:
             return from_token(settings, token)
         except (ValueError, KeyError, TypeError):

@@ -28,9 +28,11 @@ CASE_WORK = frozenset({"case open", "case add-member", "case add-subject", "case
 
 # role -> the actions it may take (Trino-style: one allow list per role, everything else denied)
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "investigator": frozenset({"person", "address", "phone", "query", "link file", "grant request", "grant list"})
+    "investigator": frozenset(
+        {"person", "address", "phone", "query", "link file", "link files", "grant request", "grant list"}
+    )
     | CASE_WORK,
-    "engineer": frozenset({"sql"}),
+    "engineer": frozenset({"sql", "link files"}),
     "auditor": frozenset(
         {"audit verify", "audit who-read", "audit show", "audit rotate", "grant list", "case list", "case show"}
     ),

@@ -24,7 +24,9 @@ console = Console()
 def _contract(name: str):
     path = Path(name)
     if path.suffix in (".yaml", ".yml") and path.exists():
-        return compile_contract(path)
+        from access.files import checked
+
+        return compile_contract(checked(get_settings(), path))
     known = contracts()
     if name not in known:
         raise ConfigError(f"unknown contract {name!r}; known: {', '.join(known)}")
@@ -56,9 +58,11 @@ def validate(
     file: Annotated[Path, typer.Argument(help="CSV, XLSX, Parquet or JSON export to check.", exists=True)],
 ) -> None:
     """Check a local file against a contract; nothing is stored. Exit 1 if any row would be quarantined."""
+    from access.files import checked
     from connectors.declarations import sources
     from contracts.validate import validate as run_validation
 
+    file = checked(get_settings(), file)  # the caller's file, never xgate's own stores
     spec = _contract(contract)
     source, _, stream = spec.source.partition(".")
     declared = sources(get_settings().sources_dir).get(source)
@@ -103,6 +107,8 @@ def report(
     ] = None,
 ) -> None:
     """Write the auditor's data-quality report: one self-contained HTML file."""
+    from access.files import checked
     from contracts.report import write_report
 
+    out = checked(get_settings(), out, write=True) if out is not None else None
     console.print(f"report written to {write_report(get_settings(), out)}")

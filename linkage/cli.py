@@ -92,22 +92,34 @@ def link_file(
     """
     import pyarrow.csv as pacsv
 
+    from access.files import checked
     from linkage import files
 
+    settings = get_settings()
     _check_threshold(threshold)
+    listing = checked(settings, listing)  # the caller's own files, never xgate's stores
+    out = checked(settings, out, write=True) if out is not None else None
     mapping = files.parse_map(map_)
-    table = files.read_list(listing, mapping, key, "list")
-    if against is not None:
-        other_map = files.parse_map(against_map) if against_map else mapping
-        pairs = files.link_files(table, files.read_list(against, other_map, key, "against"), threshold)
+    if against is not None:  # two of the caller's lists, no lake: still a proven person, and recorded
+        from access.cli_admin import acting
+
+        against = checked(settings, against)
+        with acting("link files", f"link files {listing.name} {against.name}"):
+            table = files.read_list(listing, mapping, key, "list")
+            other = files.read_list(against, files.parse_map(against_map) if against_map else mapping, key, "against")
+            try:
+                pairs = files.link_files(table, other, threshold)
+            except (ValueError, ZeroDivisionError):  # splink cannot estimate a model from a handful of rows
+                raise ConfigError("these lists are too small to learn a model from; link against the lake") from None
     else:  # an investigator's read: bound to a case, recorded, through the access layer
         from access import lookups
         from access.cli import caller
         from access.reader import Reader
 
         user = caller("link file", f"link file {listing.name}", case, purpose)
+        table = files.read_list(listing, mapping, key, "list")
         ids = {i for i in table.column("id_number").to_pylist() if i} if "id_number" in table.column_names else set()
-        reader = Reader(get_settings())
+        reader = Reader(settings)
         try:
             pairs = reader.collide(lookups.link_file(user, listing.name, ids, case, purpose), table, threshold)
         finally:

@@ -9,9 +9,10 @@ the profile over ``.env``. The sandbox has settings of its own (``sandbox.settin
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from xgate.errors import ConfigError
@@ -94,6 +95,13 @@ class Settings(BaseSettings):
     query_bytes: int = Field(10_000_000, ge=1000, description="bytes of values a read returns at most")
     lake_wait: float = Field(120.0, ge=0, description="seconds to wait while another process holds a file catalog")
 
+    @field_validator("access_key")
+    @classmethod
+    def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and len(key.get_secret_value()) < 32:
+            raise ValueError("the access key must be at least 32 characters (e.g. 64 hex digits)")
+        return key
+
     @property
     def staging_dir(self) -> Path:
         return self.data_dir / "staging"
@@ -122,10 +130,12 @@ def profile_path(settings: Settings) -> Path:
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment and ``.env``, plus the connection profile when there is one."""
-    settings = Settings(**overrides)
+    """Settings from the environment and ``.env``, plus the connection profile when there is one. Run
+    through sudo, a ``.env`` in the working directory is the caller's, not the service's: it is ignored."""
+    local = () if os.environ.get("SUDO_USER") else (".env",)
+    settings = Settings(_env_file=local or None, **overrides)
     profile = profile_path(settings)
-    return Settings(_env_file=(".env", profile), **overrides) if profile.is_file() else settings
+    return Settings(_env_file=(*local, profile), **overrides) if profile.is_file() else settings
 
 
 def invalid_setting(exc: ValidationError) -> ConfigError:

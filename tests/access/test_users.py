@@ -91,7 +91,9 @@ def test_sign_in_token_proves_the_user_until_it_expires_or_the_password_changes(
     expired = identity.issue(settings, admin, hours=-1)
     with pytest.raises(Refused, match="expired"):
         identity.current(settings.model_copy(update={"token": SecretStr(expired)}))
-    other_key = settings.model_copy(update={"access_key": SecretStr("another deployment"), "token": SecretStr(token)})
+    other_key = settings.model_copy(
+        update={"access_key": SecretStr("another deployment, another key: " + "0" * 32), "token": SecretStr(token)}
+    )
     with pytest.raises(Refused, match="not valid"):
         identity.current(other_key)
     file = settings.users_file

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import pwd
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,11 @@ def _id(body: str) -> str:
 
 
 def _xgate(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = os.environ | {"XGATE_DATA_DIR": str(tmp_path / "data")}
+    """``xgate`` as an investigator: this OS account is mapped to one (linking lists is a recorded act)."""
+    users = tmp_path / "users.yaml"
+    account = pwd.getpwuid(os.getuid()).pw_name
+    users.write_text(f"users:\n  - {{name: li, role: investigator, os_account: {account}}}\n", encoding="utf-8")
+    env = os.environ | {"XGATE_DATA_DIR": str(tmp_path / "data"), "XGATE_USERS_FILE": str(users)}
     return subprocess.run(
         [sys.executable, "-m", "xgate", *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
     )
