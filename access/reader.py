@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,7 +21,7 @@ import pyarrow as pa
 from access import audit, engine, ledger, masked, plan, policy
 from access.lookups import Call, Part
 from access.users import Refused, User, authorise
-from contracts.masking import HIDDEN, MASK_MACRO
+from contracts.masking import HIDDEN, MASK_MACRO, mask_value
 from warehouse import lake
 from xgate.errors import XgateError
 from xgate.settings import Settings
@@ -58,6 +59,28 @@ def context(settings: Settings, user: User, call: Call) -> masked.Context:
         state.subjects(call.case, settings.subject_approval),
         audit.subject_key(settings),
     )
+
+
+ENUMERATION = 3  # distinct numbers a list may hold behind one mask before it counts as guessing
+
+
+def _not_an_enumeration(listing: pa.Table, most: int) -> None:
+    """Refuse a list that guesses rather than names: more than a few distinct ID or phone numbers that a mask
+    would show the same way (``510422********4055`` tried with every birth date) would turn the collision
+    into a way to unmask; and lists past ``XGATE_COLLIDE_ROWS``. The refusal is recorded like any."""
+    if listing.num_rows > most:
+        raise Refused(f"the list has {listing.num_rows:,} rows; at most {most:,} (XGATE_COLLIDE_ROWS)")
+    for role in ("id_number", "phone"):
+        if role not in listing.column_names:
+            continue
+        behind: dict[str, set[str]] = {}
+        for value in listing.column(role).to_pylist():
+            if value:
+                text = unicodedata.normalize("NFKC", str(value)).strip().upper()
+                behind.setdefault(str(mask_value(text)), set()).add(text)
+        if any(len(numbers) > ENUMERATION for numbers in behind.values()):
+            raise Refused(f"the list holds many {role} numbers that differ only where a mask hides digits: "
+                          "it looks like guessing, not a list of people; refused")  # fmt: skip
 
 
 def _shown_value(value: object, hidden: bool) -> object:
@@ -110,17 +133,25 @@ class Reader:
             shown = Shown({"pairs": (pairs.column_names, [tuple(r.values()) for r in pairs.to_pylist()])})
             return shown, {"rows": pairs.num_rows, "subjects": self._hashes({i for (i,) in ids})}
 
-        self._recorded(call, run)
+        self._recorded(call, run, check=lambda: _not_an_enumeration(listing, self.settings.collide_rows))
         return found[0]
 
-    def _recorded(self, call: Call, run: Callable[[masked.Context, plan.Plan | None], tuple[Shown, dict]]) -> Shown:
-        """Authorise and bind ``call`` to its case, then ``run`` it between its two audit records."""
+    def _recorded(
+        self,
+        call: Call,
+        run: Callable[[masked.Context, plan.Plan | None], tuple[Shown, dict]],
+        check: Callable[[], None] | None = None,
+    ) -> Shown:
+        """Authorise and bind ``call`` to its case (and ``check`` it), then ``run`` it between its two audit
+        records; a refusal before it runs is one record."""
         entry = {"user": call.user.name, "role": call.user.role, "case": call.case, "purpose": call.purpose,
                  "command": call.command, "query": call.text, "as_of": self.as_of}  # fmt: skip
         persons = {"subjects": self._hashes(named(call.text) | call.named)}
         try:
             authorise(call.user, call.command)
             seen = context(self.settings, call.user, call)
+            if check is not None:
+                check()
             planned = self._plan(call) if call.sql is not None else None
         except Refused as exc:
             audit.append(self.settings, entry | persons | {"outcome": "refused", "reason": str(exc)})

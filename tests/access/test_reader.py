@@ -221,3 +221,26 @@ def test_engineers_triage_quarantine_with_values_masked(read, facts) -> None:
     assert not any(i in text for i in facts["ids"] if i) and not any(p in text for p in facts["phones"] if p)
     records = [json.loads(r[5]) for r in rows]
     assert all("*" in r["id_number"] for r in records if len(r.get("id_number") or "") >= 15)
+
+
+def test_a_list_that_guesses_masked_digits_is_refused_and_recorded(access_settings, facts, tmp_path) -> None:
+    from datetime import date, timedelta
+
+    from access.reader import Reader
+    from linkage import files
+
+    masked_id = facts["dead_id"]
+    year = int(masked_id[6:10])
+    guesses = [masked_id[:6] + (date(year, 1, 1) + timedelta(days=d)).strftime("%Y%m%d") + masked_id[-4:]
+               for d in range(365)]  # fmt: skip
+    path = tmp_path / "guesses.csv"
+    path.write_text("编号,身份证号\n" + "".join(f"G{i},{g}\n" for i, g in enumerate(guesses)), encoding="utf-8")
+    listing = files.read_list(path, files.parse_map("id_number=身份证号"), None, "list")
+    reader = Reader(access_settings)
+    try:
+        with pytest.raises(Refused, match="looks like guessing"):
+            reader.collide(lookups.link_file(INVESTIGATOR, path.name, set(guesses), CASE, "x"), listing, 0.5)
+    finally:
+        reader.close()
+    [record] = audit.records(access_settings)
+    assert record["outcome"] == "refused" and record["command"] == "link file"
