@@ -13,8 +13,11 @@ from __future__ import annotations
 
 from functools import cache
 
+import sqlglot
 from sqlglot import exp
 from sqlglot.lineage import lineage
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import traverse_scope
 
 from connectors.staging import LINEAGE
 from contracts import contracts
@@ -138,6 +141,27 @@ def view_origins() -> dict[str, dict[str, frozenset[Origin]]]:
     for view, (sql, _) in VIEWS.items():
         nodes = lineage(None, sql, schema=raw_schema(), dialect="duckdb")
         out[view] = {name.lower(): leaf_origins(node) for name, node in nodes.items()}
+    return out
+
+
+@cache
+def row_requires() -> dict[str, frozenset[str]]:
+    """``shared.<view>`` -> datasets whose grant it needs: a view whose rows are chosen by a sensitive field
+    (``WHERE p.deceased_at IS NOT NULL``) says that fact of every person it lists, even with the field
+    itself hidden, so reading it at all needs the grant (the lineage of its columns cannot see this)."""
+    out = {}
+    for view, (sql, _) in VIEWS.items():
+        query = qualify(sqlglot.parse_one(sql, read="duckdb"), schema=raw_schema(), dialect="duckdb")
+        needed = set()
+        for scope in traverse_scope(query):
+            for column in scope.columns:
+                source = scope.sources.get(column.table)
+                if isinstance(source, exp.Table):
+                    for dataset, name in column_origins(f"{source.db}.{source.name}", column.name):
+                        spec = fields().get((dataset, name))
+                        if spec is not None and spec.classification == "sensitive":
+                            needed.add(dataset)
+        out[view] = frozenset(needed)
     return out
 
 

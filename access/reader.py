@@ -83,6 +83,14 @@ def _not_an_enumeration(listing: pa.Table, most: int) -> None:
                           "it looks like guessing, not a list of people; refused")  # fmt: skip
 
 
+def _rows_allowed(table: str, seen: masked.Context) -> None:
+    """Refuse a relation whose rows tell a sensitive fact (who health reports dead) without its grant."""
+    missing = policy.row_requires().get(table, frozenset()) - seen.granted
+    if missing:
+        raise Refused(f"{table} lists people by a sensitive fact of {', '.join(sorted(missing))}: "
+                      "it needs your grant for that dataset in this case ('xgate grant request')")  # fmt: skip
+
+
 def _shown_value(value: object, hidden: bool) -> object:
     return HIDDEN if hidden else value
 
@@ -153,6 +161,8 @@ class Reader:
             if check is not None:
                 check()
             planned = self._plan(call) if call.sql is not None else None
+            for relation in planned.relations if planned else ():
+                _rows_allowed(relation.table, seen)
         except Refused as exc:
             audit.append(self.settings, entry | persons | {"outcome": "refused", "reason": str(exc)})
             raise
@@ -210,6 +220,12 @@ class Reader:
         visible = policy.shared_schema()["shared"]
         with engine.deadline(con, self.settings.query_timeout):
             for section, parts in call.sections.items():
+                try:
+                    for part in parts:
+                        _rows_allowed(part.view, seen)
+                except Refused as exc:
+                    shown.notes.append(f"{section}: {exc}")
+                    continue
                 try:
                     columns, rows, found = self._section(con, parts, visible, seen, call.value)
                 except duckdb.CatalogException:  # a view whose departments have not all landed yet

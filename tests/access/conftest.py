@@ -83,13 +83,16 @@ def facts(landed: tuple[Settings, dict]) -> dict:
             for r in con.execute("SELECT CAST(deceased_at AS VARCHAR) FROM shared.dead_with_active_phone").fetchall()
         }
         carriers = {r[0] for r in con.execute("SELECT DISTINCT carrier FROM shared.phone").fetchall()}
-        name = con.execute("SELECT name FROM shared.phone WHERE msisdn = ?", [msisdn]).fetchone()[0]
+        name, subscriber = con.execute(
+            "SELECT name, subscriber_id FROM shared.phone WHERE msisdn = ?", [msisdn]
+        ).fetchone()
         phones = {r[0] for r in con.execute("SELECT msisdn FROM shared.phone").fetchall()}
         ids = {r[0] for r in con.execute("SELECT id_number FROM shared.person").fetchall()}
     finally:
         con.close()
     return {"dead_id": dead_id, "msisdn": msisdn, "deceased": deceased, "address": address, "tenant": tenant,
-            "deaths": deaths, "carriers": carriers, "name": name, "phones": phones, "ids": ids}  # fmt: skip
+            "deaths": deaths, "carriers": carriers, "name": name, "phones": phones, "ids": ids,
+            "subscriber": subscriber}  # fmt: skip
 
 
 @pytest.fixture

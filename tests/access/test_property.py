@@ -25,7 +25,7 @@ PERSONAL = {
     "shared.phone": ("msisdn", "id_number", "name", "activated_at"),
     "shared.person": ("id_number", "name", "birth_date"),
     "shared.rental": ("tenant_id_number", "tenant_name", "start_date"),
-    "shared.dead_but_registered": ("id_number",),
+    "shared.duplicate_registration": ("id_number", "address_code"),
 }
 SCALARS = (
     "{c}", "substring({c}, {i}, {j})", "left({c}, {i})", "right({c}, {j})", "reverse({c})", "md5({c})",
