@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from access import store
 from xgate.errors import FatalError
@@ -72,8 +73,8 @@ class FileAnchor:
 class PostgresAnchor:
     TABLE = "xgate_audit_anchor"
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, url: str, kind: str) -> None:
+        self.url, self.kind = url, kind
 
     @cache  # noqa: B019 - one connection per anchor for the process's life
     def _con(self):
@@ -82,8 +83,8 @@ class PostgresAnchor:
         try:
             con = psycopg.connect(self.url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
             con.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.TABLE} (id bigserial PRIMARY KEY, log text NOT NULL,"
-                " seq bigint NOT NULL, mac text NOT NULL, size bigint NOT NULL, ctime bigint NOT NULL,"
+                f"CREATE TABLE IF NOT EXISTS {self.TABLE} (id bigserial PRIMARY KEY, kind text NOT NULL, log text NOT"
+                " NULL, seq bigint NOT NULL, mac text NOT NULL, size bigint NOT NULL, ctime bigint NOT NULL,"
                 " at timestamptz NOT NULL DEFAULT now())"
             )
         except psycopg.Error as exc:
@@ -104,22 +105,30 @@ class PostgresAnchor:
 
     def append(self, head: Head) -> None:
         self._run(
-            f"INSERT INTO {self.TABLE} (log, seq, mac, size, ctime) VALUES (%s, %s, %s, %s, %s)",
-            (head.log, head.seq, head.mac, head.size, head.ctime),
+            f"INSERT INTO {self.TABLE} (kind, log, seq, mac, size, ctime) VALUES (%s, %s, %s, %s, %s, %s)",
+            (self.kind, head.log, head.seq, head.mac, head.size, head.ctime),
         )
 
     def last(self) -> Head | None:
-        rows = self._run(f"SELECT log, seq, mac, size, ctime FROM {self.TABLE} ORDER BY id DESC LIMIT 1")
+        rows = self._run(
+            f"SELECT log, seq, mac, size, ctime FROM {self.TABLE} WHERE kind = %s ORDER BY id DESC LIMIT 1",
+            (self.kind,),
+        )
         return Head(*rows[0]) if rows else None
 
 
-def anchor(settings: Settings) -> FileAnchor | PostgresAnchor:
+Kind = Literal["audit", "ledger"]
+
+
+def anchor(settings: Settings, kind: Kind = "audit") -> FileAnchor | PostgresAnchor:
+    """Where the heads of ``kind`` (the read audit, or the ledger of cases and grants) are kept."""
     where = settings.audit_anchor
     if where and where.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
-        return _postgres(where)
-    return FileAnchor(Path(where) if where else store.access_dir(settings) / "audit.anchor")
+        return _postgres(where, kind)
+    path = Path(where) if where else store.access_dir(settings) / "audit.anchor"
+    return FileAnchor(path if kind == "audit" else path.with_name(f"{path.name}.{kind}"))
 
 
 @cache
-def _postgres(url: str) -> PostgresAnchor:
-    return PostgresAnchor(url)
+def _postgres(url: str, kind: Kind) -> PostgresAnchor:
+    return PostgresAnchor(url, kind)

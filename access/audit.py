@@ -81,10 +81,15 @@ def record_mac(settings: Settings, record: dict) -> str:
 
 
 def parse(settings: Settings, line: bytes) -> dict | None:
-    """The record on ``line`` if it is intact (JSON, its MAC right), else None; never raises."""
+    """The record on ``line`` if it is intact: exactly as xgate writes it (canonical JSON: no duplicate key, no
+    other spacing) and its MAC right; else None; never raises."""
     try:
         record = json.loads(line)
-        if isinstance(record, dict) and hmac.compare_digest(str(record.get("mac")), record_mac(settings, record)):
+        if (
+            isinstance(record, dict)
+            and line == canonical(record)
+            and hmac.compare_digest(str(record.get("mac")), record_mac(settings, record))
+        ):
             return record
     except (ValueError, TypeError, RecursionError):
         pass

@@ -23,8 +23,8 @@ MAX_DAYS = 90
 CASE_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,39}")
 
 
-def _case(settings: Settings, user: User, number: str, member: bool = True) -> ledger.Case:
-    case = ledger.state(settings).cases.get(number)
+def _case(state: ledger.State, user: User, number: str, member: bool = True) -> ledger.Case:
+    case = state.cases.get(number)
     if case is None:
         raise Refused(f"case {number!r} is not open")
     if member and user.name not in case.members and user.role != "admin":
@@ -37,16 +37,21 @@ def open_case(settings: Settings, user: User, number: str, title: str) -> dict:
         raise Refused("a case number is 1 to 40 letters, digits and . _ / - (starting with a letter or digit)")
     if not title.strip():
         raise Refused("a case needs a --title")
-    if number in ledger.state(settings).cases:
-        raise Refused(f"case {number} is already open")
-    return ledger.record(settings, {"event": "case opened", "case": number, "title": title.strip(), "by": user.name})
+
+    def new(state: ledger.State) -> None:
+        if number in state.cases:
+            raise Refused(f"case {number} is already open")
+
+    return ledger.record(
+        settings, {"event": "case opened", "case": number, "title": title.strip(), "by": user.name}, new
+    )
 
 
 def add_member(settings: Settings, user: User, number: str, member: str) -> dict:
-    _case(settings, user, number)
     if users.find(settings, member).role != "investigator":
         raise Refused(f"{member} is not an investigator")
-    return ledger.record(settings, {"event": "member added", "case": number, "user": member, "by": user.name})
+    event = {"event": "member added", "case": number, "user": member, "by": user.name}
+    return ledger.record(settings, event, lambda state: _case(state, user, number))
 
 
 def normal_id(id_number: str) -> str:
@@ -59,58 +64,61 @@ def normal_id(id_number: str) -> str:
 
 
 def add_subject(settings: Settings, user: User, number: str, id_number: str, reason: str) -> dict:
-    _case(settings, user, number)
     if not reason.strip():
         raise Refused("adding a subject needs a --reason")
     event = {"event": "subject added", "case": number, "id_number": normal_id(id_number), "reason": reason.strip()}
-    return ledger.record(settings, event | {"by": user.name})
+    return ledger.record(settings, event | {"by": user.name}, lambda state: _case(state, user, number))
 
 
 def approve_subject(settings: Settings, user: User, number: str, id_number: str) -> dict:
-    case = _case(settings, user, number, member=False)
     value = normal_id(id_number)
-    subject = case.subjects.get(value)
-    if subject is None:
-        raise Refused(f"that person is not a subject of case {number}")
-    if subject.added_by == user.name:
-        raise Refused("a subject is approved by someone other than who added it")
-    if subject.approved_by:
-        raise Refused(f"already approved by {subject.approved_by}")
-    return ledger.record(settings, {"event": "subject approved", "case": number, "id_number": value, "by": user.name})
+
+    def pending(state: ledger.State) -> None:
+        subject = _case(state, user, number, member=False).subjects.get(value)
+        if subject is None:
+            raise Refused(f"that person is not a subject of case {number}")
+        if subject.added_by == user.name:
+            raise Refused("a subject is approved by someone other than who added it")
+        if subject.approved_by:
+            raise Refused(f"already approved by {subject.approved_by}")
+
+    event = {"event": "subject approved", "case": number, "id_number": value, "by": user.name}
+    return ledger.record(settings, event, pending)
 
 
 def request(settings: Settings, user: User, number: str, dataset: str, reason: str) -> dict:
     from access.policy import fields
 
-    _case(settings, user, number)
     if dataset not in {d for d, _ in fields()}:
         raise Refused(f"no contract dataset {dataset!r}")
     event = {"event": "grant requested", "case": number, "dataset": dataset, "reason": reason}
-    return ledger.record(settings, event | {"by": user.name})
+    return ledger.record(settings, event | {"by": user.name}, lambda state: _case(state, user, number))
 
 
-def _pending(settings: Settings, user: User, grant_id: str) -> ledger.Grant:
-    grant = ledger.state(settings).grants.get(grant_id)
-    if grant is None:
-        raise Refused(f"no grant request {grant_id!r}")
-    if grant.requested_by == user.name:
-        raise Refused("a grant is decided by someone other than who asked for it")
-    if grant.approved_by or grant.denied_by:
-        raise Refused(f"grant {grant_id} was already decided by {grant.approved_by or grant.denied_by}")
-    return grant
+def _undecided(user: User, grant_id: str):
+    def check(state: ledger.State) -> None:
+        grant = state.grants.get(grant_id)
+        if grant is None:
+            raise Refused(f"no grant request {grant_id!r}")
+        if grant.requested_by == user.name:
+            raise Refused("a grant is decided by someone other than who asked for it")
+        if grant.approved_by or grant.denied_by:
+            raise Refused(f"grant {grant_id} was already decided by {grant.approved_by or grant.denied_by}")
+
+    return check
 
 
 def approve(settings: Settings, user: User, grant_id: str, days: int) -> ledger.Grant:
     if not 0 < days <= MAX_DAYS:
         raise Refused(f"a grant lasts 1 to {MAX_DAYS} days, not {days}")
-    _pending(settings, user, grant_id)
-    ledger.record(settings, {"event": "grant approved", "grant": grant_id, "days": days, "by": user.name})
+    event = {"event": "grant approved", "grant": grant_id, "days": days, "by": user.name}
+    ledger.record(settings, event, _undecided(user, grant_id))
     return ledger.state(settings).grants[grant_id]
 
 
 def deny(settings: Settings, user: User, grant_id: str, reason: str) -> ledger.Grant:
-    _pending(settings, user, grant_id)
-    ledger.record(settings, {"event": "grant denied", "grant": grant_id, "reason": reason, "by": user.name})
+    event = {"event": "grant denied", "grant": grant_id, "reason": reason, "by": user.name}
+    ledger.record(settings, event, _undecided(user, grant_id))
     return ledger.state(settings).grants[grant_id]
 
 

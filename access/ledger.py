@@ -13,11 +13,14 @@ from __future__ import annotations
 import hmac
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from access import audit, store
+from access.anchor import Head, anchor
+from xgate.errors import FatalError
 from xgate.settings import Settings
 
 
@@ -70,7 +73,9 @@ class Case:
 class State:
     cases: dict[str, Case] = field(default_factory=dict)
     grants: dict[str, Grant] = field(default_factory=dict)
-    ignored: list[int] = field(default_factory=list)  # lines that do not verify: written around xgate
+    ignored: list[int] = field(default_factory=list)  # lines after the anchored head: written around xgate
+    seq: int = 0  # the last event that counts, and its MAC (what the next event chains to)
+    mac: str = ""
 
     def subjects(self, case: str | None, approval_required: bool) -> frozenset[str]:
         found = self.cases.get(case or "")
@@ -88,16 +93,8 @@ class State:
         )
 
 
-REQUESTED = b'"event":"grant requested"'
-
-
 def path(settings: Settings) -> Path:
     return store.access_dir(settings) / "ledger.jsonl"
-
-
-def _lines(settings: Settings) -> list[bytes]:
-    file = path(settings)
-    return file.read_bytes().splitlines() if file.exists() else []
 
 
 def _mac(settings: Settings, event: dict) -> str:
@@ -105,43 +102,83 @@ def _mac(settings: Settings, event: dict) -> str:
 
 
 def _intact(settings: Settings, line: bytes) -> dict | None:
+    """The event on ``line`` if it is exactly as xgate writes it (canonical JSON, its MAC right)."""
     try:
         event = json.loads(line)
-        if isinstance(event, dict) and hmac.compare_digest(str(event.get("mac")), _mac(settings, event)):
+        if (
+            isinstance(event, dict)
+            and audit.canonical(event) == line
+            and hmac.compare_digest(str(event.get("mac")), _mac(settings, event))
+        ):
             return event
     except (ValueError, TypeError, RecursionError):
         pass
     return None
 
 
-def record(settings: Settings, event: dict) -> dict:
-    """Append one signed event (under the ledger's lock) and return it."""
+class LedgerDamaged(FatalError):
+    """The ledger's chain does not reach its anchored head: no case or grant can be trusted, so no read runs."""
+
+
+def _fold(settings: Settings, lines: list[bytes]) -> State:
+    """The state of the chain from the first event to the anchored head. Events written around xgate after
+    the head count for nothing (``ignored``); anything that breaks the chain before it — an edit, a
+    deletion, a reorder, a replay, a cut tail — fails closed."""
+    out, previous, head = State(), audit.GENESIS, anchor(settings, "ledger").last()
+    for number, line in enumerate(lines, 1):
+        event = _intact(settings, line)
+        if event is None or event["seq"] != number or event["prev_mac"] != previous:
+            if head is not None and number <= head.seq:
+                raise LedgerDamaged(f"the case and grant ledger breaks at line {number}: {_ADVICE}")
+            out.ignored = list(range(number, len(lines) + 1))
+            break
+        _apply(out, event)
+        previous = event["mac"]
+        if head is not None and number == head.seq:
+            if event["mac"] != head.mac:
+                raise LedgerDamaged(f"the ledger's event {number} is not the one its anchor names: {_ADVICE}")
+            out.ignored = list(range(number + 1, len(lines) + 1))
+            break
+    out.seq, out.mac = len(lines) - len(out.ignored), previous
+    if head is not None and out.seq < head.seq:
+        raise LedgerDamaged(f"the ledger ends before event {head.seq}, its anchored head: {_ADVICE}")
+    return out
+
+
+_ADVICE = "reads are refused until an auditor restores it ('xgate audit verify' names the line)"
+
+
+def state(settings: Settings) -> State:
+    """The cases and grants as the verified, anchored chain of events says."""
+    file = path(settings)
+    return _fold(settings, file.read_bytes().splitlines() if file.exists() else [])
+
+
+def record(settings: Settings, event: dict, check: Callable[[State], None] | None = None) -> dict:
+    """Append one signed event under the ledger's lock, after ``check`` accepts the state as it is then (so
+    two people opening the same case at once cannot both succeed), and anchor it."""
     file = path(settings)
     with store.exclusive(file.with_suffix(".lock")), store.open_private(file) as handle:
-        last = _intact(settings, store.last_line(handle)) or {"seq": 0, "mac": audit.GENESIS}
-        event = {**event, "seq": last["seq"] + 1, "at": datetime.now(UTC).isoformat(), "prev_mac": last["mac"]}
-        if event["event"] == "grant requested":  # numbered under the lock: two requests never share an id
+        lines = handle.read().splitlines()
+        now = _fold(settings, lines)
+        if now.ignored:  # lines written around xgate after the head: kept aside as evidence, out of the chain
+            kept = file.with_name(f"ledger.rejected-{datetime.now(UTC):%Y%m%dT%H%M%S%f}.jsonl")
+            kept.write_bytes(b"\n".join(lines[now.seq :]) + b"\n")
             handle.seek(0)
-            requested = sum(1 for line in handle if REQUESTED in line)
-            event["grant"] = f"G{requested + 1}"
+            handle.truncate()
+            handle.write(b"".join(line + b"\n" for line in lines[: now.seq]))
+        if check is not None:
+            check(now)
+        event = {**event, "seq": now.seq + 1, "at": datetime.now(UTC).isoformat(), "prev_mac": now.mac}
+        if event["event"] == "grant requested":  # numbered under the lock: two requests never share an id
+            event["grant"] = f"G{len(now.grants) + 1}"
         event["mac"] = _mac(settings, event)
         handle.seek(0, os.SEEK_END)
         handle.write(audit.canonical(event) + b"\n")
         handle.flush()
         os.fsync(handle.fileno())
+        anchor(settings, "ledger").append(Head("ledger", event["seq"], event["mac"]))
     return event
-
-
-def state(settings: Settings) -> State:
-    """The cases and grants as the verified events say."""
-    out = State()
-    for number, line in enumerate(_lines(settings), 1):
-        event = _intact(settings, line)
-        if event is None:
-            out.ignored.append(number)
-            continue
-        _apply(out, event)
-    return out
 
 
 def _apply(out: State, e: dict) -> None:
@@ -166,14 +203,11 @@ def _apply(out: State, e: dict) -> None:
 
 
 def verify(settings: Settings) -> tuple[int, str | None]:
-    """(events, problem): the first line that does not verify or does not chain, if any."""
-    previous = audit.GENESIS
-    lines = _lines(settings)
-    for number, line in enumerate(lines, 1):
-        event = _intact(settings, line)
-        if event is None:
-            return number - 1, f"ledger line {number} does not verify (written or edited around xgate)"
-        if event["prev_mac"] != previous or event["seq"] != number:
-            return number - 1, f"ledger line {number} does not chain to the one before (deleted or moved)"
-        previous = event["mac"]
-    return len(lines), None
+    """(events, problem): where the chain breaks before its anchored head, or lines written after it."""
+    try:
+        folded = state(settings)
+    except LedgerDamaged as exc:
+        return 0, str(exc)
+    if folded.ignored:
+        return folded.seq, f"ledger lines {folded.ignored[0]} on were written around xgate (they count for nothing)"
+    return folded.seq, None

@@ -163,8 +163,10 @@ class Reader:
             planned = self._plan(call) if call.sql is not None else None
             for relation in planned.relations if planned else ():
                 _rows_allowed(relation.table, seen)
-        except Refused as exc:
-            audit.append(self.settings, entry | persons | {"outcome": "refused", "reason": str(exc)})
+        except XgateError as exc:  # refused, or the ledger or lake cannot be trusted or reached: recorded too
+            if not isinstance(exc, audit.AuditDamaged):
+                outcome = "refused" if isinstance(exc, Refused) else "failed"
+                audit.append(self.settings, entry | persons | {"outcome": outcome, "reason": str(exc)})
             raise
         facts = {"granted": sorted(seen.granted)}
         if planned is not None:

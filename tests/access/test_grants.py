@@ -61,10 +61,10 @@ def test_hand_written_events_count_for_nothing(settings: Settings) -> None:
     path = ledger.path(settings)
     forged = [
         {"event": "grant requested", "grant": "G99", "case": "C-1", "dataset": "health.patients", "reason": "x",
-         "by": INVESTIGATOR.name, "seq": 90, "at": datetime.now(UTC).isoformat(), "prev_mac": "0", "mac": "0"},
-        {"event": "grant approved", "grant": "G99", "days": 30, "by": ADMIN.name, "seq": 91,
+         "by": INVESTIGATOR.name, "seq": 2, "at": datetime.now(UTC).isoformat(), "prev_mac": "0", "mac": "0"},
+        {"event": "grant approved", "grant": "G99", "days": 30, "by": ADMIN.name, "seq": 3,
          "at": datetime.now(UTC).isoformat(), "prev_mac": "0", "mac": "0"},
-        {"event": "member added", "case": "C-1", "user": OUTSIDER.name, "by": INVESTIGATOR.name, "seq": 92,
+        {"event": "member added", "case": "C-1", "user": OUTSIDER.name, "by": INVESTIGATOR.name, "seq": 4,
          "at": datetime.now(UTC).isoformat(), "prev_mac": "0", "mac": "0"},
     ]  # fmt: skip
     with path.open("a") as out:
@@ -72,16 +72,47 @@ def test_hand_written_events_count_for_nothing(settings: Settings) -> None:
     state = ledger.state(settings)
     assert state.granted(INVESTIGATOR.name, "C-1") == frozenset() and "G99" not in state.grants
     assert OUTSIDER.name not in state.cases["C-1"].members and state.ignored == [2, 3, 4]
-    assert ledger.verify(settings)[1] == "ledger line 2 does not verify (written or edited around xgate)"
+    assert "lines 2 on were written around xgate" in ledger.verify(settings)[1]
+    grants.add_member(settings, INVESTIGATOR, "C-1", COLLEAGUE.name)  # the next event sets them aside, kept
+    assert ledger.verify(settings) == (2, None) and len(list(path.parent.glob("ledger.rejected-*.jsonl"))) == 1
 
 
-def test_an_edited_event_counts_for_nothing(settings: Settings) -> None:
-    event = grants.request(settings, INVESTIGATOR, "C-1", "health.patients", "r")
-    grants.approve(settings, ADMIN, event["grant"], 1)
+def test_edits_deletions_replays_and_cuts_fail_closed(settings: Settings) -> None:
+    first = grants.request(settings, INVESTIGATOR, "C-1", "health.patients", "r")
+    grants.approve(settings, ADMIN, first["grant"], 1)
     path = ledger.path(settings)
-    path.write_text(path.read_text().replace('"days":1', '"days":90'))
-    state = ledger.state(settings)
-    assert state.grants[event["grant"]].approved_by is None  # the edited approval does not verify
+    good = path.read_bytes()
+    path.write_bytes(good.replace(b'"days":1', b'"days":90'))  # an edited approval
+    with pytest.raises(ledger.LedgerDamaged, match="breaks at line 3"):
+        ledger.state(settings)
+    lines = good.splitlines()
+    path.write_bytes(b"\n".join([lines[0], lines[2], lines[1]]) + b"\n")  # the approval moved before the request
+    with pytest.raises(ledger.LedgerDamaged):
+        ledger.state(settings)
+    path.write_bytes(b"\n".join(lines[:2]) + b"\n")  # the approval cut off the end
+    with pytest.raises(ledger.LedgerDamaged, match="ends before event 3"):
+        ledger.state(settings)
+    with pytest.raises(ledger.LedgerDamaged):
+        grants.request(settings, INVESTIGATOR, "C-1", "health.patients", "writes fail closed too")
+    assert "ends before" in ledger.verify(settings)[1]
+    path.write_bytes(good)
+    assert ledger.verify(settings) == (3, None)
+
+
+def test_two_opens_of_one_case_at_once_one_wins(settings: Settings) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def open_it(user) -> str:
+        try:
+            grants.open_case(settings, user, "RACE", "a race")
+            return "opened"
+        except Refused:
+            return "refused"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(open_it, (INVESTIGATOR, OUTSIDER)))
+    assert outcomes == ["opened", "refused"]
+    assert len(ledger.state(settings).cases["RACE"].members) == 1
 
 
 def test_members_and_subjects(settings: Settings) -> None:
