@@ -19,6 +19,7 @@ import json
 import re
 import secrets
 import threading
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,9 +27,8 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from access import masked
+from access import audit, masked, policy
 from access.plan import Plan
-from access.users import Refused
 from contracts.masking import MASK_MACRO
 from warehouse import lake
 from xgate.errors import FatalError
@@ -54,7 +54,9 @@ class Result:
     rows: list[tuple]
     snapshot: int | None
     truncated: str | None = None  # why the result was cut, if it was
-    possible_subjects: set[str] = field(default_factory=set)  # subject hashes behind masked IDs shown
+    exact_ids: set[str] = field(default_factory=set)  # ID numbers the result shows in full
+    exact: set[str] = field(default_factory=set)  # subject hashes of case subjects it shows in full
+    possible: set[str] = field(default_factory=set)  # subject hashes behind the masked numbers it shows
 
 
 def redact(text: str) -> str:
@@ -109,11 +111,13 @@ def run(settings: Settings, plan: Plan, context: masked.Context, as_of: int | No
                 con.execute("USE memory")
                 con.execute(MASK_MACRO)
                 for relation in plan.relations:
-                    copy = masked.select(relation.table, relation.columns, context, sid=True)
+                    subject = policy.subject_column(relation.table)  # kept in the copy: whom each row is about
+                    columns = relation.columns + ((subject,) if subject and subject not in relation.columns else ())
+                    copy = masked.select(relation.table, columns, context, sid=True)
                     con.execute(f"CREATE TEMP TABLE {relation.name} AS {copy}", context.params(copy))
                 _lock_down(con, settings)
                 result = _fetch(con, plan, settings, snapshot)
-                result.possible_subjects = _behind_masks(con, plan, result)
+                _whom(con, plan, result, context)
             except duckdb.InterruptException as exc:
                 if fired.is_set():
                     raise failed(settings, exc, f"the query ran longer than {settings.query_timeout:g} s "
@@ -143,24 +147,33 @@ def _fetch(con: duckdb.DuckDBPyConnection, plan: Plan, settings: Settings, snaps
     return Result(plan.columns, rows, snapshot)
 
 
-def _behind_masks(con: duckdb.DuckDBPyConnection, plan: Plan, result: Result) -> set[str]:
-    """Who the masked IDs in the result could be: every row of the copies whose ID shows that way."""
-    shown = {str(row[i]) for row in result.rows for i, is_id in enumerate(plan.subjects) if is_id and row[i]}
-    shown = sorted(v for v in shown if "*" in v)
-    if not shown:
-        return set()
-    found: set[str] = set()
+MASKED_NUMBER = re.compile(r"[0-9]{6}\*{5,}[0-9]{3}[0-9Xx]|1[0-9]{2}\*{4}[0-9]{4}")
+
+
+def _whom(con: duckdb.DuckDBPyConnection, plan: Plan, result: Result, context: masked.Context) -> None:
+    """Whom the result concerns, read off what it shows (no lineage to trust): an ID number shown in full is
+    exact; a case subject's personal value shown in full (also inside a longer string) is exact; a masked
+    ID or phone could be any person whose number masks that way in the copies read, all of whom are
+    possible. Each as the audit's subject hash."""
+    text = unicodedata.normalize("NFKC", "\n".join(str(v) for row in result.rows for v in row if v is not None))
+    result.exact_ids = {m.upper() for m in audit.ID_NUMBER.findall(text)}
+    tokens = sorted(set(MASKED_NUMBER.findall(text)))
     for relation in plan.relations:
-        names = {r[0] for r in con.execute(f"DESCRIBE {relation.name}").fetchall()}
-        subject = masked.policy.subject_column(relation.table)
-        if masked.SID in names and subject in names:
-            rows = con.execute(
-                f'SELECT DISTINCT {masked.SID} FROM {relation.name} WHERE "{subject}" IN (SELECT unnest($shown))',
-                {"shown": shown},
+        names = [r[0] for r in con.execute(f"DESCRIBE {relation.name}").fetchall() if r[0] != masked.SID]
+        personal = [n for n in names if policy.level(policy.column_origins(relation.table, n), context.granted)
+                    == policy.MASK]  # fmt: skip
+        subject = policy.subject_column(relation.table)
+        if not personal or subject not in names:
+            continue
+        listed = ", ".join(f'CAST("{n}" AS VARCHAR)' for n in personal)
+        if context.subjects and text:
+            whose = f'list_contains($s, CAST("{subject}" AS VARCHAR))'
+            shown = con.execute(
+                f"SELECT {masked.SID}, [{listed}] FROM {relation.name} WHERE {whose}", {"s": sorted(context.subjects)}
             ).fetchall()
-            found |= {r[0] for r in rows}
-    return found
-
-
-def refuse_unreadable(exc: Exception) -> Refused:
-    return Refused(f"the warehouse cannot be read: {str(exc).splitlines()[0]}")
+            result.exact |= {sid for sid, values in shown if any(v and len(v) > 1 and v in text for v in values)}
+        if tokens:
+            found = con.execute(
+                f"SELECT DISTINCT {masked.SID} FROM {relation.name} WHERE list_has_any([{listed}], $t)", {"t": tokens}
+            ).fetchall()
+            result.possible |= {sid for (sid,) in found if sid}

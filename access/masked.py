@@ -3,9 +3,9 @@
 What a reader sees of a column is its contract classification (:mod:`access.policy`) given the read's
 context: sensitive fields of a dataset show only under the reader's own grant for the case; personal
 fields are masked (``xg_mask``, the SQL twin of :func:`contracts.masking.mask_value`) except on rows about
-a subject of the case, which its investigators see in full; not-shared fields are not in the schema at
-all. A masked value is text: no cast, function, filter, join, sort or hash over it can reach the hidden
-part, because the hidden part is not there.
+a subject of the case, which its investigators see in full; hidden fields hold ``[hidden]`` on every row;
+not-shared fields are not in the schema at all. A masked value is text: no cast, function, filter, join,
+sort or hash over it can reach the hidden part, because the hidden part is not there.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from access import policy
 from connectors.staging import LINEAGE
+from contracts.masking import HIDDEN
 from contracts.sql import quote
 
 SID = "__xg_sid"  # the keyed hash of a row's subject, for who-read; never in a schema a query is checked against
@@ -34,7 +35,7 @@ class Context:
 def _as_field(dataset: str, field: str, text: str, context: Context) -> str:
     """``text`` (SQL of one value of ``dataset.field``) as the context may see it, subjects aside."""
     level = policy.level(frozenset({(dataset, field.removesuffix("__original"))}), context.granted)
-    return text if level == policy.CLEAR else "NULL" if level == policy.HIDE else f"xg_mask({text})"
+    return text if level == policy.CLEAR else _text(HIDDEN) if level == policy.HIDE else f"xg_mask({text})"
 
 
 def _quarantined(name: str, context: Context) -> str:
@@ -72,8 +73,8 @@ def column(table: str, name: str, context: Context) -> str:
     value = quote(name)
     if level == policy.CLEAR:
         return value
-    if level == policy.HIDE:
-        return f"CAST(NULL AS VARCHAR) AS {value}"
+    if level == policy.HIDE:  # one constant for every row: no filter, sort or count can tell rows apart by it
+        return f"{_text(HIDDEN)} AS {value}"
     text = f"CAST({value} AS VARCHAR)"
     subject = policy.subject_column(table)
     if subject is None:

@@ -5,9 +5,8 @@ column is never selected; naming it is an unknown column). Every table is then r
 engine will resolve it, scope by scope: a name is a CTE only where that CTE is visible, otherwise it
 must be one of the readable relations, so a name borrowed from a CTE elsewhere in the query is refused.
 Each readable relation becomes its own masked copy (``__xg_r1``, ``__xg_r2`` ...) holding only the
-columns the query uses. Each output column is traced with sqlglot lineage to its contract origins: a
-column computed from a field the reader may not see is shown ``[hidden]``, and a column holding person
-IDs says whom the result concerns (recorded, hashed, for who-read).
+columns the query uses. Nothing here traces output columns: what a result may show is settled by the
+copies, and whom it concerns is read off the result itself (:mod:`access.engine`).
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from functools import lru_cache
 import duckdb
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
-from sqlglot.lineage import lineage
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
@@ -41,8 +39,6 @@ class Plan:
     sql: str  # what DuckDB runs, over the relations only
     relations: tuple[Relation, ...]
     columns: tuple[str, ...]
-    origins: tuple[frozenset[policy.Origin], ...]  # contract fields each output column is computed from
-    subjects: tuple[bool, ...]  # output column holds a person's ID
     fields: tuple[str, ...]  # schema.table.column read anywhere in the query
     datasets: tuple[str, ...]  # contract datasets those columns come from
 
@@ -102,18 +98,13 @@ def build(sql: str, schema: Schema) -> Plan:
     while isinstance(head, exp.SetOperation):
         head = head.this
     seen: dict[str, int] = {}
-    for projection in head.expressions:  # unique output names, so each can be traced and shown
+    for projection in head.expressions:  # unique output names, so each can be shown
         name = projection.alias_or_name
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:
             projection.replace(exp.alias_(projection.unalias(), f"{name}_{seen[name]}", quoted=True))
     tables = _tables(query, schema)
-    try:
-        traced = lineage(None, query, schema=schema, dialect="duckdb")
-    except SqlglotError as exc:
-        raise Refused(f"cannot trace the columns of this query: {str(exc).splitlines()[0][:200]}") from None
     columns = tuple(head.named_selects)
-    origins = [policy.leaf_origins(traced[c]) if c in traced else frozenset({policy.UNTRACED}) for c in columns]
     relations = []
     for i, (table, name, used) in enumerate(tables.values(), 1):
         available = schema[name.split(".")[0]][name.split(".")[1]]
@@ -123,13 +114,10 @@ def build(sql: str, schema: Schema) -> Plan:
         table.replace(exp.table_(relation.name, alias=exp.to_identifier(alias, quoted=True)))
     read = {f"{r.table}.{c}" for r in relations for c in r.columns}
     touched = {o[0] for f in read for o in policy.column_origins(*f.rsplit(".", 1)) if o[0]}
-    touched |= {o[0] for found in origins for o in found if o[0]}
     return Plan(
         sql=query.sql(dialect="duckdb"),
         relations=tuple(relations),
         columns=columns,
-        origins=tuple(origins),
-        subjects=tuple(policy.is_subject(o) for o in origins),
         fields=tuple(sorted(read)),
         datasets=tuple(sorted(touched)),
     )

@@ -21,7 +21,7 @@ import pyarrow as pa
 from access import audit, engine, ledger, masked, plan, policy
 from access.lookups import Call, Part
 from access.users import Refused, User, authorise
-from contracts.masking import HIDDEN, MASK_MACRO, mask_value
+from contracts.masking import MASK_MACRO, mask_value
 from warehouse import lake
 from xgate.errors import XgateError
 from xgate.settings import Settings
@@ -89,10 +89,6 @@ def _rows_allowed(table: str, seen: masked.Context) -> None:
     if missing:
         raise Refused(f"{table} lists people by a sensitive fact of {', '.join(sorted(missing))}: "
                       "it needs your grant for that dataset in this case ('xgate grant request')")  # fmt: skip
-
-
-def _shown_value(value: object, hidden: bool) -> object:
-    return HIDDEN if hidden else value
 
 
 class Reader:
@@ -204,16 +200,13 @@ class Reader:
 
     def _free(self, planned: plan.Plan, seen: masked.Context) -> tuple[Shown, dict]:
         result = engine.run(self.settings, planned, seen, self.as_of)
-        hidden = [policy.level(o, seen.granted) == policy.HIDE for o in planned.origins]
-        rows = [tuple(map(_shown_value, row, hidden)) for row in result.rows]
-        exact = {str(r[i]).upper() for r in result.rows for i, s in enumerate(planned.subjects) if s and r[i]}
-        exact = {i for i in exact if "*" not in i}
-        shown = Shown({"result": (list(planned.columns), rows)})
+        shown = Shown({"result": (list(planned.columns), result.rows)})
         if result.truncated:
             shown.notes.append(f"result cut: {result.truncated}")
-        outcome = {"rows": len(rows), "snapshot": result.snapshot, "subjects": self._hashes(exact)}
-        if result.possible_subjects:
-            outcome["possible_subjects"] = sorted(result.possible_subjects)
+        exact = set(self._hashes(result.exact_ids)) | result.exact
+        outcome = {"rows": len(result.rows), "snapshot": result.snapshot, "subjects": sorted(exact)}
+        if result.possible - exact:
+            outcome["possible_subjects"] = sorted(result.possible - exact)
         return shown, outcome | ({"truncated": result.truncated} if result.truncated else {})
 
     def _lookup(self, call: Call, seen: masked.Context) -> tuple[Shown, dict]:
@@ -249,8 +242,4 @@ class Reader:
         cursor = con.execute(sql, seen.params(sql, value=value))
         columns = [d[0] for d in cursor.description][:-1]
         rows = cursor.fetchmany(self.settings.query_rows)
-        view, levels = parts[0].view, []
-        for name in columns:
-            origins = policy.column_origins(view, name) if name in visible[view.split(".")[1]] else frozenset()
-            levels.append(policy.level(origins, seen.granted) == policy.HIDE)
-        return columns, [tuple(map(_shown_value, r[:-1], levels)) for r in rows], {r[-1] for r in rows if r[-1]}
+        return columns, [r[:-1] for r in rows], {r[-1] for r in rows if r[-1]}

@@ -40,7 +40,7 @@ OPERATORS: tuple[type[exp.Expression], ...] = (
 FUNCTIONS: tuple[type[exp.Expression], ...] = (
     # text
     exp.Lower, exp.Upper, exp.Length, exp.Substring, exp.Left, exp.Right, exp.Trim, exp.Replace, exp.Concat,
-    exp.ConcatWs, exp.Reverse, exp.StrPosition, exp.Contains, exp.StartsWith, exp.EndsWith, exp.Pad,
+    exp.ConcatWs, exp.Reverse, exp.StrPosition, exp.Contains, exp.StartsWith, exp.EndsWith,
     exp.SplitPart, exp.RegexpExtract, exp.RegexpReplace, exp.MD5, exp.SHA2, exp.Ascii, exp.Unicode, exp.Chr,
     exp.Levenshtein, exp.Split, exp.ArrayToString, exp.Initcap,
     # numbers and logic
@@ -65,6 +65,12 @@ NAMED_FUNCTIONS = frozenset({
     "ltrim", "rtrim", "isodow", "dayofyear", "yearweek", "bit_length", "octet_length", "lcase", "ucase", "hash",
 })  # fmt: skip
 RESERVED_PREFIX = "__xg"  # names the engine gives its own relations and columns
+# How big a query may be: planning (sqlglot, then DuckDB's binder) grows faster than the query, and cannot
+# be interrupted, so a query past these is refused before anything plans it.
+MOST_CHARACTERS = 20_000
+MOST_NODES = 3_000
+MOST_DEPTH = 12  # queries nested in queries
+MOST_SCANS = 24  # relations read once every CTE is expanded where it is used
 
 
 def function_name(node: exp.Expression) -> str:
@@ -92,6 +98,8 @@ def _refusal(node: exp.Expression) -> str | None:
 
 def check(sql: str) -> exp.Query:
     """The parsed query, every node of it on the lists; :class:`Refused` with the reason otherwise."""
+    if len(sql) > MOST_CHARACTERS:
+        raise Refused(f"the query is {len(sql):,} characters; at most {MOST_CHARACTERS:,}")
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except sqlglot.errors.SqlglotError as exc:
@@ -102,7 +110,46 @@ def check(sql: str) -> exp.Query:
     query = statements[0]
     if not isinstance(query, exp.Query):
         raise Refused(f"only SELECT is allowed, not {query.key.upper()}")
+    nodes = 0
     for node in query.walk():
         if (reason := _refusal(node)) is not None:
             raise Refused(reason)
+        nodes += 1
+    _small_enough(query, nodes)
     return query
+
+
+def _small_enough(query: exp.Query, nodes: int) -> None:
+    if nodes > MOST_NODES:
+        raise Refused(f"the query is too large ({nodes:,} parts; at most {MOST_NODES:,}); split it")
+    depth = max((sum(1 for p in _parents(n) if isinstance(p, exp.Query)) for n in query.find_all(exp.Query)), default=0)
+    if depth > MOST_DEPTH:
+        raise Refused(f"queries nest {depth} deep; at most {MOST_DEPTH}")
+    ctes = {cte.alias_or_name.lower(): cte.this for cte in query.find_all(exp.CTE)}
+    expanded: dict[str, int] = {}
+
+    def scans(node: exp.Expression, seen: tuple[str, ...] = ()) -> int:
+        total = 0
+        for table in node.find_all(exp.Table):
+            name = table.name.lower()
+            if not table.db and name in ctes and name not in seen:
+                if name not in expanded:
+                    expanded[name] = scans(ctes[name], (*seen, name))
+                total += expanded[name]
+            else:
+                total += 1
+            if total > MOST_SCANS:
+                break
+        return total
+
+    body = query.copy()
+    for cte in body.find_all(exp.CTE):
+        cte.pop()
+    if scans(body) > MOST_SCANS:
+        raise Refused(f"the query reads more than {MOST_SCANS} relations once its CTEs are expanded; simplify it")
+
+
+def _parents(node: exp.Expression):
+    while node.parent is not None:
+        node = node.parent
+        yield node

@@ -259,3 +259,18 @@ def test_a_list_that_guesses_masked_digits_is_refused_and_recorded(access_settin
         reader.close()
     [record] = audit.records(access_settings)
     assert record["outcome"] == "refused" and record["command"] == "link file"
+
+
+def test_who_read_follows_values_through_expressions(access_settings, read, facts) -> None:
+    grants.add_subject(access_settings, INVESTIGATOR, CASE, facts["dead_id"], "suspect")
+    hashed = audit.subject_hash(access_settings, facts["dead_id"])
+    for sql in (
+        f"SELECT 'x' || id_number AS v FROM shared.phone WHERE subscriber_id = '{facts['subscriber']}'",
+        f"SELECT name, msisdn FROM shared.phone WHERE subscriber_id = '{facts['subscriber']}'",  # no ID column
+    ):
+        read(lookups.query(INVESTIGATOR, sql, CASE, "subject"))
+        assert hashed in audit.reads(access_settings)[-1]["subjects"], sql
+    sql = f"SELECT string_agg(id_number, '|') AS ids FROM shared.phone WHERE subscriber_id = '{facts['subscriber']}'"
+    grants.open_case(access_settings, OUTSIDER, "C-OUT", "another case, no subjects")
+    read(lookups.query(OUTSIDER, sql, "C-OUT", "masked, aggregated"))
+    assert hashed in audit.reads(access_settings)[-1].get("possible_subjects", [])
