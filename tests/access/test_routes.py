@@ -79,7 +79,8 @@ def test_files_catalogs_and_internals_are_refused(access_settings, read, route) 
 
 
 # route -> SQL reaching deceased_at (sensitive, health.patients) as an engineer, who holds no grant: it
-# holds [hidden] on every row, so whatever is done to it shows that, a filter on it finds nothing. (For investigators the views that list the dead need the grant whole.)
+# holds [hidden] on every row, so whatever is done to it shows that, a filter on it finds nothing. (For
+# investigators the views that list the dead need the grant whole.)
 RAW = "raw.health_patients"
 SENSITIVE = {
     "column by name": (f"SELECT deceased_at FROM {RAW}", "hidden"),
