@@ -68,12 +68,31 @@ def named_ids(*texts: str) -> set[str]:
     return {m.upper() for t in texts for m in ID_NUMBER.findall(unicodedata.normalize("NFKC", t))}
 
 
+VALUE_LIKE = re.compile(r"'(?:[^']|'')*'")  # a string literal
+LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z_:])[0-9]{6,}")
+CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff·]+")
+TOKEN = re.compile(r"<(?:id|phone|v|n|t):[0-9a-f]+>")
+
+
 def redact(settings: Settings, text: str) -> str:
-    """The query text as recorded: ID and mobile numbers in it replaced by their keyed hashes, so the log
-    keeps what was asked and whom it concerned without holding the numbers themselves."""
+    """A query text or a reason as recorded: ID and mobile numbers replaced by their keyed hashes (who-read
+    finds them), and every other value that could be a person's — a literal with digits or Chinese in it,
+    a long number, a run of Chinese characters — by a keyed token, so the log keeps what was asked and
+    whom it concerned, never a value itself."""
     text = unicodedata.normalize("NFKC", text)
     text = ID_NUMBER.sub(lambda m: f"<id:{subject_hash(settings, m.group(0))}>", text)
-    return MOBILE.sub(lambda m: f"<phone:{subject_hash(settings, m.group(0))}>", text)
+    text = MOBILE.sub(lambda m: f"<phone:{subject_hash(settings, m.group(0))}>", text)
+
+    def token(kind: str, value: str) -> str:
+        return f"<{kind}:{subject_hash(settings, value)[:12]}>"
+
+    def literal(found: re.Match) -> str:
+        bare = TOKEN.sub("", found.group(0))  # an ID or phone already hashed stays as it is, for who-read
+        return token("v", found.group(0)) if re.search(r"[0-9]{4}|[\u3400-\u9fff]", bare) else found.group(0)
+
+    text = VALUE_LIKE.sub(literal, text)
+    text = LONG_NUMBER.sub(lambda m: token("n", m.group(0)), text)
+    return CHINESE.sub(lambda m: token("t", m.group(0)), text)
 
 
 def record_mac(settings: Settings, record: dict) -> str:
@@ -136,8 +155,7 @@ def _advice() -> str:
 
 def append(settings: Settings, entry: dict) -> dict:
     """Chain ``entry`` onto the log, anchor it, and return the record as stored."""
-    if isinstance(entry.get("query"), str):
-        entry = entry | {"query": redact(settings, entry["query"])}
+    entry = entry | {k: redact(settings, entry[k]) for k in ("query", "reason") if isinstance(entry.get(k), str)}
     path = log_path(settings)
     with store.exclusive(path.with_suffix(".lock")), store.open_private(path) as handle:
         head = _head(settings, handle)
@@ -161,9 +179,11 @@ def rotate(settings: Settings, entry: dict, verdict: dict) -> tuple[Path, dict]:
             last = store.last_line(handle)
         old = (parse(settings, last) or {}).get("log") or verdict.get("log") or secrets.token_hex(8)
         kept = path.with_name(f"reads.{datetime.now(UTC):%Y%m%dT%H%M%S}.{old}.jsonl")
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()  # the kept log as it was: any later change shows
         path.rename(kept)
         record = {**entry, "log": secrets.token_hex(8), "seq": 1, "time": datetime.now(UTC).isoformat()}
-        record |= {"follows": {"log": old, "file": kept.name, **verdict}, "prev_mac": verdict.get("last_mac", GENESIS)}
+        follows = {"log": old, "file": kept.name, "sha256": digest, **verdict}
+        record |= {"follows": follows, "prev_mac": verdict.get("last_mac", GENESIS)}
         record["mac"] = record_mac(settings, record)
         with store.open_private(path) as handle:
             handle.write(canonical(record) + b"\n")
@@ -173,26 +193,39 @@ def rotate(settings: Settings, entry: dict, verdict: dict) -> tuple[Path, dict]:
     return kept, record
 
 
-def records(settings: Settings) -> list[dict]:
-    """Every intact record of the current log (a damaged line is skipped here; ``verify`` names it)."""
-    path = log_path(settings)
+def _read(settings: Settings, path: Path) -> list[dict]:
     if not path.exists():
         return []
     return [r for line in path.read_bytes().splitlines() if line.strip() and (r := parse(settings, line))]
 
 
+def records(settings: Settings, kept: bool = False) -> list[dict]:
+    """Every intact record of the current log (a damaged line is skipped here; ``verify`` names it); with
+    ``kept``, first those of the logs it follows, oldest first (what who-read answers from)."""
+    current = _read(settings, log_path(settings))
+    if not kept:
+        return current
+    logs, first = [current], current[0] if current else {}
+    while "follows" in first and len(logs) < 1000:
+        older = _read(settings, log_path(settings).with_name(first["follows"]["file"]))
+        logs.append(older)
+        first = older[0] if older else {}
+    return [r for log in reversed(logs) for r in log]
+
+
 def reads(settings: Settings) -> list[dict]:
     """One entry per read: its ``started`` record completed by its outcome, or marked ``incomplete``
     when the process died before it ended (killed, out of memory)."""
-    out: dict[int, dict] = {}
-    for record in records(settings):
-        started = record.get("of")
+    out: dict[tuple[str, int], dict] = {}
+    for record in records(settings, kept=True):
+        started = (record["log"], record.get("of"))
         if started in out:
             begun = out[started]
             out[started] = begun | record | {"subjects": sorted(set(begun.get("subjects", ())) | set(record.get(
                 "subjects", ()))), "seq": begun["seq"], "time": begun["time"]}  # fmt: skip
         else:
-            out[record["seq"]] = record | ({"outcome": "incomplete"} if record.get("outcome") == "started" else {})
+            incomplete = {"outcome": "incomplete"} if record.get("outcome") == "started" else {}
+            out[(record["log"], record["seq"])] = record | incomplete
     return list(out.values())
 
 

@@ -36,6 +36,7 @@ from xgate.settings import Settings
 
 QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
 NUMBERS = re.compile(r"[0-9０-９]{4,}")
+NOT_ASCII = re.compile(r"[^\x20-\x7e]+")
 FAILURES = {  # the database's exception -> what the reader is told
     duckdb.ConversionException: "a value could not be converted to the type asked for",
     duckdb.OutOfMemoryException: "the query needed more memory than a read may use (XGATE_QUERY_MEMORY)",
@@ -60,8 +61,10 @@ class Result:
 
 
 def redact(text: str) -> str:
-    """A database message fit for a log: quoted values and numbers of four digits or more cut out."""
-    return NUMBERS.sub("<n>", QUOTED.sub("'<value>'", text))[:500]
+    """A database message fit for a log: its first line, with quoted values, numbers of four digits or more
+    and anything not plain ASCII cut out (a value can follow a message on its own line, or unquoted)."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return NOT_ASCII.sub("<value>", NUMBERS.sub("<n>", QUOTED.sub("'<value>'", first)))[:500]
 
 
 def failed(settings: Settings, exc: Exception, reason: str | None = None) -> QueryFailed:

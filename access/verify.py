@@ -10,8 +10,10 @@ the head the anchor keeps (another log, or an older copy put back).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from access import audit, store
 from access.anchor import Head, anchor
@@ -85,9 +87,25 @@ def _verify(settings: Settings) -> Verdict:
             return _broken(verdict, "deleted", number, f"record(s) {missing} missing before line {number}")
         if record.get("prev_mac") != previous:
             return _broken(verdict, "edited", number, f"record {seq} (line {number}) does not chain to the one before")
+        if "follows" in record and (problem := _kept(path, record["follows"])):
+            return _broken(verdict, "replaced", number, problem)
         before, previous, expected = previous, record["mac"], seq + 1
         verdict.records, verdict.last_seq, verdict.last_mac = verdict.records + 1, seq, previous
     return _against_anchor(settings, verdict, len(lines), before if lines else audit.GENESIS)
+
+
+def _kept(path: Path, follows: dict) -> str | None:
+    """A log kept by ``audit rotate`` must still be there as it was (its SHA-256 is in the rotate record);
+    and so, in turn, must the one it follows."""
+    kept = path.with_name(str(follows.get("file", "")))
+    if not kept.is_file() or hashlib.sha256(kept.read_bytes()).hexdigest() != follows.get("sha256"):
+        return f"the kept log {kept.name} is gone or changed since it was rotated out"
+    first = kept.read_bytes().split(b"\n", 1)[0]
+    try:
+        older = json.loads(first).get("follows") if first else None
+    except (ValueError, AttributeError):
+        older = None
+    return _kept(path, older) if isinstance(older, dict) else None
 
 
 def _broken(verdict: Verdict, problem: str, line: int, detail: str) -> Verdict:

@@ -188,6 +188,9 @@ def test_rotate_keeps_the_damaged_log_and_starts_a_new_one(tmp_path: Path) -> No
     assert first["follows"]["problem"] == "edited" and first["prev_mac"] == verdict.last_mac
     audit.append(settings, {"query": "person 10", "outcome": "allowed"})
     assert verify(settings).ok and verify(settings).records == 2
+    assert [r["case"] for r in audit.who_read(settings, PERSON)] == ["C2"]  # reads before the rotation still answer
+    kept.rename(kept.with_suffix(".moved"))  # the evidence taken away
+    assert verify(settings).problem == "replaced" and "gone or changed" in verify(settings).detail
 
 
 def test_a_process_killed_between_log_and_anchor_is_not_damage(tmp_path: Path) -> None:
