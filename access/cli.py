@@ -126,7 +126,7 @@ def login(
     print_token: Annotated[bool, typer.Option("--print", help="Print the token (for XGATE_TOKEN) instead.")] = False,
 ) -> None:
     """Sign in with your password; later commands act as you until the sign-in expires."""
-    from access import audit, users
+    from access import audit
 
     settings = get_settings()
     if identity.sudo_caller(settings) is not None:
@@ -140,12 +140,10 @@ def login(
             Console(stderr=True).print(f"warning: {exc}", highlight=False)
 
     try:
-        user = users.find(settings, name)
-        if not identity.check_password(user, _password(password_file)):
-            raise Refused("wrong user name or password")
-    except Refused:
-        record({"outcome": "refused", "reason": "wrong user name or password"})
-        raise Refused("wrong user name or password") from None
+        user = identity.sign_in(settings, name, _password(password_file))
+    except Refused as exc:
+        record({"outcome": "refused", "reason": str(exc)})
+        raise
     token = identity.issue(settings, user)
     record({"role": user.role, "outcome": "allowed"})
     if print_token:

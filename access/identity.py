@@ -51,6 +51,38 @@ def check_password(user: User, password: str) -> bool:
         return False
 
 
+LOCK_AFTER, LOCK_MINUTES = 5, 15  # failed sign-ins in a row, and how long the account then stays shut
+_NOBODY = User(
+    name="-",
+    role="engineer",
+    password_hash=("$argon2id$v=19$m=65536,t=3,p=4$tERuRAB8cIgVmei1+QWvWA$dC14pmjUMbcrGMIHylSN80cahPhXNXiYTHMauu7/Y24"),
+)  # a hash no password matches, checked for unknown names so they cost what known ones do
+
+
+def sign_in(settings: Settings, name: str, password: str) -> User:
+    """The user, after their password (:class:`Refused` otherwise, in the same words whether or not the
+    user exists, after the same work). After :data:`LOCK_AFTER` failures in a row a name is shut for
+    :data:`LOCK_MINUTES` minutes, right password or not: guessing costs time the guesser does not have."""
+    file = store.access_dir(settings) / "signin-failures.json"
+    with store.exclusive(file.with_suffix(".lock")):
+        failures = json.loads(file.read_text()) if file.exists() else {}
+        recent = [t for t in failures.get(name, []) if t > time.time() - LOCK_MINUTES * 60]
+        try:
+            user = users.find(settings, name)
+        except Refused:
+            user = None
+        ok = check_password(user or _NOBODY, password) and user is not None
+        if len(recent) >= LOCK_AFTER or not ok:
+            failures[name] = [*recent, time.time()][-LOCK_AFTER * 2 :]
+            store.write_private(file, json.dumps(failures).encode())
+            shut = len(recent) >= LOCK_AFTER
+            raise Refused(f"{name} is locked for {LOCK_MINUTES} minutes after repeated failures" if shut
+                          else "wrong user name or password")  # fmt: skip
+        failures.pop(name, None)
+        store.write_private(file, json.dumps(failures).encode())
+    return user
+
+
 def _fingerprint(user: User) -> str:
     return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
 

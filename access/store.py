@@ -61,6 +61,13 @@ def open_private(path: Path) -> IO[bytes]:
     return os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o600), "rb+")
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Replace ``path``'s content (created 0600 if missing)."""
+    private_dir(path.parent)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+        out.write(data)
+
+
 def _master(settings: Settings) -> bytes:
     if settings.access_key is not None:
         return settings.access_key.get_secret_value().encode()

@@ -6,4 +6,4 @@ an xgate stage (:mod:`warehouse.sync`), the same one ``xgate sync`` runs.
 
 import os
 
-os.umask(0o027)  # as in the CLI: the lake, state and staging files the tasks write are not for other accounts
+os.umask(0o077)  # as in the CLI: the lake, state and staging files the tasks write are the service's alone

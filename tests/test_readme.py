@@ -53,7 +53,7 @@ def test_readme_xgate_commands_run(tmp_path: Path) -> None:
             allowed = (0, 1) if args[0] == "validate" else (0,)  # validate exits 1 when rows would be quarantined
             assert result.returncode in allowed, f"{command}: {result.stderr}"
         for path in (data / "warehouse", data / "audit", data / "access", data / "state"):
-            readable = [p for p in path.rglob("*") if p.stat().st_mode & 0o007]
-            assert not readable, f"readable by other accounts: {readable[:3]}"
+            readable = [p for p in path.rglob("*") if p.stat().st_mode & 0o077]
+            assert not readable, f"open to other accounts: {readable[:3]}"
     finally:
         subprocess.run([sys.executable, "-m", "xgate", "sandbox", "stop"], env=env, capture_output=True, timeout=60)

@@ -50,7 +50,7 @@ _stderr = Console(stderr=True)
 
 def main() -> None:
     """Entry point: a known error prints one line and exits non-zero, never a traceback."""
-    os.umask(0o027)  # what xgate writes (lake, audit, ledger, state) is never readable by other accounts
+    os.umask(0o077)  # what xgate writes (lake, audit, ledger, state) is its own account's alone
     try:
         code = app(standalone_mode=False)
     except typer.Abort:

@@ -72,6 +72,15 @@ def test_a_wrong_password_is_refused_and_recorded(xgate, access_settings, tmp_pa
     assert [r["outcome"] for r in audit.records(access_settings)] == ["refused", "refused"]
 
 
+def test_repeated_failures_lock_the_name(xgate, tmp_path) -> None:
+    (tmp_path / "wrong").write_text("guess")
+    for _ in range(5):
+        assert xgate("login", "auditor", "--password-file", str(tmp_path / "wrong"))[0] == 2
+    code, _, err = xgate("login", "auditor", "--password-file", str(tmp_path / "password"))  # right, but shut
+    assert code == 2 and "locked for 15 minutes" in err
+    assert xgate("login", "admin", "--password-file", str(tmp_path / "password"))[0] == 0  # others unaffected
+
+
 @pytest.mark.parametrize(
     "args, who, reason",
     [
