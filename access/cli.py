@@ -8,7 +8,9 @@ in the audit chain; refusals exit 2 with one line saying why.
 from __future__ import annotations
 
 import getpass
+import os
 import sys
+import threading
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -47,14 +49,38 @@ def caller(action: str, text: str, case: str | None = None, purpose: str | None 
         raise
 
 
+def _watchdog(call: lookups.Call) -> threading.Timer:
+    """The last word on time: should a read outlast every limit (a plan nothing can interrupt), the process
+    records it and ends, rather than holding the lake and leaving no word of why."""
+    from access import audit
+
+    settings = get_settings()
+    limit = settings.query_timeout * 2 + 10
+
+    def stop() -> None:
+        reason = f"stopped at the hard limit of {limit:g} s (twice XGATE_QUERY_TIMEOUT, and 10 s)"
+        entry = {"user": call.user.name, "role": call.user.role, "case": call.case, "purpose": call.purpose}
+        audit.append(
+            settings, entry | {"command": call.command, "query": call.text, "outcome": "failed", "reason": reason}
+        )
+        Console(stderr=True).print(f"error: the read was {reason}", highlight=False)
+        os._exit(1)
+
+    timer = threading.Timer(limit, stop)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
 def _read(call: lookups.Call, fmt: Format, as_of: int | None = None) -> None:
     from access import output
     from access.reader import Reader
 
-    reader = Reader(get_settings(), as_of)
+    reader, watchdog = Reader(get_settings(), as_of), _watchdog(call)
     try:
         shown = reader.read(call)
     finally:
+        watchdog.cancel()
         reader.close()
     output.render(shown.sections, fmt.value, console)
     for note in shown.notes:

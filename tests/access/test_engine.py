@@ -152,3 +152,25 @@ def test_a_killed_query_leaves_its_started_record(access_settings, tmp_path: Pat
     assert started["outcome"] == "started" and started["command"] == "query"
     assert audit.reads(access_settings)[0]["outcome"] == "incomplete"
     audit.append(access_settings, {"query": "next", "outcome": "allowed"})  # the log goes on
+
+
+def test_a_read_past_every_limit_is_recorded_and_ended(access_settings) -> None:
+    """A plan nothing can interrupt (sqlglot or DuckDB's binder): the CLI's watchdog records it and ends."""
+    investigator = users.find(access_settings, INVESTIGATOR.name)
+    env = os.environ | {
+        "XGATE_DATA_DIR": str(access_settings.data_dir),
+        "XGATE_AUDIT_DIR": str(access_settings.audit_dir),
+        "XGATE_ACCESS_DIR": str(access_settings.access_dir),
+        "XGATE_USERS_FILE": str(access_settings.users_file),
+        "XGATE_TOKEN": identity.issue(access_settings, investigator),
+        "XGATE_QUERY_TIMEOUT": "0.5",
+    }
+    stuck = (
+        "import sys, time; import access.plan as p; p.build = lambda *a: time.sleep(600); from xgate.cli import main; "
+    )
+    code = stuck + "sys.argv = ['xgate', 'query', 'SELECT 1 AS one', '--case', 'C-1', '--purpose', 'x']; main()"
+    begun = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "hard limit" in result.stderr and time.monotonic() - begun < 60
+    [record] = audit.records(access_settings)
+    assert record["outcome"] == "failed" and "hard limit" in record["reason"]
