@@ -6,6 +6,7 @@ a read an auditor answers for: all of them are recorded in the same audit chain 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Annotated
@@ -33,6 +34,7 @@ def acting(action: str, text: str, case: str | None = None) -> Iterator[User]:
     """The proven caller, allowed ``action``; the outcome, refused or done, is one audit record."""
     who = caller(action, text, case)
     entry = {"user": who.name, "role": who.role, "case": case, "purpose": None, "command": action, "query": text}
+    entry["subjects"] = re.findall(r"<id:([0-9a-f]+)>", text)  # a person named by the act (a subject added)
     try:
         users.authorise(who, action)
         yield who

@@ -16,22 +16,24 @@ from connectors.staging import LINEAGE
 from contracts.checks import Field
 
 HIDDEN = "[hidden]"
+_HALF = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789Xx")  # full-width digits count as digits
 _PHONE = re.compile(r"1[0-9]{10}")
 _ID = re.compile(r"[0-9]{6}[0-9Xx]{8,12}")
-_DATE = re.compile(r"([0-9]{4})-[0-9]{2}-[0-9]{2}([ T].*)?")
+_DATE = re.compile(r"([0-9]{4})[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}日?([ T].*)?")  # the formats departments use
+_NAME = re.compile(r"[\u4e00-\u9fff·]+")
 
 
 def mask_value(value: object) -> object:
     if value is None or value == "":
         return value
-    text = str(value)
+    text = str(value).translate(_HALF)
     if _ID.fullmatch(text):
         return text[:6] + "*" * (len(text) - 10) + text[-4:]
     if _PHONE.fullmatch(text):
         return text[:3] + "****" + text[-4:]
     if date := _DATE.fullmatch(text):  # a birth or activation date: the year says enough
         return f"{date[1]}-**-**" + (" **:**" if date[2] else "")
-    if len(text) <= 4 and all("\u4e00" <= c <= "\u9fff" or c == "·" for c in text):
+    if _NAME.fullmatch(text):  # a name, however long (阿依古丽·买买提): its first character
         return text[0] + "*" * (len(text) - 1)
     if len(text) > 8:
         return text[:4] + "*" * (len(text) - 8) + text[-4:]
@@ -40,15 +42,17 @@ def mask_value(value: object) -> object:
 
 # DuckDB's twin of mask_value, for text (the caller casts): ID, mobile, date or instant, short Chinese
 # name, long text, short text, in that order, as above.
-MASK_MACRO = r"""CREATE OR REPLACE TEMP MACRO xg_mask(v) AS CASE
+MASK_MACRO = r"""CREATE OR REPLACE TEMP MACRO xg_mask_text(v) AS CASE
   WHEN v IS NULL OR v = '' THEN v
   WHEN regexp_full_match(v, '[0-9]{6}[0-9Xx]{8,12}') THEN left(v, 6) || repeat('*', length(v) - 10) || right(v, 4)
   WHEN regexp_full_match(v, '1[0-9]{10}') THEN left(v, 3) || '****' || right(v, 4)
-  WHEN regexp_full_match(v, '[0-9]{4}-[0-9]{2}-[0-9]{2}') THEN left(v, 4) || '-**-**'
-  WHEN regexp_full_match(v, '[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][^\n]*') THEN left(v, 4) || '-**-** **:**'
-  WHEN length(v) <= 4 AND regexp_full_match(v, '[\x{4e00}-\x{9fff}·]+') THEN left(v, 1) || repeat('*', length(v) - 1)
+  WHEN regexp_full_match(v, '[0-9]{4}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}日?') THEN left(v, 4) || '-**-**'
+  WHEN regexp_full_match(v, '[0-9]{4}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}日?[ T][^\n]*') THEN left(v, 4) || '-**-** **:**'
+  WHEN regexp_full_match(v, '[\x{4e00}-\x{9fff}·]+') THEN left(v, 1) || repeat('*', length(v) - 1)
   WHEN length(v) > 8 THEN left(v, 4) || repeat('*', length(v) - 8) || right(v, 4)
-  ELSE left(v, 1) || repeat('*', length(v) - 1) END"""
+  ELSE left(v, 1) || repeat('*', length(v) - 1) END;
+CREATE OR REPLACE TEMP MACRO xg_mask(v) AS xg_mask_text(CASE WHEN strlen(v) = length(v) THEN v
+  ELSE translate(v, '０１２３４５６７８９Ｘｘ', '0123456789Xx') END)"""
 
 
 def mask_record(record: dict, fields: dict[str, Field]) -> dict:

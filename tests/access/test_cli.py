@@ -135,6 +135,7 @@ def test_cases_subjects_and_rotation(xgate, access_settings, facts) -> None:
                          who="colleague")  # fmt: skip
     assert code == 0 and json.loads(out)["person"][0]["id_number"] == facts["dead_id"]
     assert facts["dead_id"] not in audit.log_path(access_settings).read_text()
+    assert "case add-subject" in [r["command"] for r in audit.who_read(access_settings, facts["dead_id"])]
     code, out, _ = xgate("case", "list")
     assert code == 0 and "C-2" in out and "burglary" in out
     log = audit.log_path(access_settings)
