@@ -97,7 +97,13 @@ def _load(path: Path, mtime: float) -> Directory:
     problems: dict[str, str] = {}
     for node in items.value:
         line = node.start_mark.line + 1
+        keys = [k.value for k, _ in node.value] if isinstance(node, yaml.MappingNode) else []
         raw = yaml.safe_load(yaml.serialize(node))
+        if len(keys) != len(set(keys)):  # YAML keeps the last of two; a role given twice is a mistake, not a choice
+            twice = next(k for k in keys if keys.count(k) > 1)
+            named = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else None
+            problems[named or f"line {line}"] = f"{path}:{line}: {twice!r} is given twice in one entry"
+            continue
         try:
             user = User.model_validate(raw)
         except ValidationError as exc:

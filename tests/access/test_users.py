@@ -40,6 +40,15 @@ def test_one_bad_entry_refuses_only_that_user_with_file_and_line(tmp_path: Path)
         users.find(settings, "nobody")
 
 
+def test_a_key_given_twice_refuses_the_entry(tmp_path: Path) -> None:
+    settings = _settings(
+        tmp_path, "users:\n  - {name: zhang, role: investigator, role: admin}\n  - {name: li, role: auditor}\n"
+    )
+    with pytest.raises(Refused, match="'role' is given twice"):
+        users.find(settings, "zhang")
+    assert users.find(settings, "li").role == "auditor"
+
+
 def test_an_os_account_mapped_twice_is_refused(tmp_path: Path) -> None:
     settings = _settings(tmp_path, f"users:\n  - {{name: a, role: engineer, os_account: {ACCOUNT}}}\n"
                          f"  - {{name: b, role: admin, os_account: {ACCOUNT}}}\n")  # fmt: skip
