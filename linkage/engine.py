@@ -6,7 +6,8 @@ matches comes from exact ID + name pairs, u from random pairs, m from EM first o
 an exact ID (it learns how names, dates, phones and addresses of one person differ), then on pairs
 with one name (the ID's own levels: swapped, one digit off) and on pairs with one birth date and
 sex (the name's levels: homophones, one character off, as records without an ID show them);
-splink averages each level's estimates over the sessions that learned it. The trained model is splink's JSON, saved by the caller per run.
+splink averages each level's estimates over the sessions that learned it. The trained model is
+splink's JSON, saved by the caller per run.
 """
 
 from __future__ import annotations
@@ -128,20 +129,28 @@ def predict(con: duckdb.DuckDBPyConnection, linker, threshold: float) -> Scored:
     return _scored(con, frame, threshold, list(comparisons.BLOCKING_RULES.values()))
 
 
-def between(con: duckdb.DuckDBPyConnection, model: dict, existing: str, new: str, explain: bool = False) -> tuple:
+def between(
+    con: duckdb.DuckDBPyConnection, model: dict, existing: str, new: str, explain: bool = False, tf: str | None = None
+) -> tuple:
     """(frame of new-vs-existing candidate pairs scored with a saved model, the linker): splink's
-    ``predict_between``, whose cost follows the new records; term frequencies from the existing ones."""
+    ``predict_between``, whose cost follows the new records. Name term frequencies come from ``tf`` (a
+    table of ``name_cp``, ``tf_name_cp`` over every lake record) when given, else from the existing ones."""
     linker = _linker(con, [existing], model, "dedupe_only", explain)
-    linker.table_management.compute_tf_table("name_cp")
+    if tf is None:
+        linker.table_management.compute_tf_table("name_cp")
+    else:
+        linker.table_management.register_term_frequency_lookup(linker._db_api.register(tf), "name_cp")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {new}_in AS SELECT * FROM {new} WHERE {LINKABLE}")
     fresh = linker._db_api.register(f"{new}_in")
     old = next(iter(linker._input_tables_dict.values()))
     return linker.inference.predict_between(fresh, old), linker
 
 
-def predict_new(con: duckdb.DuckDBPyConnection, model: dict, existing: str, new: str, threshold: float) -> Scored:
+def predict_new(
+    con: duckdb.DuckDBPyConnection, model: dict, existing: str, new: str, threshold: float, tf: str | None = None
+) -> Scored:
     """New records scored against existing ones and against each other, with a saved model."""
-    frame, linker = between(con, model, existing, new)
+    frame, linker = between(con, model, existing, new, tf=tf)
     within = linker.inference.predict_within(linker._db_api.register(f"{new}_in", table_name=f"{new}_within"))
     rules = list(comparisons.BLOCKING_RULES.values())
     a, b = _scored(con, frame, threshold, rules), _scored(con, within, threshold, rules)
