@@ -6,8 +6,9 @@ matches comes from exact ID + name pairs, u from random pairs, m from EM first o
 an exact ID (it learns how names, dates, phones and addresses of one person differ), then on pairs
 with one name (the ID's own levels: swapped, one digit off) and on pairs with one birth date and
 sex (the name's levels: homophones, one character off, as records without an ID show them);
-splink averages each level's estimates over the sessions that learned it. The trained model is
-splink's JSON, saved by the caller per run.
+splink averages each level's estimates over the sessions that learned it. The u of ID numbers close
+enough to hold one birth date is measured among pairs born on one day (see ``comparisons.SAME_BIRTH``).
+The trained model is splink's JSON, saved by the caller per run.
 """
 
 from __future__ import annotations
@@ -81,7 +82,37 @@ def train(con: duckdb.DuckDBPyConnection, tables: list[str], link_type: str = "d
         t.estimate_parameters_using_expectation_maximisation("l.id18 = r.id18", max_pairs=EM_PAIRS)
     for rule in ("l.name_cp = r.name_cp", "l.birth_date = r.birth_date AND l.sex = r.sex"):
         t.estimate_parameters_using_expectation_maximisation(rule, max_pairs=EM_PAIRS)
-    return _linker(con, tables, smoothed(linker.misc.save_model_to_json()), link_type, explain)
+    model = linker.misc.save_model_to_json()
+    same_day = same_birth_u(con, tables)
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("label_for_charts") in same_day:
+                level["u_probability"] = same_day[level["label_for_charts"]]
+    return _linker(con, tables, smoothed(model), link_type, explain)
+
+
+def same_birth_u(con: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, float]:
+    """u of the ID levels of :data:`comparisons.SAME_BIRTH`: their share among pairs of records with
+    different ID numbers born on one day (dates taken from valid IDs), up to :data:`U_PAIRS` such pairs
+    (whole days, picked at random). Empty when no two records share a birthday."""
+    dated = " UNION ALL ".join(
+        f"SELECT unique_id, id_body, id_sorted, id18, birth_date FROM {t} "
+        "WHERE id18 IS NOT NULL AND strftime(birth_date, '%Y%m%d') = substring(id18, 7, 8)"
+        for t in tables
+    )
+    pairs, swapped, one_off = con.execute(
+        f"""WITH d AS ({dated}),
+        days AS (SELECT birth_date, count(*) AS n FROM d GROUP BY birth_date),
+        picked AS (SELECT birth_date FROM days
+                   QUALIFY sum(n * (n - 1) / 2) OVER (ORDER BY hash(birth_date), birth_date) <= {U_PAIRS})
+        SELECT count(*), count(*) FILTER (WHERE hamming(a.id_body, b.id_body) = 2 AND a.id_sorted = b.id_sorted),
+          count(*) FILTER (WHERE hamming(a.id_body, b.id_body) = 1)
+        FROM d a JOIN d b ON a.birth_date = b.birth_date AND a.unique_id < b.unique_id AND a.id18 <> b.id18
+        WHERE a.birth_date IN (SELECT birth_date FROM picked)"""
+    ).fetchone()
+    if not pairs:
+        return {}
+    return dict(zip(comparisons.SAME_BIRTH, (swapped / pairs, one_off / pairs)))
 
 
 def smoothed(model: dict) -> dict:

@@ -3,6 +3,7 @@ manifest's planted pairs). Counted over record pairs, exactly: a pair is predict
 carry one ``person_key``, true when both belong to one sandbox person.
 
 - per department pair: every pair of records from the two departments (civil, telecom, health, housing);
+- ``all records``: every pair of records, whatever their departments;
 - per planted kind: every pair of one of the kind's noisy records (the first the manifest names) and
   another record;
 - ``exact_id``: pairs of records with one usable ID number (after cleaning), as an ID join would pair them.
@@ -61,6 +62,14 @@ def scores(con: duckdb.DuckDBPyConnection, links: str, truth: Path, manifest: di
         FROM pairs ORDER BY 1, 2"""
     ).fetchall():
         out[f"{a} ~ {b}"] = _prf(both or 0, predicted or 0, true or 0)
+    both, predicted, true = con.execute(
+        """WITH cell AS (SELECT person_key, person, count(*) AS n FROM _scored GROUP BY ALL),
+        k AS (SELECT person_key, sum(n) AS n FROM cell GROUP BY ALL),
+        t AS (SELECT person, sum(n) AS n FROM cell GROUP BY ALL)
+        SELECT (SELECT sum(n * (n - 1) / 2) FROM cell), (SELECT sum(n * (n - 1) / 2) FROM k),
+          (SELECT sum(n * (n - 1) / 2) FROM t)"""
+    ).fetchone()
+    out["all records"] = _prf(both or 0, predicted or 0, true or 0)
     both, predicted, true = con.execute(
         """WITH g AS (SELECT id18, person_key, person, count(*) AS n FROM _scored WHERE id18 IS NOT NULL GROUP BY ALL),
         pk AS (SELECT id18, person_key, sum(n) AS n FROM g GROUP BY ALL),
