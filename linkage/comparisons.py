@@ -75,6 +75,7 @@ def comparisons() -> list:
                         "one character off (3+ characters)",
                         "length(name_cp_l) >= 3 AND length(name_cp_r) >= 3 AND xl_edit1(name_cp_l, name_cp_r)",
                     ),
+                    ("one character off (short names)", "xl_edit1(name_cp_l, name_cp_r)"),
                     (
                         "same surname, pinyin close",
                         "surname_py_l = surname_py_r AND jaro_winkler_similarity(name_py_l, name_py_r) >= 0.88",

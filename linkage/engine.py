@@ -92,11 +92,12 @@ def train(con: duckdb.DuckDBPyConnection, tables: list[str], link_type: str = "d
 
 
 def same_birth_u(con: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, float]:
-    """u of the ID levels of :data:`comparisons.SAME_BIRTH`: their share among pairs of records with
-    different ID numbers born on one day (dates taken from valid IDs), up to :data:`U_PAIRS` such pairs
-    (whole days, picked at random). Empty when no two records share a birthday."""
+    """u of the ID levels of :data:`comparisons.SAME_BIRTH`: their share among pairs of records born on
+    one day (dates taken from valid IDs) with different ID numbers and names that are not alike (two
+    people, not one person's typo), up to :data:`U_PAIRS` such pairs (whole days, picked at random);
+    add-one smoothed, so a small lake does not read "never seen" as "impossible among strangers"."""
     dated = " UNION ALL ".join(
-        f"SELECT unique_id, id_body, id_sorted, id18, birth_date FROM {t} "
+        f"SELECT unique_id, id_body, id_sorted, id18, birth_date, name_cp, name_py FROM {t} "
         "WHERE id18 IS NOT NULL AND strftime(birth_date, '%Y%m%d') = substring(id18, 7, 8)"
         for t in tables
     )
@@ -108,11 +109,10 @@ def same_birth_u(con: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str,
         SELECT count(*), count(*) FILTER (WHERE hamming(a.id_body, b.id_body) = 2 AND a.id_sorted = b.id_sorted),
           count(*) FILTER (WHERE hamming(a.id_body, b.id_body) = 1)
         FROM d a JOIN d b ON a.birth_date = b.birth_date AND a.unique_id < b.unique_id AND a.id18 <> b.id18
-        WHERE a.birth_date IN (SELECT birth_date FROM picked)"""
+        WHERE a.birth_date IN (SELECT birth_date FROM picked) AND a.name_py IS DISTINCT FROM b.name_py
+          AND NOT coalesce(xl_edit1(a.name_cp, b.name_cp), false)"""
     ).fetchone()
-    if not pairs:
-        return {}
-    return dict(zip(comparisons.SAME_BIRTH, (swapped / pairs, one_off / pairs)))
+    return dict(zip(comparisons.SAME_BIRTH, ((swapped + 1) / (pairs + 2), (one_off + 1) / (pairs + 2))))
 
 
 def smoothed(model: dict) -> dict:
