@@ -51,7 +51,8 @@ def scores(con: duckdb.DuckDBPyConnection, links: str, truth: Path, manifest: di
         """WITH cell AS (SELECT department, person_key, person, count(*) AS n FROM _scored GROUP BY ALL),
         k AS (SELECT department, person_key, sum(n) AS n FROM cell GROUP BY ALL),
         t AS (SELECT department, person, sum(n) AS n FROM cell GROUP BY ALL),
-        pairs(x, y) AS (SELECT DISTINCT a.department, b.department FROM k a, k b WHERE a.department <= b.department)
+        d AS (SELECT DISTINCT department FROM cell),
+        pairs(x, y) AS (SELECT a.department, b.department FROM d a, d b WHERE a.department <= b.department)
         SELECT x, y,
           (SELECT sum(CASE WHEN x = y THEN c1.n * (c1.n - 1) / 2 ELSE c1.n * c2.n END) FROM cell c1 JOIN cell c2
              ON c1.person_key = c2.person_key AND c1.person = c2.person AND c1.department = x AND c2.department = y),
