@@ -11,6 +11,7 @@ from rich.console import Console
 
 from access import cli as access_cli
 from access import cli_admin
+from access.users import OPERATIONS
 from connectors import cli as connectors_cli
 from contracts import cli as contracts_cli
 from linkage.cli import app as link_app
@@ -46,6 +47,13 @@ app.add_typer(cli_admin.grant_app, name="grant")
 app.add_typer(cli_admin.audit_app, name="audit")
 app.add_typer(cli_admin.users_app, name="users")
 _stderr = Console(stderr=True)
+
+
+@app.callback()
+def _operators_only(ctx: typer.Context) -> None:
+    """Operating commands through sudo need a proven engineer (``link`` checks its own: ``link file`` is a read)."""
+    if ctx.invoked_subcommand in OPERATIONS - {"link"}:
+        cli_admin.operate(ctx.invoked_subcommand)
 
 
 def main() -> None:

@@ -165,3 +165,34 @@ def test_real_command_line_and_file_modes(access_settings, facts, tmp_path) -> N
     assert audit.reads(access_settings)[-1]["user"] == "investigator"
     for path in (audit.log_path(access_settings), tmp_path / "config" / "xgate" / "token"):
         assert path.stat().st_mode & 0o077 == 0, path
+
+
+def test_operating_through_sudo_is_an_engineers_recorded_act(xgate, access_settings, monkeypatch) -> None:
+    """sudo lends the service account, which owns every file: ``sync``, ``report``, ``sandbox`` ... are then
+    allowed only to a proven engineer (the report also to an auditor), and recorded either way."""
+    import pwd
+
+    import yaml
+
+    others = [p for p in pwd.getpwall() if p.pw_uid != os.getuid()][:2]
+    entries = yaml.safe_load(access_settings.users_file.read_text())
+    for entry in entries["users"]:
+        accounts = {"investigator": others[0].pw_name, "engineer": others[1].pw_name}
+        if entry["role"] in accounts and entry["name"] in {"investigator", "engineer"}:
+            entry["os_account"] = accounts[entry["role"]]
+    access_settings.users_file.write_text(yaml.safe_dump(entries))
+
+    def as_caller(account) -> None:
+        monkeypatch.setenv("SUDO_USER", account.pw_name)
+        monkeypatch.setenv("SUDO_UID", str(account.pw_uid))
+
+    as_caller(others[0])
+    for command in (["tables"], ["report"], ["sandbox", "stop"], ["link"]):
+        code, _, err = xgate(*command)
+        assert code == 2 and "may not" in err, command
+    as_caller(others[1])
+    assert xgate("tables")[0] == 0
+    records = [(r["user"], r["command"], r["outcome"]) for r in audit.records(access_settings)]
+    assert records == [("investigator", c, "refused") for c in ("tables", "report", "sandbox", "link")] + [
+        ("engineer", "tables", "allowed")
+    ]
