@@ -28,12 +28,14 @@ def sync(
     With --since and --until, a backfill of that interval: it lands what is newer and leaves the
     incremental checkpoint alone (as an Airflow backfill run of the source's DAG does).
     """
-    from connectors.cli import extract_mode
+    from connectors.cli import extract_mode, report_files
     from warehouse.sync import sync as run_sync
 
     mode = extract_mode(full, since, until)
+    settings = get_settings()
     table = Table("stream", "batch", "extracted", "passed", "quarantined", "landed", "held")
-    for result in run_sync(get_settings(), source, stream, mode, since, until):
+    results = run_sync(settings, source, stream, mode, since, until)
+    for result in results:
         table.add_row(
             result.stream,
             result.batch_id,
@@ -41,9 +43,12 @@ def sync(
             f"{result.passed:,}",
             f"{result.quarantined:,}",
             f"{result.landed:,}",
-            result.held or "-",
+            "rejected" if result.rejected else result.held or "-",
         )
     console.print(table)
+    code = report_files(settings, source, stream, results)
+    if code:
+        raise typer.Exit(code)
 
 
 def tables() -> None:

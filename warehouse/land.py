@@ -29,7 +29,9 @@ SCHEMAS = ("raw", "quarantine", "meta")
 COMMIT_ATTEMPTS = 6
 BATCHES = """CREATE TABLE IF NOT EXISTS meta.batches (batch_id VARCHAR, dataset VARCHAR, source VARCHAR,
   stream VARCHAR, contract_version VARCHAR, rows_in BIGINT, rows_passed BIGINT, rows_quarantined BIGINT,
-  rows_landed BIGINT, held VARCHAR, landed_at TIMESTAMPTZ)"""
+  rows_landed BIGINT, held VARCHAR, landed_at TIMESTAMPTZ, status VARCHAR)"""
+# status: landed | held (reason in ``held``, rows in quarantine) | rejected (a file refused whole, reason in
+# ``held``) | released (a held batch an engineer landed as it was) | replayed (validated again: see its replay)
 
 
 @dataclass
@@ -87,7 +89,7 @@ def _land_once(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outc
     try:
         for schema in SCHEMAS:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        con.execute(BATCHES)
+        _batches_table(con)
         if con.execute("SELECT count(*) FROM meta.batches WHERE batch_id = ?", [outcome.batch_id]).fetchone()[0]:
             con.execute("ROLLBACK")
             return Landed(outcome.batch_id, contract.id, 0, already=True)
@@ -115,20 +117,15 @@ def _land_once(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outc
         con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM winners")
         for kind, table in (("quarantine", "quarantine.rows"), ("findings", "quarantine.findings")):
             _append(con, table, quality_dir(settings, kind) / f"{outcome.batch_id}.parquet", contract.primary_key)
-        con.execute(
-            "INSERT INTO meta.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-            [
-                outcome.batch_id,
-                contract.id,
-                manifest["source"],
-                manifest["stream"],
-                contract.version,
-                outcome.rows_in,
-                outcome.rows_passed,
-                outcome.rows_quarantined,
-                landed,
-                outcome.held,
-            ],
+        _record(
+            con,
+            outcome.batch_id,
+            contract.id,
+            manifest,
+            contract.version,
+            [outcome.rows_in, outcome.rows_passed, outcome.rows_quarantined, landed],
+            outcome.held,
+            "held" if outcome.held else "landed",
         )
         con.execute("COMMIT")
     except BaseException:
@@ -136,6 +133,50 @@ def _land_once(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outc
             con.execute("ROLLBACK")
         raise
     return Landed(outcome.batch_id, contract.id, landed)
+
+
+def _batches_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(BATCHES)
+    have = {row[0] for row in con.execute("DESCRIBE meta.batches").fetchall()}
+    if "status" not in have:  # a lake from before statuses were kept
+        con.execute("ALTER TABLE meta.batches ADD COLUMN status VARCHAR")
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    batch_id: str,
+    dataset: str,
+    manifest: dict,
+    version: str,
+    counts: list[int],
+    reason: str,
+    status: str,
+) -> None:
+    con.execute(
+        "INSERT INTO meta.batches (batch_id, dataset, source, stream, contract_version, rows_in, rows_passed, "
+        "rows_quarantined, rows_landed, held, landed_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
+        [batch_id, dataset, manifest["source"], manifest["stream"], version, *counts, reason, status],
+    )
+
+
+def record_rejected(con: duckdb.DuckDBPyConnection, batch_id: str, manifest: dict, reason: str) -> bool:
+    """Record a batch whose file was rejected whole (nothing lands); False when it is recorded already."""
+    contract = for_source(manifest["source"], manifest["stream"])
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for schema in SCHEMAS:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        _batches_table(con)
+        if con.execute("SELECT count(*) FROM meta.batches WHERE batch_id = ?", [batch_id]).fetchone()[0]:
+            con.execute("ROLLBACK")
+            return False
+        _record(con, batch_id, contract.id, manifest, contract.version, [0, 0, 0, 0], reason, "rejected")
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.TransactionException):
+            con.execute("ROLLBACK")
+        raise
+    return True
 
 
 def _append(con: duckdb.DuckDBPyConnection, target: str, file: Path, key: str) -> None:

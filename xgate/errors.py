@@ -6,10 +6,17 @@ contract, credentials a source refuses, a path it does not have); a *retriable* 
 or file, which is set aside with its reason while the rest goes on. The class drives behaviour: the
 HTTP client retries only retriable faults, and an Airflow task fails at once on a fatal one (see
 ``orchestration.factory.RETRY_POLICY``). The CLI turns any ``XgateError`` into a one-line message and a
-non-zero exit (2 for a configuration error, 1 otherwise), never a traceback.
+non-zero exit, never a traceback. The exit codes (README, "Exit codes") are these constants.
 """
 
 from __future__ import annotations
+
+EXIT_FAILED = 1  # a source failed (refused or unreachable), or another failure; validate: rows would be quarantined
+EXIT_CONFIG = 2  # a bad argument, setting, declaration or contract
+EXIT_HELD = 3  # a batch was held in quarantine as a whole (see 'xgate batches')
+EXIT_REJECTED = 4  # a dropped file was rejected whole (see 'xgate batches')
+EXIT_BUSY = 5  # another command held the lake or the state ledger past the wait bound
+EXIT_STORAGE = 6  # the data directory cannot be written: disk full, read-only, not ours
 
 
 class XgateError(Exception):
@@ -25,7 +32,7 @@ class FatalError(XgateError):
 class ConfigError(FatalError):
     """A setting, argument, declaration or contract is invalid."""
 
-    exit_code = 2
+    exit_code = EXIT_CONFIG
 
 
 class SourceRefused(FatalError):
@@ -40,6 +47,18 @@ class RetriableError(XgateError):
 class SourceUnavailable(RetriableError):
     """A department system (database, API, catalog) cannot be reached now: down, timing out, dropping the
     connection, overloaded (429, 5xx). Retried with backoff; the message says what was seen."""
+
+
+class Busy(RetriableError):
+    """Another xgate command holds what this one needs (a file catalog, the state ledger) past the bound."""
+
+    exit_code = EXIT_BUSY
+
+
+class StorageError(FatalError):
+    """The data directory cannot be written (disk full, read-only, owned by someone else)."""
+
+    exit_code = EXIT_STORAGE
 
 
 class SkippableError(XgateError):
