@@ -172,7 +172,7 @@ def _text(path: Path) -> tuple[list[tuple[int, list[str]]], str]:
         except UnicodeDecodeError:
             continue
     else:
-        raise SkippableError(f"{path.name}: not valid UTF-8, GBK or GB18030 text")
+        raise SkippableError(f"{path.name}: {_undecodable(raw)}")
     if encoding != "utf-8-sig":
         _no_utf8_inside(path.name, raw)
     try:
@@ -186,6 +186,31 @@ def _text(path: Path) -> tuple[list[tuple[int, list[str]]], str]:
     return lines, encoding
 
 
+def _undecodable(raw: bytes) -> str:
+    """Why no encoding reads the file, with the first line at fault."""
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        try:
+            line.decode("gb18030")
+        except UnicodeDecodeError:
+            if any(_utf8_words(cell) for cell in line.split(b",")):
+                return _MIXED.format(number)
+            return f"line {number} is not valid UTF-8, GBK or GB18030 text"
+    return "not valid UTF-8, GBK or GB18030 text"
+
+
+_MIXED = "line {} mixes encodings: UTF-8 text inside a GBK file; save the whole file in one encoding (UTF-8 preferred)"
+
+
+def _utf8_words(cell: bytes) -> bool:
+    """Non-ASCII bytes that are valid UTF-8 holding a CJK ideograph."""
+    if cell.isascii():
+        return False
+    try:
+        return bool(_CJK.search(cell.decode("utf-8")))
+    except UnicodeDecodeError:
+        return False
+
+
 def _no_utf8_inside(name: str, raw: bytes) -> None:
     """A GBK file whose cells are UTF-8 in places decodes without error into nonsense: find such a cell.
 
@@ -193,20 +218,8 @@ def _no_utf8_inside(name: str, raw: bytes) -> None:
     and continuation bytes that GBK text only rarely forms, and never for a whole Chinese word).
     """
     for number, line in enumerate(raw.split(b"\n"), start=1):
-        if line.isascii():
-            continue
-        for cell in line.split(b","):  # a comma is never a GBK trail byte
-            if cell.isascii():
-                continue
-            try:
-                text = cell.decode("utf-8")
-            except UnicodeDecodeError:
-                continue
-            if _CJK.search(text):
-                raise SkippableError(
-                    f"{name}: line {number} mixes encodings: UTF-8 text inside a GBK file; save the whole file "
-                    "in one encoding (UTF-8 preferred)"
-                )
+        if not line.isascii() and any(_utf8_words(cell) for cell in line.split(b",")):  # a comma: never a GBK byte
+            raise SkippableError(f"{name}: {_MIXED.format(number)}")
 
 
 def _spreadsheet(path: Path) -> list[tuple[int, list[str]]]:

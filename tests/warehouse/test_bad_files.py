@@ -1,0 +1,127 @@
+"""Bad files as departments send them (tests/fixtures/drops), through ``xgate sync`` and ``xgate validate``:
+the two agree on every file, a bad file holds only itself, and each failure is one clear line."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connectors import staging
+from warehouse import lake
+from xgate.cli import main
+from xgate.errors import EXIT_FAILED, EXIT_HELD, EXIT_REJECTED
+from xgate.settings import Settings, reset_settings
+
+DROPS = Path(__file__).parents[1] / "fixtures" / "drops"
+# file -> (what sync does with it, rows passed, rows quarantined, what the line or the rule says)
+EXPECTED = {
+    "租赁备案_title_totals.xlsx": ("landed", 20, 0, ""),
+    "租赁备案_old_format.xls": ("landed", 12, 0, ""),
+    "租赁备案_excel_number.csv": ("landed", 29, 1, "tenant_id_number__excel_number"),
+    "租赁备案_control_chars.csv": ("landed", 29, 1, "tenant_name__control_chars"),
+    "租赁备案_held.csv": ("held", 0, 10, "5 of 10 rows (50.0%) fail error rules"),
+    "租赁备案_mixed_encoding.csv": ("rejected", 0, 0, "line 5 mixes encodings"),
+    "租赁备案_utf8_address.csv": ("rejected", 0, 0, "line 7 mixes encodings"),
+    "租赁备案_ragged.csv": ("rejected", 0, 0, "line 12 has 2 fields"),
+    "租赁备案_noheader.csv": ("rejected", 0, 0, "missing header column(s)"),
+    "租赁备案_utf16.csv": ("rejected", 0, 0, "UTF-16"),
+}
+VALIDATE_EXIT = {"landed": 0, "held": EXIT_HELD, "rejected": EXIT_REJECTED}
+
+
+def run_xgate(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """``xgate ...`` in this process through the real entry point: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        patch.setenv("COLUMNS", "250")
+        patch.setattr(sys, "argv", ["xgate", *args])
+        reset_settings()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as ended:
+            main()
+        reset_settings()
+    return ended.value.code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict, tuple[int, str, str], dict]]:
+    """Every fixture dropped in one inbox (with a .CSV the pattern misses only by case) and synced once:
+    (meta.batches row by file, the sync's (exit, out, err), the environment)."""
+    root = tmp_path_factory.mktemp("drops")
+    inbox = root / "inbox"
+    shutil.copytree(DROPS, inbox)
+    shutil.copy(DROPS / "租赁备案_old_format.xls", inbox / "租赁备案_upper.CSV")
+    env = {"XGATE_DATA_DIR": str(root / "xgate"), "XGATE_CONNECTIONS__HOUSING_INBOX__URL": str(inbox)}
+    ran = run_xgate(env, "sync", "housing_filings")
+    settings = Settings(data_dir=root / "xgate")
+    con = lake.connect(settings, read_only=True)
+    try:
+        found = con.execute(
+            "SELECT batch_id, status, rows_passed, rows_quarantined, held FROM meta.batches"
+        ).fetchall()
+        rules = con.execute("SELECT batch_id, rule_key FROM quarantine.rows").fetchall()
+    finally:
+        con.close()
+    by_file = {}
+    for batch_id, status, passed, quarantined, reason in found:
+        manifest = staging.batch_manifest(settings, batch_id)
+        [name] = list(manifest.get("files", {})) + list(manifest.get("rejected_files", {}))
+        keys = {rule for b, rule in rules if b == batch_id}
+        by_file[name] = {"status": status, "passed": passed, "quarantined": quarantined, "reason": reason,
+                         "rules": keys, "batch_id": batch_id}  # fmt: skip
+    yield by_file, ran, env
+
+
+def test_sync_lands_each_file_as_its_own_batch_and_says_what_failed(synced) -> None:
+    by_file, (code, _, err), _ = synced
+    assert set(by_file) == set(EXPECTED)  # one batch per file: the bad ones held only themselves
+    assert code == EXIT_REJECTED  # the worst outcome: a file rejected
+    lines = err.splitlines()
+    for name, (status, _, _, said) in EXPECTED.items():
+        if status != "landed":
+            assert any(line.startswith(status) and by_file[name]["batch_id"] in line and said in line for line in lines)
+    assert any(line.startswith("skipped 租赁备案_upper.CSV: matches 租赁备案_*.csv only ignoring letter case")
+               for line in lines)  # fmt: skip
+    assert any("totals row (line 23) left out" in line for line in lines)
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_validate_agrees_with_sync(synced, name: str) -> None:
+    by_file, _, env = synced
+    status, passed, quarantined, said = EXPECTED[name]
+    got = by_file[name]
+    assert (got["status"], got["passed"], got["quarantined"]) == (status, passed, quarantined)
+    code, out, err = run_xgate(env, "validate", "housing.rental_filings", str(DROPS / name))
+    assert code == (VALIDATE_EXIT[status] or (EXIT_FAILED if quarantined else 0)), err
+    if status == "rejected":
+        assert err.strip() == f"rejected {got['reason']}" and said in got["reason"]
+        return
+    assert f"would land {passed:,}, would be quarantined {quarantined:,}" in out
+    if status == "held":
+        assert said in got["reason"] and f"held {got['reason']}" in err
+    elif said:
+        assert {f"housing.rental_filings__{said}"} <= got["rules"]
+        failing = [line.split("│")[1:-1] for line in out.splitlines() if said in line and "承租人" in line]
+        [[line, column, _, rule, fix]] = failing  # the line in the file, the column as the department names it
+        assert int(line) > 1 and column.strip().startswith("承租人") and rule.strip() == said and fix.strip()
+
+
+def test_failures_go_to_a_workbook_for_the_department(synced, tmp_path: Path) -> None:
+    from python_calamine import load_workbook
+
+    _, _, env = synced
+    out = tmp_path / "failures.xlsx"
+    code, _, _ = run_xgate(env, "validate", "housing.rental_filings", str(DROPS / "租赁备案_excel_number.csv"),
+                           "--failures", str(out))  # fmt: skip
+    rows = load_workbook(str(out)).get_sheet_by_index(0).to_python()
+    assert code == EXIT_FAILED and rows[0] == ["line", "column", "value", "rule", "how to fix"]
+    assert rows[1][:4] == [5.0, "承租人身份证号", "5.10422E+17", "tenant_id_number__excel_number"]
+    assert "Text" in rows[1][4]
