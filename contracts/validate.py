@@ -72,9 +72,12 @@ def validate(
     write: bool = True,
     extracted_at: datetime | None = None,
     into: Settings | None = None,
+    hold: bool = True,
 ) -> Outcome:
     """Validate Parquet files of one batch; with ``write`` the split and the results are stored (under
-    ``into``'s data directory when given: ``xgate validate`` keeps them apart from the lake's)."""
+    ``into``'s data directory when given: ``xgate validate`` keeps them apart from the lake's). Without
+    ``hold`` the batch is never held as a whole (an engineer released it after review): failing rows are
+    still quarantined one by one."""
     from contracts.engine import checking_connection, compile_checks, prepare_sql, run_checks  # GX loads here
 
     started = time.perf_counter()
@@ -127,6 +130,8 @@ def validate(
                 f"{failing:,} of {rows_in:,} rows ({failing / rows_in:.1%}) fail error rules, above the "
                 f"contract's threshold of {contract.error_threshold:.0%}: batch held in quarantine"
             )
+        if not hold:
+            held = ""
         if held:  # every row goes to quarantine: the ones no rule flagged join the flagged rows
             run("INSERT INTO flagged SELECT *, [] FROM prepared WHERE _row NOT IN (SELECT _row FROM flagged)")
             run(f"INSERT INTO failures SELECT _row, {literal(contract.id + '__batch__held')} FROM flagged")

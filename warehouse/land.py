@@ -63,7 +63,7 @@ def _ensure(con: duckdb.DuckDBPyConnection, target: str, incoming: str) -> None:
             con.execute(f"ALTER TABLE {target} ADD COLUMN {quote(name)} {kind}")
 
 
-def land(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outcome) -> Landed:
+def land(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outcome, release: bool = False) -> Landed:
     """Land one validated batch through an open lake connection (see :func:`warehouse.lake.connect`).
 
     Writers commit optimistically; when another writer's commit conflicts with ours (both creating a
@@ -71,7 +71,7 @@ def land(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outcome) -
     """
     for attempt in range(COMMIT_ATTEMPTS):
         try:
-            return _land_once(con, settings, outcome)
+            return _land_once(con, settings, outcome, release)
         except duckdb.TransactionException:
             if attempt == COMMIT_ATTEMPTS - 1:
                 raise
@@ -79,7 +79,8 @@ def land(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outcome) -
     raise AssertionError("unreachable")
 
 
-def _land_once(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outcome) -> Landed:
+def _land_once(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outcome, release: bool) -> Landed:
+    """One try; with ``release``, a batch recorded as held lands its passing rows now and is marked released."""
     manifest = staging.batch_manifest(settings, outcome.batch_id)
     contract = for_source(manifest["source"], manifest["stream"])
     key = quote(contract.primary_key)
@@ -90,7 +91,8 @@ def _land_once(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outc
         for schema in SCHEMAS:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         _batches_table(con)
-        if con.execute("SELECT count(*) FROM meta.batches WHERE batch_id = ?", [outcome.batch_id]).fetchone()[0]:
+        status = con.execute("SELECT status FROM meta.batches WHERE batch_id = ?", [outcome.batch_id]).fetchone()
+        if (status is not None) != release or (release and status[0] != "held"):
             con.execute("ROLLBACK")
             return Landed(outcome.batch_id, contract.id, 0, already=True)
         mode = manifest.get("write_mode", "merge")
@@ -117,6 +119,14 @@ def _land_once(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outc
         con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM winners")
         for kind, table in (("quarantine", "quarantine.rows"), ("findings", "quarantine.findings")):
             _append(con, table, quality_dir(settings, kind) / f"{outcome.batch_id}.parquet", contract.primary_key)
+        if release:
+            con.execute(
+                "UPDATE meta.batches SET status = 'released', rows_passed = ?, rows_quarantined = ?, rows_landed = ? "
+                "WHERE batch_id = ?",
+                [outcome.rows_passed, outcome.rows_quarantined, landed, outcome.batch_id],
+            )
+            con.execute("COMMIT")
+            return Landed(outcome.batch_id, contract.id, landed)
         _record(
             con,
             outcome.batch_id,

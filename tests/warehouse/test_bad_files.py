@@ -125,3 +125,46 @@ def test_failures_go_to_a_workbook_for_the_department(synced, tmp_path: Path) ->
     assert code == EXIT_FAILED and rows[0] == ["line", "column", "value", "rule", "how to fix"]
     assert rows[1][:4] == [5.0, "承租人身份证号", "5.10422E+17", "tenant_id_number__excel_number"]
     assert "Text" in rows[1][4]
+
+
+def test_held_and_rejected_batches_are_listed_released_and_replayed_by_an_engineer(synced, tmp_path: Path) -> None:
+    from access import audit
+    from tests.access.conftest import PASSWORD, write_users
+
+    by_file, _, env = synced
+    root = Path(env["XGATE_DATA_DIR"]).parent
+    shutil.copytree(root, tmp_path / "copy")
+    (tmp_path / "password").write_text(PASSWORD)
+    env = {
+        "XGATE_DATA_DIR": str(tmp_path / "copy" / "xgate"),
+        "XGATE_CONNECTIONS__HOUSING_INBOX__URL": str(tmp_path / "copy" / "inbox"),
+        "XGATE_USERS_FILE": str(write_users(tmp_path / "people")),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    held, ragged = by_file["租赁备案_held.csv"]["batch_id"], by_file["租赁备案_ragged.csv"]["batch_id"]
+    code, out, _ = run_xgate(env, "batches")
+    assert code == 0 and held in out and ragged in out and by_file["租赁备案_old_format.xls"]["batch_id"] not in out
+
+    assert run_xgate(env, "login", "investigator", "--password-file", str(tmp_path / "password"))[0] == 0
+    code, _, err = run_xgate(env, "batches", "release", held)
+    assert code != 0 and "may not batches release" in err
+    assert run_xgate(env, "login", "engineer", "--password-file", str(tmp_path / "password"))[0] == 0
+    code, out, err = run_xgate(env, "batches", "release", held)
+    assert code == 0 and "5 rows landed" in out, err  # the five good rows; the five bad phones stay quarantined
+    code, _, err = run_xgate(env, "batches", "release", held)
+    assert code == 2 and "released, not held" in err
+
+    kept = tmp_path / "copy" / "rejected" / "租赁备案_ragged.csv"
+    kept.write_bytes(kept.read_bytes().rsplit("多,一行".encode("gbk"), 1)[0])  # the department's fix
+    code, out, err = run_xgate(env, "batches", "replay", ragged)
+    assert code == 0 and "10 rows landed" in out and "(landed)" in out, err
+    code, out, _ = run_xgate(env, "batches", "--all")
+    cells = [line.split("│") for line in out.splitlines() if "housing" in line]
+    statuses = {c[1].strip(): c[3].strip() for c in cells}
+    assert statuses[held] == "released" and statuses[ragged] == "replayed"
+
+    settings = Settings(data_dir=tmp_path / "copy" / "xgate")
+    lines = [audit.parse(settings, line) for line in audit.log_path(settings).read_bytes().splitlines()]
+    done = [(r["user"], r["command"], r["outcome"]) for r in lines if r]
+    assert ("investigator", "batches release", "refused") in done and ("engineer", "batches release", "allowed") in done
+    assert ("engineer", "batches replay", "allowed") in done
