@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from contracts.checks import compile_contract, contracts
-from xgate.errors import EXIT_FAILED, EXIT_HELD, EXIT_REJECTED, ConfigError, XgateError
+from xgate.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_HELD, EXIT_REJECTED, ConfigError, XgateError
 from xgate.settings import Connection, Settings, get_settings
 
 console = Console()
@@ -25,7 +25,11 @@ def _contract(name: str):
     path = Path(name)
     if path.suffix in (".yaml", ".yml") and path.exists():
         from access.files import checked
+        from contracts.checks import check_files
 
+        problems = check_files([checked(get_settings(), path)])
+        if problems:
+            raise problems[0]
         return compile_contract(checked(get_settings(), path))
     known = contracts()
     if name not in known:
@@ -199,6 +203,31 @@ def validate(
         raise typer.Exit(EXIT_HELD)
     if outcome.rows_quarantined:
         raise typer.Exit(EXIT_FAILED)
+
+
+contracts_app = typer.Typer(help="Data contracts: check them whole before they are used.", no_args_is_help=True)
+
+
+@contracts_app.command("check")
+def contracts_check(
+    files: Annotated[list[Path] | None, typer.Argument(help="Contract files; default: every shipped contract.")] = None,
+) -> None:
+    """Check contracts whole: valid ODCS, known rules and regexes, SLA elements and references that exist.
+    Every problem is one line (file:line: reason); exit 2 if there is any."""
+    from contracts.checks import check_files
+    from contracts.loader import contract_paths
+
+    paths = files or contract_paths()
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise ConfigError(f"no such contract file: {missing[0]}")
+    problems = check_files(paths)
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+    for problem in problems:
+        err.print(f"[red]error:[/] {problem}")
+    if problems:
+        raise typer.Exit(EXIT_CONFIG)
+    console.print(f"{len(paths)} contract(s) checked: no problem")
 
 
 def report(

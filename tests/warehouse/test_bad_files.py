@@ -3,20 +3,17 @@ the two agree on every file, a bad file holds only itself, and each failure is o
 
 from __future__ import annotations
 
-import contextlib
-import io
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from connectors import staging
+from tests.conftest import run_xgate
 from warehouse import lake
-from xgate.cli import main
 from xgate.errors import EXIT_FAILED, EXIT_HELD, EXIT_REJECTED
-from xgate.settings import Settings, reset_settings
+from xgate.settings import Settings
 
 DROPS = Path(__file__).parents[1] / "fixtures" / "drops"
 # file -> (what sync does with it, rows passed, rows quarantined, what the line or the rule says)
@@ -33,21 +30,6 @@ EXPECTED = {
     "租赁备案_utf16.csv": ("rejected", 0, 0, "UTF-16"),
 }
 VALIDATE_EXIT = {"landed": 0, "held": EXIT_HELD, "rejected": EXIT_REJECTED}
-
-
-def run_xgate(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    """``xgate ...`` in this process through the real entry point: (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        patch.setenv("COLUMNS", "250")
-        patch.setattr(sys, "argv", ["xgate", *args])
-        reset_settings()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as ended:
-            main()
-        reset_settings()
-    return ended.value.code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
