@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 
 import typer
@@ -17,7 +18,7 @@ from contracts import cli as contracts_cli
 from linkage.cli import app as link_app
 from sandbox.cli import app as sandbox_app
 from warehouse import cli as warehouse_cli
-from xgate.errors import XgateError
+from xgate.errors import Busy, XgateError, from_os_error, shown, unexpected
 from xgate.settings import invalid_setting
 
 app = typer.Typer(
@@ -59,10 +60,26 @@ def _operators_only(ctx: typer.Context) -> None:
 
 
 def main() -> None:
-    """Entry point: a known error prints one line and exits non-zero, never a traceback."""
+    """Entry point: every error prints one line (secrets cut out) and exits with its documented code; a
+    traceback only with ``--debug``."""
     os.umask(0o077)  # what xgate writes (lake, audit, ledger, state) is its own account's alone
+    debug = "--debug" in sys.argv[1:]
+    if debug:
+        sys.argv.remove("--debug")
     try:
-        code = app(standalone_mode=False)
+        code = _run()
+    except XgateError as exc:
+        if debug:
+            raise
+        _stderr.print(f"[bold red]error:[/] {shown(str(exc))}", highlight=False, soft_wrap=True, markup=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _run() -> object:
+    """The command, with every failure turned into an :class:`XgateError` (or a usage exit)."""
+    try:
+        return app(standalone_mode=False)
     except typer.Abort:
         sys.exit(130)
     except typer.TyperException as exc:  # usage errors: bad option, bad value, missing argument
@@ -70,9 +87,14 @@ def main() -> None:
         show() if show else _stderr.print(f"error: {exc}")
         sys.exit(getattr(exc, "exit_code", 2))
     except ValidationError as exc:  # a bad XGATE_* setting: name it, never echo its value (it may be a secret)
-        _stderr.print(f"[bold red]error:[/] {invalid_setting(exc)}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except XgateError as exc:
-        _stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
-    sys.exit(code if isinstance(code, int) else 0)
+        raise invalid_setting(exc) from exc
+    except XgateError:
+        raise
+    except OSError as exc:
+        raise from_os_error(exc) from exc
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            raise Busy("the state ledger stayed locked by another xgate command: try again when it ends") from exc
+        raise XgateError(f"state ledger: {exc}") from exc
+    except Exception as exc:  # a fault xgate did not foresee: still one line, the traceback with --debug
+        raise unexpected(exc) from exc
