@@ -145,6 +145,12 @@ class StateStore:
             db.execute("COMMIT")
         return superseded
 
+    def batches(self, *statuses: str) -> list[sqlite3.Row]:
+        """Batches in these statuses, oldest first."""
+        marks = ", ".join("?" * len(statuses))
+        with self._db() as db:
+            return db.execute(f"SELECT * FROM batch WHERE status IN ({marks}) ORDER BY started_at", statuses).fetchall()
+
     def last_batches(self, source: str) -> list[sqlite3.Row]:
         with self._db() as db:
             return db.execute(

@@ -75,6 +75,17 @@ def test_sync_lands_each_file_as_its_own_batch_and_says_what_failed(synced) -> N
     assert "Traceback" not in err
 
 
+def test_the_auditor_report_shows_held_and_rejected_batches(synced) -> None:
+    from contracts.report import build_report
+
+    by_file, _, env = synced
+    html = build_report(Settings(data_dir=Path(env["XGATE_DATA_DIR"])))
+    section = html.split("<h2>Held and rejected</h2>")[1].split("</table>")[0]
+    for name, (status, *_) in EXPECTED.items():
+        assert (by_file[name]["batch_id"] in section) == (status != "landed")
+    assert "line 12 has 2 fields" in section
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_validate_agrees_with_sync(synced, name: str) -> None:
     by_file, _, env = synced
