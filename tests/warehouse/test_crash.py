@@ -30,7 +30,7 @@ def test_a_run_that_died_leaves_nothing_behind_and_counts_for_nothing(tmp_path: 
     assert staging.batch_dir(settings, died.batch_id).exists()
 
     env = {"XGATE_DATA_DIR": str(settings.data_dir), "XGATE_CONNECTIONS__HOUSING_INBOX__URL": str(inbox)}
-    code, out, err = run_xgate(env, "sync", "housing_filings")
+    code, _, err = run_xgate(env, "sync", "housing_filings")
     assert code == 0, err
     statuses = {r["batch_id"]: r["status"] for r in state.batches("running", "staged", "abandoned", "superseded")}
     assert statuses == {"housing_filings-rental_filings-killed-0": "abandoned", died.batch_id: "superseded"}
