@@ -23,6 +23,7 @@ from connectors.connections import resolve
 from connectors.declarations import Source, Stream
 from connectors.fhir import FhirReader
 from connectors.files import FileReader, archive
+from connectors.locks import source_lock
 from connectors.reader import Bounds, Reader
 from connectors.records import NO_CURSOR, cursor_micros, iso, micros_iso, parse_offset, to_instant
 from connectors.rest import RestReader
@@ -236,11 +237,12 @@ def extract(
     source = declarations.source(source_name, settings.sources_dir)
     streams = [source.stream(stream_name)] if stream_name else list(source.streams)
     results = []
-    for stream in streams:
-        if source.kind == "files":
-            results += extract_files(settings, source, stream, mode)
-        else:
-            results.append(extract_stream(settings, source, stream, mode, since, until))
+    with source_lock(settings, source.name):
+        for stream in streams:
+            if source.kind == "files":
+                results += extract_files(settings, source, stream, mode)
+            else:
+                results.append(extract_stream(settings, source, stream, mode, since, until))
     return results
 
 

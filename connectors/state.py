@@ -66,7 +66,7 @@ class StateStore:
 
     def begin(self, batch_id: str, source: str, stream: str, mode: str, file: str | None = None) -> None:
         """Record a new batch; an earlier one of the same stream (and file) still ``running`` was killed
-        mid-way (runs of one stream take turns, see :func:`connectors.locks.stream_lock`): say so."""
+        mid-way (runs of one stream take turns, see :func:`connectors.locks.source_lock`): say so."""
         with self._db() as db:
             db.execute(
                 "UPDATE batch SET status='abandoned', finished_at=?, error='the run stopped before the batch was "

@@ -14,7 +14,7 @@ from datetime import datetime
 import duckdb
 
 from xgate import duck
-from xgate.errors import SourceUnavailable, shown
+from xgate.errors import Busy, SourceUnavailable, shown
 from xgate.settings import Settings
 
 LAKE = "lake"
@@ -31,7 +31,7 @@ def connect(
             return _attach(settings, read_only, as_of, config)
         except _Busy:
             if waited >= settings.lake_wait:
-                raise SourceUnavailable(
+                raise Busy(
                     f"the warehouse stayed busy for {settings.lake_wait:g} s (another sync or read holds its "
                     "catalog file); try again, or raise XGATE_LAKE_WAIT"
                 ) from None

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from connectors import commit, extract, staging
+from connectors.locks import source_lock
 from contracts import validate_batch
 from contracts.validate import Outcome, stored_outcome
 from warehouse import lake
@@ -103,9 +104,10 @@ def sync(
     from orchestration.stages import report_held, report_rejected
 
     done = []
-    for batch in extract(settings, source, stream, mode, since, until):
-        report_held(validate(settings, batch.batch_id))
-        done.append(land_batch(settings, batch.batch_id))
-        report_rejected(done[-1].as_dict())
+    with source_lock(settings, source):  # a second sync of the source waits for this one (up to a bound)
+        for batch in extract(settings, source, stream, mode, since, until):
+            report_held(validate(settings, batch.batch_id))
+            done.append(land_batch(settings, batch.batch_id))
+            report_rejected(done[-1].as_dict())
     publish_views(settings)
     return done
