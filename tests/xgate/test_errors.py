@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -127,3 +128,15 @@ def test_relative_and_absolute_data_directories_open_the_same_lake(tmp_path: Pat
     for named in (str(tmp_path / ".xgate"), f"{tmp_path.name}/.xgate", f"{tmp_path}/../{tmp_path.name}/.xgate"):
         code, out, err = run_xgate({"XGATE_DATA_DIR": named}, "tables")
         assert code == 0 and "housing_rental_filings │ table │ 20" in out, err
+
+
+def test_help_loads_no_heavy_library() -> None:
+    """'xgate --help' answers at once: none of the libraries a command needs is imported to list commands."""
+    probe = (
+        "import sys; sys.argv = ['xgate', '--help']; from xgate.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print([m for m in ('pyarrow', 'duckdb', 'great_expectations', 'pandas', 'pydantic', 'requests') "
+        "if m in sys.modules], file=sys.stderr)"
+    )
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "sync" in found.stdout and found.stderr.strip().splitlines()[-1] == "[]"
