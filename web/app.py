@@ -7,6 +7,7 @@ DuckDB, fsynced audit appends). Every refusal of the access layer is shown as it
 from __future__ import annotations
 
 import hmac
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from access import acts, identity
 from access.users import Refused, User
 from web import session as sessions
-from xgate.errors import XgateError, shown
+from xgate.errors import XgateError, shown, unexpected
 from xgate.settings import Settings
 
 HERE = Path(__file__).parent
@@ -44,11 +45,11 @@ def session_of(request: Request) -> sessions.Session:
     return request.state.session
 
 
-def page(request: Request, name: str, status: int = 200, **values: object) -> HTMLResponse:
+def page(request: Request, template: str, status: int = 200, **values: object) -> HTMLResponse:
     """A template rendered with who is signed in and the case picked (shown on every page)."""
     session = session_of(request)
     values = {"session": session, "user": getattr(request.state, "user", None), "csrf": session.csrf, **values}
-    return HTMLResponse(templates.get_template(name).render(**values), status_code=status)
+    return HTMLResponse(templates.get_template(template).render(**values), status_code=status)
 
 
 def signed_in(request: Request) -> User:
@@ -115,6 +116,13 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(XgateError)
     async def _failed(request: Request, exc: XgateError) -> Response:
         return page(request, "message.html", 500, title="Failed", message=shown(str(exc)))
+
+    @app.exception_handler(Exception)
+    async def _unforeseen(request: Request, exc: Exception) -> Response:
+        """One line, with values cut out, as the CLI shows it (the traceback stays in the server's log)."""
+        logging.getLogger("xgate.web").exception("unforeseen failure on %s", request.url.path)
+        message = str(unexpected(exc)).replace(" (run again with --debug for the traceback)", "")
+        return page(request, "message.html", 500, title="Failed", message=message)
 
     @app.get("/", include_in_schema=False)
     def home(user: Signed) -> Response:
