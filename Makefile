@@ -14,10 +14,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# The browser tests drive Debian's headless Chromium (Playwright with executable_path; it never downloads one).
+# The browser tests drive Debian's headless Chromium (Playwright with executable_path; it never downloads one);
+# a CJK font so screenshots show Chinese text.
 chromium:
-	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	@{ command -v chromium && test -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc; } >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; } || \
 		echo "warning: chromium is not installed (apt-get install chromium as root): the browser tests will skip"
 
 demo: venv
