@@ -91,10 +91,11 @@ def look(request: Request, user: Signed, ref: str) -> Response:
         return page(request, "look.html", 403, ref=ref, kind=found.kind, refused=str(exc), shown=None)
     finally:
         reader.close()
-    subject = None
-    if found.kind == "person" and call.case:
+    subject = None  # not a person under a case; else whether they are a subject of it, and shown in full yet
+    if found.kind == "person" and call.case and _valid(found.value):
         case = ledger.state(settings).cases.get(call.case)
-        subject = case is not None and grants.normal_id(found.value) in case.subjects if _valid(found.value) else None
+        known = case.subjects.get(grants.normal_id(found.value)) if case else None
+        subject = "no" if known is None else "shown" if known.shown(settings.subject_approval) else "pending"
     return page(request, "look.html", ref=ref, kind=found.kind, shown=shown, subject=subject, refused=None)
 
 

@@ -98,7 +98,7 @@ def test_an_auditor_drills_down_from_a_failing_rule_to_masked_rows(visit, web_se
     page.click(f"#rules a.rule >> text={chosen}")
     page.wait_for_selector("#rule-rows section tbody tr")
     assert page.url.endswith(f"/auditor/rules/{chosen}")  # htmx pushed the drill-down's own address
-    rows = page.inner_text("#rule-rows")
+    rows = page.inner_html("#rule-rows")
     assert "*" in rows and not FULL_ID.search(rows)
     shot(page, "auditor-rule")
     last = audit.reads(web_settings)[-1]
