@@ -24,23 +24,26 @@ router = APIRouter()
 
 @router.get("/auditor")
 def quality(request: Request, user: Signed) -> Response:
-    """Pass rate of each dataset's latest batch against the target, its trend, and the rules that fail most."""
+    """Each dataset's pass rate over its batches against the target, per batch as a trend; the rules failing most."""
     users.authorise(user, "report")
     settings = settings_of(request)
-    runs = report.validations(settings)
     latest: dict[str, dict] = {}
+    totals: dict[str, list[int]] = {}
     trend: dict[str, list[float]] = {}
-    for batch in runs:
+    for batch in report.validations(settings):
         latest[batch["dataset"]] = batch
+        counted = totals.setdefault(batch["dataset"], [0, 0])
+        counted[0], counted[1] = counted[0] + batch["rows_in"], counted[1] + batch["rows_passed"]
         if batch["rows_in"]:
             trend.setdefault(batch["dataset"], []).append(batch["rows_passed"] / batch["rows_in"])
     rows = [
         {
             "dataset": d,
             "batch": b["batch_id"],
-            "rows": b["rows_in"],
-            "passed": b["rows_passed"],
-            "rate": b["rows_passed"] / b["rows_in"] if b["rows_in"] else None,
+            "batches": len(trend.get(d, [])),
+            "rows": totals[d][0],
+            "passed": totals[d][1],
+            "rate": totals[d][1] / totals[d][0] if totals[d][0] else None,
             "trend": trend.get(d, []),
             "fresh": b["freshness_ok"],
             "held": b["held"],
