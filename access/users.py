@@ -24,6 +24,12 @@ from xgate.errors import ConfigError
 from xgate.settings import Settings
 
 Role = Literal["engineer", "investigator", "auditor", "admin"]
+# running the gateway itself: through sudo, the service account's power is lent only for these, to engineers
+OPERATIONS = frozenset(
+    {"sources", "extract", "validate", "report", "sync", "tables", "snapshots", "discrepancies", "maintain", "batches"}
+    | {"contracts"}
+    | {"link", "sandbox"}
+)
 CASE_WORK = frozenset({"case open", "case add-member", "case add-subject", "case list", "case show"})
 
 # role -> the actions it may take (Trino-style: one allow list per role, everything else denied)
@@ -32,9 +38,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {"person", "address", "phone", "query", "link file", "link files", "grant request", "grant list"}
     )
     | CASE_WORK,
-    "engineer": frozenset({"sql", "link files"}),
+    "engineer": frozenset({"sql", "quarantine", "link files", "batches release", "batches replay"}) | OPERATIONS,
     "auditor": frozenset(
         {"audit verify", "audit who-read", "audit show", "audit rotate", "grant list", "case list", "case show"}
+        | {"report", "quarantine"}
     ),
     "admin": frozenset(
         {

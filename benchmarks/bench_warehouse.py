@@ -93,9 +93,11 @@ def build(people: int = PEOPLE) -> tuple[Settings, list[Result]]:
         start = time.perf_counter()
         land(con, xgate, outcome)
         ours = time.perf_counter() - start
+        from linkage.lake import link_lake
         from warehouse.model import publish
 
-        publish(con, xgate.source_timezone)  # the shared views over every landed table, as sync would leave them
+        link_lake(con)  # then the shared views over every landed table, as the shared DAG leaves them
+        publish(con, xgate.source_timezone)
         con.close()
         plain = duckdb.connect()
         start = time.perf_counter()

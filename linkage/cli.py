@@ -25,7 +25,10 @@ def link(
     """Link the lake's person records (incremental once a model exists); writes shared.person_link."""
     if ctx.invoked_subcommand is not None:
         return
+    from access.cli_admin import operate
     from linkage.lake import link_lake
+
+    operate("link")
     from warehouse import lake
 
     _check_threshold(threshold)

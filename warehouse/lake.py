@@ -8,22 +8,16 @@ every table and view to a snapshot (a number) or a time, so a result can be repr
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import datetime
 
 import duckdb
 
 from xgate import duck
-from xgate.errors import SourceUnavailable
+from xgate.errors import Busy, SourceUnavailable, shown
 from xgate.settings import Settings
 
 LAKE = "lake"
-
-
-def _shown(text: str) -> str:
-    """A catalog string, or an error quoting one, as it may be shown: PostgreSQL passwords cut out."""
-    return re.sub(r"(?i)password=\S+?(?=[\s\"']|$)", "password=***", text)
 
 
 def connect(
@@ -37,7 +31,7 @@ def connect(
             return _attach(settings, read_only, as_of, config)
         except _Busy:
             if waited >= settings.lake_wait:
-                raise SourceUnavailable(
+                raise Busy(
                     f"the warehouse stayed busy for {settings.lake_wait:g} s (another sync or read holds its "
                     "catalog file); try again, or raise XGATE_LAKE_WAIT"
                 ) from None
@@ -68,7 +62,7 @@ def _attach(
     elif isinstance(as_of, datetime):
         options.append(f"SNAPSHOT_TIME '{as_of.isoformat()}'")
     try:
-        con.execute(f"ATTACH '{catalog}' AS {LAKE} ({', '.join(options)})")
+        con.execute(f"ATTACH '{catalog.replace(chr(39), chr(39) * 2)}' AS {LAKE} ({', '.join(options)})")
     except (
         duckdb.IOException,
         duckdb.CatalogException,
@@ -80,7 +74,7 @@ def _attach(
         if "Could not set lock on file" in str(exc):
             raise _Busy from None
         raise SourceUnavailable(
-            f"warehouse catalog {_shown(catalog)} cannot be opened: {_shown(str(exc).splitlines()[0])}"
+            f"warehouse catalog {shown(catalog)} cannot be opened: {shown(str(exc).splitlines()[0])}"
         ) from None
     con.execute(f"USE {LAKE}")
     return con

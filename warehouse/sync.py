@@ -8,15 +8,16 @@ committed the batch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from connectors import commit, extract, staging
+from connectors.locks import source_lock
 from contracts import validate_batch
 from contracts.validate import Outcome, stored_outcome
 from warehouse import lake
-from warehouse.land import land
+from warehouse.land import land, record_rejected
 from warehouse.model import publish
 from xgate.settings import Settings
 
@@ -31,13 +32,15 @@ class StreamSync:
     quarantined: int
     landed: int
     held: str
+    rejected: str = ""  # the batch's file was rejected whole: why
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 def validate(settings: Settings, batch_id: str) -> Outcome | None:
-    """Check a staged batch against its contract; an empty batch has nothing to check (None)."""
+    """Check a staged batch against its contract; an empty or rejected batch has nothing to check (None)."""
     if staging.batch_manifest(settings, batch_id)["rows"] == 0:
         return None
     return validate_batch(settings, batch_id)
@@ -49,6 +52,13 @@ def land_batch(settings: Settings, batch_id: str) -> StreamSync:
     Idempotent: a batch the lake already holds lands nothing again, so a retried task only commits.
     """
     manifest = staging.batch_manifest(settings, batch_id)
+    if rejected := "; ".join(manifest.get("rejected_files", {}).values()):
+        con = lake.connect(settings)
+        try:
+            record_rejected(con, batch_id, manifest, rejected)
+        finally:
+            con.close()
+        return StreamSync(manifest["source"], manifest["stream"], batch_id, 0, 0, 0, 0, "", rejected)
     outcome = stored_outcome(settings, batch_id) if manifest["rows"] else None
     if manifest["rows"] and outcome is None:  # validated in a run that died before recording it
         outcome = validate_batch(settings, batch_id)
@@ -69,6 +79,7 @@ def land_batch(settings: Settings, batch_id: str) -> StreamSync:
         outcome.rows_quarantined if outcome else 0,
         landed,
         outcome.held if outcome else "",
+        notes=[f"{name}: {note}" for name, said in manifest.get("notes", {}).items() for note in said],
     )
 
 
@@ -89,10 +100,21 @@ def sync(
     mode: str = "incremental",
     since: datetime | None = None,
     until: datetime | None = None,
+    step: Callable[[str], None] = lambda _: None,
 ) -> list[StreamSync]:
+    """``step`` hears what is being done (the CLI shows it as progress)."""
+    from orchestration.stages import report_held, report_rejected
+
     done = []
-    for batch in extract(settings, source, stream, mode, since, until):
-        validate(settings, batch.batch_id)
-        done.append(land_batch(settings, batch.batch_id))
+    with source_lock(settings, source):  # a second sync of the source waits for this one (up to a bound)
+        step(f"extracting {source}")
+        batches = extract(settings, source, stream, mode, since, until)
+        for n, batch in enumerate(batches, start=1):
+            step(f"validating batch {n} of {len(batches)} ({batch.rows:,} rows)")
+            report_held(validate(settings, batch.batch_id))
+            step(f"landing batch {n} of {len(batches)}")
+            done.append(land_batch(settings, batch.batch_id))
+            report_rejected(done[-1].as_dict())
+    step("publishing views")
     publish_views(settings)
     return done

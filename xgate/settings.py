@@ -10,7 +10,10 @@ the profile over ``.env``. The sandbox has settings of its own (``sandbox.settin
 from __future__ import annotations
 
 import os
+import re
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,7 +57,11 @@ class Settings(BaseSettings):
     profile: Path | None = Field(
         None, description="dotenv file of XGATE_CONNECTIONS__* lines; default <data dir>/connections.env if it exists"
     )
-    source_timezone: str = Field("+08:00", description="offset of naive times in department systems")
+    source_timezone: str = Field(
+        "+08:00",
+        description="zone of naive times in department systems: an offset (+08:00, +8, UTC+8) or an IANA name "
+        "without daylight saving (Asia/Shanghai); kept as its offset",
+    )
     http_timeout: float = Field(30.0, gt=0, description="read timeout of one HTTP request, seconds")
     http_retries: int = Field(5, ge=0, description="retries of one page before the extract fails")
     http_backoff: float = Field(0.5, ge=0, description="backoff factor: waits of about 0.5, 1, 2, 4 ... s")
@@ -94,7 +101,13 @@ class Settings(BaseSettings):
     query_rows: int = Field(1000, ge=1, description="rows a read returns at most (the rest is cut, and said so)")
     query_bytes: int = Field(10_000_000, ge=1000, description="bytes of values a read returns at most")
     collide_rows: int = Field(200_000, ge=1, description="rows of a person list one 'xgate link file' may collide")
+    web_searches: int = Field(30, ge=1, description="look-ups one user may start per minute in the web (then 429)")
     lake_wait: float = Field(120.0, ge=0, description="seconds to wait while another process holds a file catalog")
+
+    @field_validator("source_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return fixed_offset(value)
 
     @field_validator("access_key")
     @classmethod
@@ -121,6 +134,29 @@ class Settings(BaseSettings):
 
 
 _settings: Settings | None = None
+_OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
+
+
+def fixed_offset(value: str) -> str:
+    """``+08:00`` for an offset in any usual spelling or an IANA zone without daylight saving; else ValueError."""
+    text = value.strip()
+    if text.upper() in ("Z", "UTC", "GMT"):
+        return "+00:00"
+    if found := _OFFSET.match(text):
+        sign, hours, minutes = found.group(1), int(found.group(2)), int(found.group(3) or 0)
+        if hours > 14 or minutes > 59:
+            raise ValueError("an offset is at most ±14:00")
+        return f"{sign}{hours:02d}:{minutes:02d}"
+    try:
+        zone = ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not an offset (+08:00) nor a known IANA time zone (Asia/Shanghai)") from None
+    year = datetime.now().year
+    winter, summer = (datetime(year, month, 1, tzinfo=zone).utcoffset() for month in (1, 7))
+    if winter != summer:
+        raise ValueError("this zone has daylight saving; give the departments' fixed offset (+08:00)")
+    minutes = int(winter.total_seconds() // 60)
+    return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 PROFILE = "connections.env"  # the connection profile's name in the data directory
@@ -130,13 +166,53 @@ def profile_path(settings: Settings) -> Path:
     return settings.profile or settings.data_dir / PROFILE
 
 
+class _ServiceSettings(Settings):
+    """Settings read from the service account's own file only: through sudo the environment and the working
+    directory are the caller's, and a caller who could name the users file, the access folder or the
+    audit folder would choose who they are and where their reads are recorded."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
+        return init_settings, dotenv_settings
+
+
+def service_config() -> Path:
+    """The service account's settings file, from the account database (not ``$HOME``, which a caller sets)."""
+    import pwd
+
+    return Path(pwd.getpwuid(os.getuid()).pw_dir) / ".config" / "xgate" / "xgate.env"
+
+
+def _through_sudo(**overrides: object) -> Settings:
+    """Settings for a process started by ``sudo``: the service account's file alone, which it must own and
+    no one else may write; every path in it absolute."""
+    path = service_config()
+    try:
+        info = path.stat()
+    except OSError:
+        raise ConfigError(
+            f"run through sudo, xgate reads its settings only from {path}, which does not exist"
+        ) from None
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise ConfigError(f"{path} must belong to this account and be writable by it alone")
+    settings = _ServiceSettings(_env_file=path, **overrides)
+    relative = [name for name, value in settings if isinstance(value, Path) and not value.is_absolute()]
+    if relative:  # the working directory is the caller's
+        raise ConfigError(f"{path}: {', '.join(f'XGATE_{n.upper()}' for n in relative)} must be absolute paths")
+    profile = profile_path(settings)
+    return _ServiceSettings(_env_file=(path, profile), **overrides) if profile.is_file() else settings
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment and ``.env``, plus the connection profile when there is one. Run
-    through sudo, a ``.env`` in the working directory is the caller's, not the service's: it is ignored."""
-    local = () if os.environ.get("SUDO_USER") else (".env",)
-    settings = Settings(_env_file=local or None, **overrides)
+    through sudo, only the service account's own file counts (:func:`service_config`)."""
+    if os.environ.get("SUDO_USER") or os.environ.get("SUDO_UID"):
+        return _through_sudo(**overrides)
+    settings = Settings(_env_file=".env", **overrides)
     profile = profile_path(settings)
-    return Settings(_env_file=(*local, profile), **overrides) if profile.is_file() else settings
+    return Settings(_env_file=(".env", profile), **overrides) if profile.is_file() else settings
 
 
 def invalid_setting(exc: ValidationError) -> ConfigError:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -165,3 +166,73 @@ def test_real_command_line_and_file_modes(access_settings, facts, tmp_path) -> N
     assert audit.reads(access_settings)[-1]["user"] == "investigator"
     for path in (audit.log_path(access_settings), tmp_path / "config" / "xgate" / "token"):
         assert path.stat().st_mode & 0o077 == 0, path
+
+
+def test_operating_through_sudo_is_an_engineers_recorded_act(xgate, access_settings, monkeypatch) -> None:
+    """sudo lends the service account, which owns every file: ``sync``, ``report``, ``sandbox`` ... are then
+    allowed only to a proven engineer (the report also to an auditor), and recorded either way."""
+    import pwd
+
+    import yaml
+
+    others = [p for p in pwd.getpwall() if p.pw_uid != os.getuid()][:2]
+    entries = yaml.safe_load(access_settings.users_file.read_text())
+    for entry in entries["users"]:
+        accounts = {"investigator": others[0].pw_name, "engineer": others[1].pw_name}
+        if entry["role"] in accounts and entry["name"] in {"investigator", "engineer"}:
+            entry["os_account"] = accounts[entry["role"]]
+    access_settings.users_file.write_text(yaml.safe_dump(entries))
+
+    _service_config(monkeypatch, access_settings)
+
+    def as_caller(account) -> None:
+        monkeypatch.setenv("SUDO_USER", account.pw_name)
+        monkeypatch.setenv("SUDO_UID", str(account.pw_uid))
+
+    as_caller(others[0])
+    for command in (["tables"], ["report"], ["sandbox", "stop"], ["link"]):
+        code, _, err = xgate(*command)
+        assert code == 2 and "may not" in err, command
+    as_caller(others[1])
+    assert xgate("tables")[0] == 0
+    records = [(r["user"], r["command"], r["outcome"]) for r in audit.records(access_settings)]
+    assert records == [("investigator", c, "refused") for c in ("tables", "report", "sandbox", "link")] + [
+        ("engineer", "tables", "allowed")
+    ]
+
+
+def _service_config(monkeypatch, settings, **extra: str) -> Path:
+    """The service account's settings file, as an operator writes it, in a test folder."""
+    import xgate.settings
+
+    lines = {"DATA_DIR": settings.data_dir, "AUDIT_DIR": settings.audit_dir, "ACCESS_DIR": settings.access_dir,
+             "USERS_FILE": settings.users_file} | extra  # fmt: skip
+    path = settings.access_dir.parent / "service.env"
+    path.write_text("".join(f"XGATE_{k}={v}\n" for k, v in lines.items()))
+    path.chmod(0o600)
+    monkeypatch.setattr(xgate.settings, "service_config", lambda: path)
+    return path
+
+
+def test_through_sudo_only_the_service_accounts_own_settings_count(xgate, access_settings, monkeypatch) -> None:
+    """A caller who could name the users file, the access folder or the audit through the environment would
+    choose who they are and where their reads go: through sudo, xgate reads the service's own file alone."""
+    import pwd
+
+    other = next(p for p in pwd.getpwall() if p.pw_uid != os.getuid())
+    monkeypatch.setenv("SUDO_USER", other.pw_name)
+    monkeypatch.setenv("SUDO_UID", str(other.pw_uid))
+    code, _, err = xgate("whoami")
+    assert code == 2 and "only from" in err and "does not exist" in err  # no file: nothing else is used
+    forged = access_settings.access_dir.parent / "mine.yaml"
+    forged.write_text(f"users:\n  - {{name: boss, role: admin, os_account: {other.pw_name}}}\n")
+    monkeypatch.setenv("XGATE_USERS_FILE", str(forged))  # the caller's own users file ...
+    path = _service_config(monkeypatch, access_settings)
+    code, out, err = xgate("whoami")
+    assert code == 2 and "boss" not in out + err  # ... counts for nothing: the caller is no user of the service
+    path.chmod(0o666)
+    code, _, err = xgate("whoami")
+    assert code == 2 and "writable by it alone" in err
+    _service_config(monkeypatch, access_settings, DATA_DIR="relative/lake")
+    code, _, err = xgate("whoami")
+    assert code == 2 and "XGATE_DATA_DIR must be absolute" in err

@@ -69,7 +69,7 @@ def test_the_shared_dag_runs_when_any_warehouse_table_changes(bag) -> None:
     dag = bag.dags["xgate_shared"]
     expected = {"raw." + d.replace(".", "_") for d in datasets_by_stream().values()}
     assert {a.name for a in dag.timetable.asset_condition.objects} == expected
-    assert set(dag.task_ids) == {"publish", "report"}
+    assert set(dag.task_ids) == {"link", "publish", "report"}  # re-link people, then views, then the report
 
 
 def test_a_broken_declaration_breaks_only_its_own_dag(airflow_home, monkeypatch, tmp_path) -> None:
