@@ -2,28 +2,27 @@
 
 The catalog is a DuckDB file under the data directory by default (one writer process at a time), or
 PostgreSQL (``XGATE_CATALOG_URL=ducklake:postgres:dbname=... host=...``) for several users and
-concurrent writers. Extensions load from their pip packages; nothing is downloaded. ``as_of`` pins
+concurrent writers. The data files are in a folder under the data directory, or in a bucket on
+S3-compatible storage (``XGATE_LAKE_DATA_PATH=s3://bucket/prefix/``, :mod:`warehouse.storage`).
+Extensions load from their pip packages; nothing is downloaded. ``as_of`` pins
 every table and view to a snapshot (a number) or a time, so a result can be reproduced later.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 
+from contracts.sql import literal
+from warehouse import storage
 from xgate import duck
 from xgate.errors import SourceUnavailable
 from xgate.settings import Settings
 
 LAKE = "lake"
-
-
-def _shown(text: str) -> str:
-    """A catalog string, or an error quoting one, as it may be shown: PostgreSQL passwords cut out."""
-    return re.sub(r"(?i)password=\S+?(?=[\s\"']|$)", "password=***", text)
 
 
 def connect(
@@ -54,13 +53,21 @@ def _attach(
     settings: Settings, read_only: bool, as_of: int | datetime | None, config: dict
 ) -> duckdb.DuckDBPyConnection:
     catalog = settings.lake_catalog
-    extensions = ("ducklake", "postgres_scanner") if "postgres:" in catalog else ("ducklake",)
+    remote = storage.is_remote(settings)
+    extensions = ("ducklake",) + (("postgres_scanner",) if "postgres:" in catalog else ()) + (("httpfs",) * remote)
     con = duck.connect(extensions=extensions, **config)
-    data = settings.warehouse_dir / "data"
     if not catalog.startswith("ducklake:postgres:"):
         settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    data.mkdir(parents=True, exist_ok=True)
-    options = [f"DATA_PATH '{data}/'", "OVERRIDE_DATA_PATH TRUE"]  # the data folder is where settings say, even moved
+    if remote:
+        try:
+            storage.attach_secret(con, settings)
+        except BaseException:
+            con.close()
+            raise
+    else:
+        Path(settings.lake_data).mkdir(parents=True, exist_ok=True)
+    # the data path is where settings say, even moved
+    options = [f"DATA_PATH {literal(settings.lake_data)}", "OVERRIDE_DATA_PATH TRUE"]
     if read_only:
         options.append("READ_ONLY")
     if isinstance(as_of, int):
@@ -80,7 +87,8 @@ def _attach(
         if "Could not set lock on file" in str(exc):
             raise _Busy from None
         raise SourceUnavailable(
-            f"warehouse catalog {_shown(catalog)} cannot be opened: {_shown(str(exc).splitlines()[0])}"
+            f"warehouse catalog {storage.shown(settings, catalog)} cannot be opened: "
+            f"{storage.shown(settings, str(exc).splitlines()[0])}"
         ) from None
     con.execute(f"USE {LAKE}")
     return con
@@ -94,10 +102,11 @@ def connect_locked(settings: Settings, as_of: int | None = None) -> tuple[duckdb
     run over masked copies in an instance without the lake (:mod:`access.engine`).
     """
     con = connect(settings, read_only=True, as_of=as_of)
-    data = settings.warehouse_dir / "data"
+    data = settings.lake_data
+    allowed = [data] if storage.is_remote(settings) else [f"{Path(data).resolve()}/", data]
     try:
         snapshot = as_of if as_of is not None else con.execute(f"FROM {LAKE}.current_snapshot()").fetchone()[0]
-        con.execute(f"SET allowed_directories = ['{data.resolve()}/', '{data}/']")
+        con.execute(f"SET allowed_directories = [{', '.join(map(literal, allowed))}]")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     except duckdb.Error:

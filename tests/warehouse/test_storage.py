@@ -1,0 +1,131 @@
+"""The production lake: catalog on PostgreSQL, data files in a bucket on S3-compatible storage (moto)."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from pydantic import SecretStr
+
+from connectors.state import StateStore
+from sandbox import store
+from tests.conftest import production_lake
+from warehouse import lake, storage
+from warehouse.sync import sync
+from xgate.errors import ConfigError, SourceRefused, SourceUnavailable
+from xgate.settings import ObjectStore, Settings
+
+
+@pytest.fixture
+def prod(extract_settings: Settings, s3_server, lake_database) -> Settings:
+    return production_lake(extract_settings, s3_server, lake_database)
+
+
+def count(settings: Settings, sql: str) -> int:
+    con = lake.connect(settings, read_only=True)
+    try:
+        return con.execute(sql).fetchone()[0]
+    finally:
+        con.close()
+
+
+def objects(s3_server, settings: Settings) -> list[str]:
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=s3_server.key_id,
+        aws_secret_access_key=s3_server.secret,
+    )
+    prefix = settings.lake_data.removeprefix(f"s3://{s3_server.bucket}/")
+    listing = client.list_objects_v2(Bucket=s3_server.bucket, Prefix=prefix)
+    return [o["Key"] for o in listing.get("Contents", [])]
+
+
+def assert_nothing_landed(settings: Settings) -> None:
+    """The catalog holds no batch, the checkpoint is unmoved and the batch is still staged."""
+    con = lake.connect(settings.model_copy(update={"lake_data_path": None, "s3": None}), read_only=True)
+    try:
+        tables = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_catalog = 'lake'").fetchone()
+    finally:
+        con.close()
+    assert tables == (0,)
+    assert StateStore(settings.state_dir).checkpoint("telecom", "subscribers").cursor is None
+    assert list((settings.staging_dir / "telecom" / "subscribers").iterdir())
+
+
+def test_a_sync_lands_in_the_bucket_and_reads_back_locked(prod, s3_server, sandbox_settings) -> None:
+    [result] = sync(prod, "telecom")
+    visible = store.visible(sandbox_settings, "telecom.subscribers").num_rows
+    assert result.landed == count(prod, "SELECT count(*) FROM raw.telecom_subscribers") == result.passed
+    assert result.passed + result.quarantined == visible
+    keys = objects(s3_server, prod)
+    assert any(k.endswith(".parquet") and "/raw/telecom_subscribers/" in k for k in keys), keys
+    assert not list(prod.warehouse_dir.rglob("*.parquet"))  # nothing landed on the local disk
+    con, snapshot = lake.connect_locked(prod)  # the access layer's locked connection reads the bucket
+    try:
+        assert con.execute("SELECT count(*) FROM raw.telecom_subscribers").fetchone()[0] == result.landed
+        with pytest.raises(Exception, match="disabled by configuration"):
+            con.execute("FROM read_csv('/etc/passwd')")
+    finally:
+        con.close()
+    assert snapshot is not None
+
+
+def test_an_unreachable_bucket_is_one_line_and_nothing_lands(prod) -> None:
+    broken = prod.model_copy(update={"s3": prod.s3.model_copy(update={"endpoint": "http://127.0.0.1:1"})})
+    with pytest.raises(SourceUnavailable, match=r"warehouse storage s3://xgate-lake/\w+/ cannot be written") as caught:
+        sync(broken, "telecom")
+    message = str(caught.value)
+    assert "\n" not in message and prod.s3.secret.get_secret_value() not in message
+    assert_nothing_landed(prod)
+
+
+@pytest.mark.parametrize("wrong", ["secret", "key_id"])
+def test_wrong_credentials_are_refused_in_one_line_and_nothing_lands(prod, wrong) -> None:
+    bad = prod.s3.model_copy(update={wrong: SecretStr("WRONG" + prod.s3.secret.get_secret_value()[:12])})
+    with pytest.raises(SourceRefused, match="warehouse storage s3://xgate-lake/.* refused") as caught:
+        sync(prod.model_copy(update={"s3": bad}), "telecom")
+    message = str(caught.value)
+    for secret in (prod.s3.secret, prod.s3.key_id, bad.secret, bad.key_id):
+        assert secret.get_secret_value() not in message
+    assert "\n" not in message
+    assert_nothing_landed(prod)
+
+
+def test_an_unreachable_catalog_names_it_and_the_bucket_is_untouched(prod, s3_server) -> None:
+    broken = prod.model_copy(update={"catalog_url": "ducklake:postgres:dbname=nope host=127.0.0.1 port=1 user=x"})
+    with pytest.raises(SourceUnavailable, match="warehouse catalog ducklake:postgres:dbname=nope"):
+        sync(broken, "telecom")
+    assert objects(s3_server, prod) == []
+    assert StateStore(prod.state_dir).checkpoint("telecom", "subscribers").cursor is None
+
+
+def test_a_bucket_without_credentials_is_a_configuration_error(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path, lake_data_path="s3://somewhere/lake")
+    with pytest.raises(ConfigError, match="XGATE_S3__KEY_ID"):
+        lake.connect(settings)
+
+
+def test_credentials_from_an_airflow_connection(tmp_path, s3_server, monkeypatch) -> None:
+    import airflow.sdk  # noqa: F401  (inside Airflow: its connections are looked up)
+
+    connection = {
+        "conn_type": "aws",
+        "login": s3_server.key_id,
+        "password": s3_server.secret,
+        "extra": {"endpoint_url": s3_server.endpoint, "region_name": "us-east-1"},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_XGATE_S3", json.dumps(connection))
+    settings = Settings(data_dir=tmp_path, lake_data_path=f"s3://{s3_server.bucket}/airflow-conn/")
+    found = storage.object_store(settings)
+    assert found == ObjectStore(
+        endpoint=s3_server.endpoint, key_id=s3_server.key_id, secret=s3_server.secret, region="us-east-1"
+    )
+    con = lake.connect(settings)  # a DuckDB-file catalog, data in the bucket
+    try:
+        con.execute("CREATE TABLE probe AS SELECT range AS i FROM range(1000)")
+        assert con.execute("SELECT sum(i) FROM probe").fetchone()[0] == 499500
+    finally:
+        con.close()
