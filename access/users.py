@@ -27,7 +27,7 @@ Role = Literal["engineer", "investigator", "auditor", "admin"]
 # running the gateway itself: through sudo, the service account's power is lent only for these, to engineers
 OPERATIONS = frozenset(
     {"sources", "extract", "validate", "report", "sync", "tables", "snapshots", "discrepancies", "maintain"}
-    | {"link", "sandbox"}
+    | {"link", "sandbox", "doctor"}
 )
 CASE_WORK = frozenset({"case open", "case add-member", "case add-subject", "case list", "case show"})
 

@@ -26,14 +26,20 @@ LAKE = "lake"
 
 
 def connect(
-    settings: Settings, read_only: bool = False, as_of: int | datetime | None = None, **config: object
+    settings: Settings,
+    read_only: bool = False,
+    as_of: int | datetime | None = None,
+    files: bool = True,
+    **config: object,
 ) -> duckdb.DuckDBPyConnection:
     """The lake attached as ``lake``; waits up to ``XGATE_LAKE_WAIT`` seconds while another process holds
-    a file catalog (a sync writing, or reads while a sync wants to write), then fails in one line."""
+    a file catalog (a sync writing, or reads while a sync wants to write), then fails in one line. Without
+    ``files`` (read-only), only the catalog is opened: its snapshots and schema, no data file (and no
+    object-store credentials needed)."""
     waited, pause = 0.0, 0.05
     while True:
         try:
-            return _attach(settings, read_only, as_of, config)
+            return _attach(settings, read_only or not files, as_of, files, config)
         except _Busy:
             if waited >= settings.lake_wait:
                 raise SourceUnavailable(
@@ -50,24 +56,24 @@ class _Busy(Exception):
 
 
 def _attach(
-    settings: Settings, read_only: bool, as_of: int | datetime | None, config: dict
+    settings: Settings, read_only: bool, as_of: int | datetime | None, files: bool, config: dict
 ) -> duckdb.DuckDBPyConnection:
     catalog = settings.lake_catalog
-    remote = storage.is_remote(settings)
+    remote = storage.is_remote(settings)  # DuckLake wants httpfs loaded for an s3:// lake even to read its catalog
     extensions = ("ducklake",) + (("postgres_scanner",) if "postgres:" in catalog else ()) + (("httpfs",) * remote)
     con = duck.connect(extensions=extensions, **config)
     if not catalog.startswith("ducklake:postgres:"):
         settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    if remote:
+    if remote and files:
         try:
             storage.attach_secret(con, settings)
         except BaseException:
             con.close()
             raise
-    else:
+    elif files:
         Path(settings.lake_data).mkdir(parents=True, exist_ok=True)
     # the data path is where settings say, even moved
-    options = [f"DATA_PATH {literal(settings.lake_data)}", "OVERRIDE_DATA_PATH TRUE"]
+    options = [f"DATA_PATH {literal(settings.lake_data)}", "OVERRIDE_DATA_PATH TRUE"] if files else []
     if read_only:
         options.append("READ_ONLY")
     if isinstance(as_of, int):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import duckdb
@@ -87,7 +88,7 @@ def shown(settings: Settings, text: str) -> str:
     return re.sub(r"(Credential=)[^/\s,]+", r"\1***", text)
 
 
-def failed(settings: Settings, exc: duckdb.Error, doing: str = "written") -> XgateError:
+def failed(settings: Settings, exc: Exception, doing: str = "written") -> XgateError:
     """An object-store fault as one line naming the data path: credentials or bucket refused (fatal: someone
     must fix them), or the store unreachable (retriable)."""
     first = shown(settings, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
@@ -96,3 +97,27 @@ def failed(settings: Settings, exc: duckdb.Error, doing: str = "written") -> Xga
     if status in (401, 403, 404) or any(word in str(exc) for word in REFUSED):
         return SourceRefused(f"warehouse storage {where} refused: {first} (check the bucket and its credentials)")
     return SourceUnavailable(f"warehouse storage {where} cannot be {doing}: {first}")
+
+
+PROBE = "_xgate_doctor.csv"  # the one object `xgate doctor` writes at the data path (rewritten, never more)
+
+
+def probe(settings: Settings) -> None:
+    """Write a small file at the data path and read it back: the store takes writes with these credentials."""
+    from xgate import duck
+
+    remote = is_remote(settings)
+    con = duck.connect(extensions=("httpfs",) if remote else ())
+    try:
+        if remote:
+            attach_secret(con, settings)
+        else:
+            Path(settings.lake_data).mkdir(parents=True, exist_ok=True)
+        target = literal(settings.lake_data + PROBE)
+        con.execute(f"COPY (SELECT 'xgate doctor' AS probe) TO {target} (FORMAT csv, HEADER)")
+        if con.execute(f"SELECT probe FROM read_csv({target})").fetchone() != ("xgate doctor",):
+            raise SourceUnavailable(f"warehouse storage {settings.lake_data} did not return what was written")
+    except (duckdb.Error, OSError) as exc:
+        raise failed(settings, exc) from None
+    finally:
+        con.close()

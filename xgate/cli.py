@@ -49,6 +49,21 @@ app.add_typer(cli_admin.users_app, name="users")
 _stderr = Console(stderr=True)
 
 
+@app.command()
+def doctor() -> None:
+    """Check this profile before use: the lake's catalog and storage, Airflow's metadata database and the
+    Celery workers (when configured). One line per part; exit 1 if any has a problem."""
+    from xgate.doctor import doctor as run_doctor
+    from xgate.settings import get_settings
+
+    findings = run_doctor(get_settings())
+    out = Console(highlight=False, soft_wrap=True)
+    for finding in findings:
+        out.print(finding.line(), style=None if finding.ok else "bold red", markup=False)
+    if not all(f.ok for f in findings):
+        raise typer.Exit(1)
+
+
 @app.callback()
 def _operators_only(ctx: typer.Context) -> None:
     """Operating commands through sudo need a proven engineer (``link`` checks its own: ``link file`` is a read)."""
