@@ -3,6 +3,7 @@ Celery worker on Redis, and ``xgate doctor`` finding the catalog, the bucket, th
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -18,7 +19,9 @@ import pytest
 
 from orchestration.home import DAGS_DIR
 from tests.conftest import free_port
+from warehouse import lake, storage
 from xgate.doctor import check_workers
+from xgate.settings import ObjectStore, Settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BIN = Path(sys.executable).parent
@@ -111,3 +114,26 @@ def test_the_production_profile_runs_as_documented(s3_server, lake_database, met
     assert parts == ["ok    catalog", "ok    storage", "ok    airflow metadata", "ok    workers"], after.stdout
     for secret in (s3_server.key_id, s3_server.secret):
         assert secret not in after.stdout + after.stderr + before.stdout + before.stderr
+
+
+def test_bucket_credentials_from_an_airflow_connection(airflow_home, tmp_path, s3_server, monkeypatch) -> None:
+    import airflow.sdk  # noqa: F401  (inside Airflow: its connections are looked up)
+
+    connection = {
+        "conn_type": "aws",
+        "login": s3_server.key_id,
+        "password": s3_server.secret,
+        "extra": {"endpoint_url": s3_server.endpoint, "region_name": "us-east-1"},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_XGATE_S3", json.dumps(connection))
+    settings = Settings(data_dir=tmp_path, lake_data_path=f"s3://{s3_server.bucket}/airflow-conn/")
+    found = storage.object_store(settings)
+    assert found == ObjectStore(
+        endpoint=s3_server.endpoint, key_id=s3_server.key_id, secret=s3_server.secret, region="us-east-1"
+    )
+    con = lake.connect(settings)  # a DuckDB-file catalog, data in the bucket
+    try:
+        con.execute("CREATE TABLE probe AS SELECT range AS i FROM range(1000)")
+        assert con.execute("SELECT sum(i) FROM probe").fetchone()[0] == 499500
+    finally:
+        con.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import boto3
 import pytest
 from pydantic import SecretStr
@@ -11,10 +9,10 @@ from pydantic import SecretStr
 from connectors.state import StateStore
 from sandbox import store
 from tests.conftest import production_lake
-from warehouse import lake, storage
+from warehouse import lake
 from warehouse.sync import sync
 from xgate.errors import ConfigError, SourceRefused, SourceUnavailable
-from xgate.settings import ObjectStore, Settings
+from xgate.settings import Settings
 
 
 @pytest.fixture
@@ -106,26 +104,3 @@ def test_a_bucket_without_credentials_is_a_configuration_error(tmp_path) -> None
     settings = Settings(data_dir=tmp_path, lake_data_path="s3://somewhere/lake")
     with pytest.raises(ConfigError, match="XGATE_S3__KEY_ID"):
         lake.connect(settings)
-
-
-def test_credentials_from_an_airflow_connection(tmp_path, s3_server, monkeypatch) -> None:
-    import airflow.sdk  # noqa: F401  (inside Airflow: its connections are looked up)
-
-    connection = {
-        "conn_type": "aws",
-        "login": s3_server.key_id,
-        "password": s3_server.secret,
-        "extra": {"endpoint_url": s3_server.endpoint, "region_name": "us-east-1"},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_XGATE_S3", json.dumps(connection))
-    settings = Settings(data_dir=tmp_path, lake_data_path=f"s3://{s3_server.bucket}/airflow-conn/")
-    found = storage.object_store(settings)
-    assert found == ObjectStore(
-        endpoint=s3_server.endpoint, key_id=s3_server.key_id, secret=s3_server.secret, region="us-east-1"
-    )
-    con = lake.connect(settings)  # a DuckDB-file catalog, data in the bucket
-    try:
-        con.execute("CREATE TABLE probe AS SELECT range AS i FROM range(1000)")
-        assert con.execute("SELECT sum(i) FROM probe").fetchone()[0] == 499500
-    finally:
-        con.close()
