@@ -26,7 +26,8 @@ from xgate.settings import Settings
 Role = Literal["engineer", "investigator", "auditor", "admin"]
 # running the gateway itself: through sudo, the service account's power is lent only for these, to engineers
 OPERATIONS = frozenset(
-    {"sources", "extract", "validate", "report", "sync", "tables", "snapshots", "discrepancies", "maintain"}
+    {"sources", "extract", "validate", "report", "sync", "tables", "snapshots", "discrepancies", "maintain", "batches"}
+    | {"contracts"}
     | {"link", "sandbox", "doctor"}
 )
 CASE_WORK = frozenset({"case open", "case add-member", "case add-subject", "case list", "case show"})
@@ -37,7 +38,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {"person", "address", "phone", "query", "link file", "link files", "grant request", "grant list"}
     )
     | CASE_WORK,
-    "engineer": frozenset({"sql", "link files"}) | OPERATIONS,
+    "engineer": frozenset({"sql", "link files", "batches release", "batches replay"}) | OPERATIONS,
     "auditor": frozenset(
         {"audit verify", "audit who-read", "audit show", "audit rotate", "grant list", "case list", "case show"}
         | {"report"}

@@ -12,7 +12,14 @@ import platform
 import sys
 from pathlib import Path
 
-from benchmarks import bench_access, bench_connectors, bench_contracts, bench_sandbox, bench_warehouse
+from benchmarks import (
+    bench_access,
+    bench_connectors,
+    bench_contracts,
+    bench_linkage,
+    bench_sandbox,
+    bench_warehouse,
+)
 from benchmarks.report import Result, write_report
 
 SUITES = {
@@ -21,6 +28,7 @@ SUITES = {
     "contracts": bench_contracts,
     "warehouse": bench_warehouse,
     "access": bench_access,
+    "linkage": bench_linkage,
 }
 REPORT = Path("docs/benchmarks.md")
 

@@ -71,7 +71,7 @@ def write_report(path: Path, results: list[Result], machine: str, day: str, kept
         )
         table.add_row(*cells)
         lines.append("| " + " | ".join(cells) + " |")
-    order = ["sandbox", "connectors", "contracts", "warehouse", "access"]
+    order = ["sandbox", "connectors", "contracts", "warehouse", "access", "linkage"]
     rows = lines[7:] + list(kept or [])
     rows.sort(key=lambda line: order.index(line.split("|")[1].strip()) if line.split("|")[1].strip() in order else 99)
     lines = lines[:7] + rows

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from connectors import declarations
-from xgate.errors import ConfigError
-from xgate.settings import get_settings
+from xgate.errors import EXIT_HELD, EXIT_REJECTED, ConfigError
+from xgate.settings import Settings, get_settings
 
 console = Console()
 
@@ -67,10 +67,35 @@ def extract(
     mode = extract_mode(full, since, until)
     settings = get_settings()
     table = Table("batch", "mode", "rows", "schema changes", "staged at")
-    for result in runner.extract(settings, source, stream, mode, since, until):
-        if commit:
+    results = runner.extract(settings, source, stream, mode, since, until)
+    for result in results:
+        if commit and not result.rejected:
             runner.commit(settings, result.batch_id)
         table.add_row(result.batch_id, result.mode, f"{result.rows:,}", str(result.schema_changes or "-"), result.path)
-        for name, reason in result.rejected_files.items():
-            console.print(f"[yellow]rejected[/] {name}: {reason}")
     console.print(table)
+    code = report_files(settings, source, stream, results)
+    if code:
+        raise typer.Exit(code)
+
+
+def report_files(settings: Settings, source: str, stream: str | None, results: list) -> int:
+    """Print every rejected file, held batch, skipped file and left-out row, one line each (on stderr, so a
+    script reading the table still sees them); the exit code they call for (0: none)."""
+    from connectors.runner import skipped_files
+
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+    code = 0
+    for result in results:
+        if result.rejected:
+            err.print(f"[red]rejected[/] batch {result.batch_id}: {result.rejected}")
+            code = max(code, EXIT_REJECTED)
+        elif getattr(result, "held", ""):
+            err.print(f"[red]held[/] batch {result.batch_id}: {result.held}")
+            code = max(code, EXIT_HELD)
+        for note in result.notes:
+            err.print(f"[yellow]note[/] {note}")
+    for name, why in skipped_files(settings, source, stream).items():
+        err.print(f"[yellow]skipped[/] {name}: {why}")
+    if code:
+        err.print("see 'xgate batches'; after a fix: 'xgate batches replay ID' (or 'release ID' to land a held one)")
+    return code

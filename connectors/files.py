@@ -1,23 +1,32 @@
 """File drops: every matching file in an inbox folder, decoded, checked whole, then read.
 
-Encodings are detected strictly: UTF-8 (with or without BOM), then GBK, then GB18030; a file that is
-none of them, lacks the declared header, or has a row of the wrong width is rejected **whole** to
-``rejected/`` with a ``.reason.txt`` beside it, and nothing from it is staged. A good file stays in
-the inbox until its batch has landed; then :func:`archive` moves it to ``archive/``.
+Each file is its own batch (see :func:`connectors.runner.extract`), so one bad file holds only itself.
+Encodings are detected strictly: UTF-8 (with or without BOM), then GBK, then GB18030; a GBK file with
+UTF-8 text inside (a cell pasted from another system: it would land garbled, 寮犲紶) is rejected with
+the line. Spreadsheets are taken as offices send them: a title row (or merged title cells) above the
+declared header is skipped, a totals row (合计) is left out; XLSX and XLS are read with calamine. A file
+that is none of the encodings, lacks the declared header, or has a row of the wrong width is rejected
+**whole** to ``rejected/`` with a ``.reason.txt`` beside it, and nothing from it is staged. A good file
+stays in the inbox until its batch has landed; then :func:`archive` moves it to ``archive/``.
+
+Files the patterns miss only by letter case (``.CSV``) or by format (``.xls`` where ``.xlsx`` is
+declared, ``.txt``) are reported as skipped on every run rather than ignored in silence; an ``.xls``
+twin of a declared ``.xlsx`` pattern is read.
 """
 
 from __future__ import annotations
 
 import csv
+import fnmatch
 import hashlib
 import io
+import re
 import shutil
-import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pyarrow as pa
-from openpyxl import load_workbook
 
 from connectors.declarations import Source, Stream
 from connectors.reader import Bounds, Chunk
@@ -25,41 +34,65 @@ from xgate.errors import SkippableError, SourceRefused
 from xgate.settings import Connection, Settings
 
 ENCODINGS = ("utf-8-sig", "gbk", "gb18030")
+SPREADSHEETS = (".xlsx", ".xls", ".xlsm", ".ods")
+HEADER_SEARCH = 10  # rows above the header a title may take
+TOTALS = ("合计", "总计", "小计")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+class Sheet:
+    """A decoded file: its header, its rows with their line numbers in the file, and what was left out."""
+
+    def __init__(self, header: list[str], rows: list[tuple[int, list[str]]], encoding: str, notes: list[str]) -> None:
+        self.header, self.rows, self.encoding, self.notes = header, rows, encoding, notes
 
 
 class FileReader:
-    def __init__(self, source: Source, stream: Stream, connection: Connection, settings: Settings) -> None:
+    def __init__(
+        self, source: Source, stream: Stream, connection: Connection, settings: Settings, only: str | None = None
+    ) -> None:
         self.stream = stream
         self.inbox = Path(connection.url)
+        self.only = only  # one file: its own batch
         self.taken: dict[str, dict] = {}  # file -> encoding and sha256; archived when the batch lands
         self.rejected: dict[str, str] = {}
+        self.notes: dict[str, list[str]] = {}
 
-    def read(self, bounds: Bounds) -> Iterator[Chunk]:
+    def listing(self) -> tuple[list[Path], dict[str, str]]:
+        """The files the patterns take, and those they miss only by case or format (name -> why)."""
         if not self.inbox.is_dir():
             raise SourceRefused(f"inbox folder {self.inbox} does not exist")
-        files = sorted({p for pattern in self.stream.patterns for p in self.inbox.glob(pattern) if p.is_file()})
+        return take(self.inbox, self.stream.patterns)
+
+    def read(self, bounds: Bounds) -> Iterator[Chunk]:
+        files = [self.inbox / self.only] if self.only else self.listing()[0]
         for path in files:
+            if not path.is_file():
+                continue
             try:
-                header, rows, encoding = _load(path)
-                table = self._table(path.name, header, rows)
+                sheet = load(path, self.stream.columns)
+                table = self._table(path.name, sheet)
             except SkippableError as exc:
                 self._reject(path, str(exc))
                 continue
-            self.taken[path.name] = {"encoding": encoding, "sha256": _digest(path)}
+            self.taken[path.name] = {"encoding": sheet.encoding, "sha256": _digest(path)}
+            if sheet.notes:
+                self.notes[path.name] = sheet.notes
             kinds = dict.fromkeys(table.column_names, "string")
-            yield Chunk(table, [f"file={path.name}#row={i + 2}" for i in range(table.num_rows)], kinds)
+            yield Chunk(table, [f"file={path.name}#row={number}" for number, _ in sheet.rows], kinds)
 
-    def _table(self, name: str, header: list[str], rows: list[list[str]]) -> pa.Table:
-        declared = self.stream.columns
+    def _table(self, name: str, sheet: Sheet) -> pa.Table:
+        declared, header = self.stream.columns, sheet.header
         missing = [h for h in declared if h not in header]
         if missing:
             raise SkippableError(f"{name}: missing header column(s) {', '.join(missing)}; found {header[:20]}")
-        for number, row in enumerate(rows, start=2):
+        for number, row in sheet.rows:
             if len(row) != len(header):
                 raise SkippableError(f"{name}: line {number} has {len(row)} fields, the header has {len(header)}")
         at = {h: i for i, h in enumerate(header)}
+        rows = [row for _, row in sheet.rows]
         columns = {column: pa.array([row[at[h]] for row in rows], pa.string()) for h, column in declared.items()}
-        extra = [h for h in header if h not in declared]
+        extra = [h for h in header if h not in declared and h]
         for h in extra:  # an undeclared column is kept and shows up as schema drift
             columns[h] = pa.array([row[at[h]] for row in rows], pa.string())
         return pa.table(columns)
@@ -74,9 +107,61 @@ class FileReader:
         pass
 
 
-def _load(path: Path) -> tuple[list[str], list[list[str]], str]:
-    if path.suffix.lower() == ".xlsx":
-        return (*_xlsx(path), "xlsx")
+def take(inbox: Path, patterns: Iterable[str]) -> tuple[list[Path], dict[str, str]]:
+    """Split the inbox's files into those the patterns take and those they miss only by case or format.
+
+    An ``.xls`` file is taken where an ``.xlsx`` pattern matches its name with the ``x`` added: offices
+    still save the old format, and calamine reads both.
+    """
+    patterns = tuple(patterns)
+    taken, skipped = [], {}
+    for path in sorted(p for p in inbox.iterdir() if p.is_file()):
+        name = path.name
+        xls_twin = path.suffix.lower() == ".xls" and any(fnmatch.fnmatchcase(name + "x", p) for p in patterns)
+        if xls_twin or any(fnmatch.fnmatchcase(name, p) for p in patterns):
+            taken.append(path)
+        elif hit := next((p for p in patterns if fnmatch.fnmatch(name.lower(), p.lower())), None):
+            skipped[name] = f"matches {hit} only ignoring letter case: rename it (or declare the pattern)"
+        elif hit := next((p for p in patterns if fnmatch.fnmatchcase(path.stem, Path(p).stem)), None):
+            skipped[name] = f"format {path.suffix or '(none)'} is not read: send it as {Path(hit).suffix} ({hit})"
+    return taken, skipped
+
+
+def load(path: Path, declared: Iterable[str] = ()) -> Sheet:
+    """Decode a CSV or spreadsheet; find the declared header in its first rows; leave out a totals row."""
+    if path.suffix.lower() in SPREADSHEETS:
+        lines, encoding = _spreadsheet(path), path.suffix.lower().lstrip(".")
+    else:
+        lines, encoding = _text(path)
+    lines = [(n, row) for n, row in lines if any(cell.strip() for cell in row)]
+    if not lines:
+        raise SkippableError(f"{path.name}: empty file, no header")
+    wanted = set(declared)
+    at = 0
+    for i, (_, row) in enumerate(lines[:HEADER_SEARCH]):
+        if wanted and wanted <= {cell.strip() for cell in row}:
+            at = i
+            break
+    notes = [f"{at} title row(s) above the header skipped"] if at else []
+    header = [h.strip() for h in lines[at][1]]
+    body = []
+    for number, row in lines[at + 1 :]:
+        first = next((cell.strip() for cell in row if cell.strip()), "")
+        if first.startswith(TOTALS):
+            notes.append(f"totals row (line {number}) left out")
+            continue
+        body.append((number, row))
+    if encoding in ("xlsx", "xls", "xlsm", "ods"):  # a sheet's used range is as wide as its widest row
+        width = max((i for i, name in enumerate(header) if name), default=-1) + 1
+        for number, row in body:
+            if any(cell.strip() for cell in row[width:]):
+                raise SkippableError(f"{path.name}: row {number} has values beyond the header's {width} columns")
+        header = header[:width]
+        body = [(n, row[:width] + [""] * (width - len(row))) for n, row in body]
+    return Sheet(header, body, encoding, notes)
+
+
+def _text(path: Path) -> tuple[list[tuple[int, list[str]]], str]:
     raw = path.read_bytes()
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise SkippableError(f"{path.name}: UTF-16 text; expected UTF-8, GBK or GB18030")
@@ -87,33 +172,84 @@ def _load(path: Path) -> tuple[list[str], list[list[str]], str]:
         except UnicodeDecodeError:
             continue
     else:
-        raise SkippableError(f"{path.name}: not valid UTF-8, GBK or GB18030 text")
+        raise SkippableError(f"{path.name}: {_undecodable(raw)}")
+    if encoding != "utf-8-sig":
+        _no_utf8_inside(path.name, raw)
     try:
-        table = [row for row in csv.reader(io.StringIO(text, newline=""), strict=True) if row]
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        lines, start = [], 1
+        for row in reader:
+            lines.append((start, row))
+            start = reader.line_num + 1
     except csv.Error as exc:
         raise SkippableError(f"{path.name}: malformed CSV: {exc}") from None
-    if not table:
-        raise SkippableError(f"{path.name}: empty file, no header")
-    return [h.strip() for h in table[0]], table[1:], encoding
+    return lines, encoding
 
 
-def _xlsx(path: Path) -> tuple[list[str], list[list[str]]]:
+def _undecodable(raw: bytes) -> str:
+    """Why no encoding reads the file, with the first line at fault."""
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        try:
+            line.decode("gb18030")
+        except UnicodeDecodeError:
+            if any(_utf8_words(cell) for cell in line.split(b",")):
+                return _MIXED.format(number)
+            return f"line {number} is not valid UTF-8, GBK or GB18030 text"
+    return "not valid UTF-8, GBK or GB18030 text"
+
+
+_MIXED = "line {} mixes encodings: UTF-8 text inside a GBK file; save the whole file in one encoding (UTF-8 preferred)"
+
+
+def _utf8_words(cell: bytes) -> bool:
+    """Non-ASCII bytes that are valid UTF-8 holding a CJK ideograph."""
+    if cell.isascii():
+        return False
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise SkippableError(f"{path.name}: not a readable XLSX workbook ({type(exc).__name__})") from None
+        return bool(_CJK.search(cell.decode("utf-8")))
+    except UnicodeDecodeError:
+        return False
+
+
+def _no_utf8_inside(name: str, raw: bytes) -> None:
+    """A GBK file whose cells are UTF-8 in places decodes without error into nonsense: find such a cell.
+
+    A cell is UTF-8 in disguise when its bytes are valid UTF-8 holding a CJK ideograph (UTF-8 needs lead
+    and continuation bytes that GBK text only rarely forms, and never for a whole Chinese word).
+    """
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.isascii() and any(_utf8_words(cell) for cell in line.split(b",")):  # a comma: never a GBK byte
+            raise SkippableError(f"{name}: {_MIXED.format(number)}")
+
+
+def _spreadsheet(path: Path) -> list[tuple[int, list[str]]]:
+    from python_calamine import CalamineError, load_workbook
+
     try:
-        values = [["" if c is None else str(c) for c in row] for row in book.worksheets[0].iter_rows(values_only=True)]
-    finally:
-        book.close()
-    values = [row for row in values if any(row)]
-    if not values:
-        raise SkippableError(f"{path.name}: empty workbook, no header")
-    width = max(i for i, name in enumerate(values[0]) if name) + 1 if any(values[0]) else 0  # header's own width
-    for number, row in enumerate(values[1:], start=2):
-        if any(row[width:]):
-            raise SkippableError(f"{path.name}: row {number} has values beyond the header's {width} columns")
-    return [h.strip() for h in values[0][:width]], [row[:width] + [""] * (width - len(row)) for row in values[1:]]
+        book = load_workbook(str(path))
+        rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except (CalamineError, OSError, ValueError, IndexError) as exc:
+        kind = path.suffix.lstrip(".").upper()
+        raise SkippableError(f"{path.name}: not a readable {kind} workbook ({type(exc).__name__})") from None
+    return [(number, [_cell(c) for c in row]) for number, row in enumerate(rows, start=1)]
+
+
+def _cell(value: object) -> str:
+    """A cell as the department typed it. An integral number prints whole; a number too long for a
+    double (an ID number stored as a number) keeps Excel's scientific form, so the check names the loss."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return str(value).upper()
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value).upper() if abs(value) >= 1e15 else repr(value)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S") if value.time() != time() else value.strftime("%Y-%m-%d")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def _digest(path: Path) -> str:

@@ -23,6 +23,7 @@ from connectors.connections import resolve
 from connectors.declarations import Source, Stream
 from connectors.fhir import FhirReader
 from connectors.files import FileReader, archive
+from connectors.locks import source_lock
 from connectors.reader import Bounds, Reader
 from connectors.records import NO_CURSOR, cursor_micros, iso, micros_iso, parse_offset, to_instant
 from connectors.rest import RestReader
@@ -46,6 +47,12 @@ class BatchResult:
     path: str
     schema_changes: dict = field(default_factory=dict)
     rejected_files: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what a file reader left out (title rows, a totals row)
+
+    @property
+    def rejected(self) -> str:
+        """Why the batch's one file was rejected whole ('' when it was read)."""
+        return "; ".join(self.rejected_files.values())
 
 
 class _Window:
@@ -110,10 +117,12 @@ def _outside(micros: np.ndarray, bounds: Bounds) -> np.ndarray:
     return outside
 
 
-def open_reader(source: Source, stream: Stream, key: str, settings: Settings) -> Reader:
+def open_reader(source: Source, stream: Stream, key: str, settings: Settings, file: str | None = None) -> Reader:
     connection = resolve(source.connection, settings)
     if source.kind == "sql":
         return SqlReader(source, stream, key, connection, settings)
+    if source.kind == "files":
+        return FileReader(source, stream, connection, settings, only=file)
     return READERS[source.kind](source, stream, connection, settings)
 
 
@@ -136,7 +145,9 @@ def extract_stream(
     mode: Mode = "incremental",
     since: datetime | None = None,
     until: datetime | None = None,
+    file: str | None = None,
 ) -> BatchResult:
+    """Stage one batch of a stream; for a file drop, ``file`` is the one file the batch reads."""
     state = StateStore(settings.state_dir)
     checkpoint = state.checkpoint(source.name, stream.name)
     staging.sweep_partials(settings, source.name, stream.name)
@@ -153,9 +164,9 @@ def extract_stream(
         bounds = Bounds(datetime.fromisoformat(checkpoint.cursor) - stream.lookback)
         seen = {tuple(p) for p in checkpoint.window}
         seen_until = int(datetime.fromisoformat(checkpoint.cursor).timestamp() * 1_000_000)
-    reader = open_reader(source, stream, key, settings)
+    reader = open_reader(source, stream, key, settings, file)
     batch_id = staging.new_batch_id(source.name, stream.name)
-    state.begin(batch_id, source.name, stream.name, mode)
+    state.begin(batch_id, source.name, stream.name, mode, file)
     writer = staging.BatchWriter(settings, source.name, stream.name, batch_id)
     window = _Window(stream.lookback)
     kinds: dict[str, str] = {}
@@ -181,7 +192,7 @@ def extract_stream(
         pending["schema"] = {k: checkpoint.schema.get(k, v) if v == "null" else v for k, v in kinds.items()}
         extra = {}
         if isinstance(reader, FileReader):
-            extra = {"files": reader.taken, "rejected_files": reader.rejected}
+            extra = {"files": reader.taken, "rejected_files": reader.rejected, "notes": reader.notes}
         meta = {
             "mode": mode,
             "schema_changes": changes,
@@ -191,15 +202,27 @@ def extract_stream(
             "bounds": [iso(b) if b else None for b in (bounds.since, bounds.until)],
         } | extra
         path = writer.close(meta)
-        state.staged(batch_id, writer.rows, pending)
+        if getattr(reader, "rejected", None):
+            state.rejected(batch_id, "; ".join(reader.rejected.values()))
+        else:
+            state.staged(batch_id, writer.rows, pending)
     except BaseException as exc:
         writer.abort()
         state.failed(batch_id, str(exc) or type(exc).__name__)
         raise
     finally:
         reader.close()
+    notes = [f"{name}: {note}" for name, said in getattr(reader, "notes", {}).items() for note in said]
     return BatchResult(
-        batch_id, source.name, stream.name, mode, writer.rows, str(path), changes, getattr(reader, "rejected", {})
+        batch_id,
+        source.name,
+        stream.name,
+        mode,
+        writer.rows,
+        str(path),
+        changes,
+        getattr(reader, "rejected", {}),
+        notes=notes,
     )
 
 
@@ -213,7 +236,34 @@ def extract(
 ) -> list[BatchResult]:
     source = declarations.source(source_name, settings.sources_dir)
     streams = [source.stream(stream_name)] if stream_name else list(source.streams)
-    return [extract_stream(settings, source, s, mode, since, until) for s in streams]
+    results = []
+    with source_lock(settings, source.name):
+        for stream in streams:
+            if source.kind == "files":
+                results += extract_files(settings, source, stream, mode)
+            else:
+                results.append(extract_stream(settings, source, stream, mode, since, until))
+    return results
+
+
+def extract_files(settings: Settings, source: Source, stream: Stream, mode: Mode = "incremental") -> list[BatchResult]:
+    """One batch per file in the inbox, so a bad file holds only itself (an empty inbox: no batch)."""
+    key = for_source(source.name, stream.name).primary_key
+    files, _ = open_reader(source, stream, key, settings).listing()
+    return [extract_stream(settings, source, stream, mode, file=path.name) for path in files]
+
+
+def skipped_files(settings: Settings, source_name: str, stream_name: str | None = None) -> dict[str, str]:
+    """Files of a drop's inbox that its patterns miss only by letter case or format, with why: reported on
+    every run, so a ``.CSV`` or an unexpected format is not ignored for ever."""
+    source = declarations.source(source_name, settings.sources_dir)
+    if source.kind != "files":
+        return {}
+    skipped = {}
+    for stream in [source.stream(stream_name)] if stream_name else source.streams:
+        key = for_source(source.name, stream.name).primary_key
+        skipped |= open_reader(source, stream, key, settings).listing()[1]
+    return skipped
 
 
 def commit(settings: Settings, batch_id: str) -> None:
@@ -222,4 +272,5 @@ def commit(settings: Settings, batch_id: str) -> None:
     if manifest.get("files"):  # files first: a failed move leaves the batch uncommitted, to be retried
         source = declarations.source(manifest["source"], settings.sources_dir)
         archive(Path(resolve(source.connection, settings).url), manifest["files"], batch_id)
-    StateStore(settings.state_dir).commit(batch_id)
+    for old in StateStore(settings.state_dir).commit(batch_id):
+        staging.remove(settings, old)

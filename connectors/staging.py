@@ -111,6 +111,11 @@ def read_batch(settings: Settings, batch_id: str) -> pa.Table:
     return pa.concat_tables(tables, promote_options="permissive")
 
 
+def remove(settings: Settings, batch_id: str) -> None:
+    """Sweep a superseded batch's staged files (a later batch of the same data has landed)."""
+    shutil.rmtree(batch_dir(settings, batch_id), ignore_errors=True)
+
+
 def sweep_partials(settings: Settings, source: str, stream: str) -> None:
     """Remove batches a killed run left half-written; they were never staged, so nothing is lost."""
     for partial in (settings.staging_dir / source / stream).glob("*.partial"):

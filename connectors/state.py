@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS checkpoint (
     PRIMARY KEY (source, stream));
 CREATE TABLE IF NOT EXISTS batch (
     batch_id TEXT PRIMARY KEY, source TEXT, stream TEXT, mode TEXT, status TEXT, rows INTEGER,
-    started_at TEXT, finished_at TEXT, pending TEXT, error TEXT);
+    started_at TEXT, finished_at TEXT, pending TEXT, error TEXT, file TEXT);
 CREATE INDEX IF NOT EXISTS batch_by_stream ON batch (source, stream, started_at);
 """
 
@@ -46,6 +46,8 @@ class StateStore:
         self.path = folder / "connectors.sqlite"
         with self._db() as db:
             db.executescript(SCHEMA)
+            if "file" not in {row["name"] for row in db.execute("PRAGMA table_info(batch)")}:  # ledgers before it
+                db.execute("ALTER TABLE batch ADD COLUMN file TEXT")
 
     def _db(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -62,13 +64,31 @@ class StateStore:
             row["cursor"], row["key"], [tuple(p) for p in json.loads(row["window"])], json.loads(row["schema"])
         )
 
-    def begin(self, batch_id: str, source: str, stream: str, mode: str) -> None:
+    def begin(self, batch_id: str, source: str, stream: str, mode: str, file: str | None = None) -> None:
+        """Record a new batch; an earlier one of the same stream (and file) still ``running`` was killed
+        mid-way (runs of one stream take turns, see :func:`connectors.locks.source_lock`): say so."""
         with self._db() as db:
             db.execute(
-                "INSERT INTO batch (batch_id, source, stream, mode, status, rows, started_at) "
-                "VALUES (?, ?, ?, ?, 'running', 0, ?)",
-                (batch_id, source, stream, mode, now()),
+                "UPDATE batch SET status='abandoned', finished_at=?, error='the run stopped before the batch was "
+                "staged' WHERE status='running' AND source=? AND stream=? AND file IS ?",
+                (now(), source, stream, file),
             )
+            db.execute(
+                "INSERT INTO batch (batch_id, source, stream, mode, status, rows, started_at, file) "
+                "VALUES (?, ?, ?, ?, 'running', 0, ?, ?)",
+                (batch_id, source, stream, mode, now(), file),
+            )
+
+    def rejected(self, batch_id: str, reason: str) -> None:
+        """The batch's one file was rejected whole: nothing to land, the reason is kept."""
+        with self._db() as db:
+            db.execute(
+                "UPDATE batch SET status='rejected', finished_at=?, error=? WHERE batch_id=?", (now(), reason, batch_id)
+            )
+
+    def batch(self, batch_id: str) -> sqlite3.Row | None:
+        with self._db() as db:
+            return db.execute("SELECT * FROM batch WHERE batch_id=?", (batch_id,)).fetchone()
 
     def staged(self, batch_id: str, rows: int, pending: dict) -> None:
         """The batch's files are complete; ``pending`` is what commit will apply once it lands."""
@@ -84,8 +104,10 @@ class StateStore:
                 "UPDATE batch SET status='failed', finished_at=?, error=? WHERE batch_id=?", (now(), error, batch_id)
             )
 
-    def commit(self, batch_id: str) -> None:
-        """The warehouse landed this batch: move the stream's checkpoint forward (never back)."""
+    def commit(self, batch_id: str) -> list[str]:
+        """The warehouse landed this batch: move the stream's checkpoint forward (never back). Batches of the
+        same stream (and file) staged before it by runs that died before landing are superseded: their ids
+        are returned, for their staged files to be swept."""
         with self._db() as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute("SELECT * FROM batch WHERE batch_id=?", (batch_id,)).fetchone()
@@ -111,7 +133,23 @@ class StateStore:
                     ),
                 )
             db.execute("UPDATE batch SET status='landed' WHERE batch_id=?", (batch_id,))
+            superseded = [
+                r["batch_id"]
+                for r in db.execute(
+                    "SELECT batch_id FROM batch WHERE status='staged' AND source=? AND stream=? AND file IS ? "
+                    "AND started_at < ?",
+                    (row["source"], row["stream"], row["file"], row["started_at"]),
+                )
+            ]
+            db.executemany("UPDATE batch SET status='superseded' WHERE batch_id=?", [(b,) for b in superseded])
             db.execute("COMMIT")
+        return superseded
+
+    def batches(self, *statuses: str) -> list[sqlite3.Row]:
+        """Batches in these statuses, oldest first."""
+        marks = ", ".join("?" * len(statuses))
+        with self._db() as db:
+            return db.execute(f"SELECT * FROM batch WHERE status IN ({marks}) ORDER BY started_at", statuses).fetchall()
 
     def last_batches(self, source: str) -> list[sqlite3.Row]:
         with self._db() as db:

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 from xgate.settings import Settings
 
 
-def validate_batch(settings: Settings, batch_id: str) -> Outcome:
-    """Validate a staged batch against its stream's contract; writes the split and the results."""
+def validate_batch(settings: Settings, batch_id: str, hold: bool = True) -> Outcome:
+    """Validate a staged batch against its stream's contract; writes the split and the results (``hold``:
+    see :func:`contracts.validate.validate`)."""
     from datetime import datetime
 
     from connectors import staging
@@ -31,6 +32,7 @@ def validate_batch(settings: Settings, batch_id: str) -> Outcome:
         staging.batch_files(settings, batch_id),
         batch_id,
         extracted_at=datetime.fromisoformat(manifest["extracted_at"]),
+        hold=hold,
     )
 
 

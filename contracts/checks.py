@@ -7,6 +7,7 @@ GX suite; anything else (a plain SQL engine, a report) can read the same list.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -169,6 +170,10 @@ def _quality_check(dataset: str, name: str, q: Any, fail) -> Check:
         if metric == "invalidValues" and "validValues" in arguments:
             return Check(dataset, name, "in_set", severity, (("values", tuple(arguments["validValues"])),), **limit)
         if metric == "invalidValues" and "pattern" in arguments:
+            try:
+                re.compile(str(arguments["pattern"]))
+            except re.error as exc:
+                fail(f"invalid regex {arguments['pattern']!r}: {exc}")
             return Check(dataset, name, "pattern", severity, (("regex", arguments["pattern"]),), **limit)
         if metric in ("nullValues", "missingValues"):
             return Check(dataset, name, "not_null", severity, **limit)
@@ -219,6 +224,12 @@ def compile_contract(path: Path) -> Contract:
         raise ContractError(path, _line_of(tree, ["schema"]), "a contract describes exactly one dataset (one schema)")
     obj = model.schema_[0]
     dataset = model.id or ""
+    for j, rule in enumerate(obj.quality or []):
+        raise ContractError(
+            path,
+            _line_of(tree, ["schema", 0, "quality", j]),
+            f"schema-level quality rule (type {rule.type!r}) is not run by xgate: declare it on a field",
+        )
     custom = _custom(model.customProperties)
     fields: dict[str, Field] = {}
     checks: list[Check] = []
@@ -256,6 +267,13 @@ def compile_contract(path: Path) -> Contract:
                 )
             freshness = timedelta(hours=hours * float(sla.value))
             freshness_field = (sla.element or "").rsplit(".", 1)[-1] or None
+            if sla.element and (freshness_field not in fields or sla.element not in (freshness_field,
+                                f"{dataset}.{freshness_field}", f"{obj.name}.{freshness_field}")):  # fmt: skip
+                raise ContractError(
+                    path,
+                    _line_of(tree, ["slaProperties", i]),
+                    f"SLA element {sla.element!r} is not a field of {dataset} (write {dataset}.<field>)",
+                )
     drift = custom.get("schemaDrift", "evolve")
     if drift not in ("evolve", "freeze", "drop"):
         raise ContractError(
@@ -304,8 +322,47 @@ def field_line(contract: Contract, name: str) -> int:
 
 @cache
 def contracts(folder: Path | None = None) -> dict[str, Contract]:
-    """Every contract by dataset id."""
-    return {c.id: c for c in map(compile_contract, contract_paths(folder))}
+    """Every contract by dataset id, each checked whole: its references name known datasets and fields."""
+    known = {c.id: c for c in map(compile_contract, contract_paths(folder))}
+    for contract in known.values():
+        check_references(contract, known)
+    return known
+
+
+def check_references(contract: Contract, known: dict[str, Contract]) -> None:
+    """A ``references`` rule must name a dataset that has a contract, and a field of it."""
+    for check in contract.checks:
+        if check.name != "references":
+            continue
+        dataset, name = check.arg.get("dataset"), check.arg.get("field")
+        if dataset not in known:
+            raise ContractError(
+                contract.path, field_line(contract, check.field), f"{check.key}: references unknown dataset {dataset!r}"
+            )
+        if name not in known[dataset].fields:
+            raise ContractError(
+                contract.path,
+                field_line(contract, check.field),
+                f"{check.key}: references {dataset}.{name}, which is not a field of {dataset}",
+            )
+
+
+def check_files(paths: list[Path]) -> list[ContractError]:
+    """Every problem of these contract files (one per file: the first), the shipped contracts as the
+    datasets their references may name."""
+    problems, compiled = [], {}
+    for path in paths:
+        try:
+            compiled[path] = compile_contract(path)
+        except ContractError as exc:
+            problems.append(exc)
+    known = {c.id: c for c in map(compile_contract, contract_paths())} | {c.id: c for c in compiled.values()}
+    for contract in compiled.values():
+        try:
+            check_references(contract, known)
+        except ContractError as exc:
+            problems.append(exc)
+    return problems
 
 
 def for_source(source: str, stream: str, folder: Path | None = None) -> Contract:

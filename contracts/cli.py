@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -13,10 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from contracts.checks import compile_contract, contracts, field_line
-from contracts.loader import ContractError
-from xgate.errors import ConfigError, XgateError
-from xgate.settings import get_settings
+from contracts.checks import compile_contract, contracts
+from xgate.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_HELD, EXIT_REJECTED, ConfigError, XgateError
+from xgate.settings import Connection, Settings, get_settings
 
 console = Console()
 
@@ -25,7 +25,11 @@ def _contract(name: str):
     path = Path(name)
     if path.suffix in (".yaml", ".yml") and path.exists():
         from access.files import checked
+        from contracts.checks import check_files
 
+        problems = check_files([checked(get_settings(), path)])
+        if problems:
+            raise problems[0]
         return compile_contract(checked(get_settings(), path))
     known = contracts()
     if name not in known:
@@ -33,10 +37,8 @@ def _contract(name: str):
     return known[name]
 
 
-def read_local(path: Path, header_map: dict[str, str]) -> pa.Table:
-    """A CSV (UTF-8/GBK/GB18030), XLSX, Parquet or JSON file as text columns named like the contract."""
-    from connectors.files import _load
-
+def read_local(path: Path) -> pa.Table:
+    """A Parquet or JSON export as a table (CSV and spreadsheets go through the file-drop reader)."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         return pq.read_table(path)
@@ -46,44 +48,132 @@ def read_local(path: Path, header_map: dict[str, str]) -> pa.Table:
         text = path.read_text(encoding="utf-8")
         records = json.loads(text) if text.lstrip().startswith("[") else [json.loads(x) for x in text.splitlines() if x]
         return json_table(records)[0]
-    if suffix in (".csv", ".xlsx"):
-        header, rows, _ = _load(path)
-        names = [header_map.get(h, h) for h in header]
-        return pa.table({n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(names)})
-    raise ConfigError(f"{path}: unsupported file type {suffix!r} (CSV, XLSX, Parquet or JSON)")
+    raise ConfigError(f"{path}: unsupported file type {suffix!r} (CSV, XLSX, XLS, Parquet or JSON)")
+
+
+# What the department can do about a failing cell, by rule name.
+HOW_TO_FIX = {
+    "excel_number": "format the column as Text before typing or pasting IDs (Excel kept only 15 digits)",
+    "control_chars": "remove the invisible control characters (NUL ...) from the cell",
+    "not_null": "fill in the cell",
+    "unique": "each record once: remove or correct the duplicate",
+    "pattern": "correct the value to the expected format",
+    "allowed_values": "use one of the contract's listed values",
+    "type": "enter a value of the field's type (a date as YYYY-MM-DD, a number without units)",
+    "between": "correct the value: it is outside the allowed range",
+    "id_number": "correct the ID number: its check digit, date or area code is wrong",
+    "references": "the record it refers to is unknown: correct the reference",
+    "held": "the whole batch is held (the reason is above): fix that first",
+}
+
+
+def _staged(settings: Settings, spec, file: Path, tmp: Path) -> tuple[list[Path], str, list[str]]:
+    """The file as sync would stage it: through the stream's own reader when the contract's source is a file
+    drop (same decoding, header search, rejections), else read as Parquet or JSON. (files, rejected, notes)"""
+    from connectors import declarations, staging
+    from connectors.files import FileReader
+    from connectors.reader import Bounds
+
+    source_name, _, stream_name = spec.source.partition(".")
+    declared = declarations.sources(settings.sources_dir).get(source_name)
+    local = settings.model_copy(update={"data_dir": tmp / "data"})
+    writer = staging.BatchWriter(local, source_name, stream_name, f"{source_name}-{stream_name}-local-0")
+    if declared and declared.kind == "files" and file.suffix.lower() not in (".parquet", ".json", ".jsonl", ".ndjson"):
+        inbox = tmp / "inbox"
+        inbox.mkdir()
+        shutil.copy(file, inbox / file.name)
+        reader = FileReader(declared, declared.stream(stream_name), Connection(url=str(inbox)), local, only=file.name)
+        for chunk in reader.read(Bounds()):
+            writer.write(chunk.rows, chunk.origin)
+        if reader.rejected:
+            writer.abort()
+            return [], "; ".join(reader.rejected.values()), []
+        notes = [note for said in reader.notes.values() for note in said]
+    else:
+        table = read_local(file)
+        writer.write(table, [f"file={file.name}#row={i + 2}" for i in range(table.num_rows)])
+        notes = []
+    writer.close({})
+    return staging.batch_files(local, writer.batch_id), "", notes
+
+
+def _failing_rows(local: Settings, spec, batch_id: str, headers: dict[str, str]) -> list[dict]:
+    """Every quarantined cell: the line in the file, the column as the department named it, value, rule, fix."""
+    import duckdb
+
+    path = local.data_dir / "quality" / "quarantine" / f"{batch_id}.parquet"
+    if not path.exists():
+        return []
+    found = duckdb.sql(
+        "SELECT json_extract_string(record, '$._origin'), column_name, value, rule_key "
+        f"FROM read_parquet('{path}') ORDER BY row_number, rule_key"
+    ).fetchall()
+    rows = []
+    for origin, column, value, rule in found:
+        name = rule.removeprefix(f"{spec.id}__").split("__")[-1]
+        line = (origin or "").rpartition("#row=")[2]
+        rows.append(
+            {
+                "line": int(line) if line.isdigit() else None,
+                "column": headers.get(column or "", column or ""),
+                "value": value,
+                "rule": rule.removeprefix(f"{spec.id}__"),
+                "how to fix": HOW_TO_FIX.get(name, "correct the value as the contract's rule says"),
+            }
+        )
+    return rows
+
+
+def _write_failures(rows: list[dict], out: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("failures")
+    sheet.append(["line", "column", "value", "rule", "how to fix"])
+    for row in rows:
+        sheet.append([row["line"], row["column"], row["value"], row["rule"], row["how to fix"]])
+    book.save(out)
 
 
 def validate(
     contract: Annotated[str, typer.Argument(help="Dataset id (e.g. telecom.subscribers) or a contract YAML file.")],
-    file: Annotated[Path, typer.Argument(help="CSV, XLSX, Parquet or JSON export to check.", exists=True)],
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX, XLS, Parquet or JSON export to check.", exists=True)],
+    failures: Annotated[
+        Path | None, typer.Option("--failures", help="Write every failing row to this XLSX for the department.")
+    ] = None,
+    show: Annotated[int, typer.Option(help="Failing rows to print (all of them go to --failures).")] = 20,
 ) -> None:
-    """Check a local file against a contract; nothing is stored. Exit 1 if any row would be quarantined."""
+    """Check a local file as sync would (same reader, same rules); nothing is stored. Exit 1 if any row
+    would be quarantined, 3 if the batch would be held, 4 if the file would be rejected."""
     from access.files import checked
     from connectors.declarations import sources
     from contracts.validate import validate as run_validation
 
-    file = checked(get_settings(), file)  # the caller's file, never xgate's own stores
+    settings = get_settings()
+    file = checked(settings, file)  # the caller's file, never xgate's own stores
+    out = checked(settings, failures, write=True) if failures is not None else None
     spec = _contract(contract)
     source, _, stream = spec.source.partition(".")
-    declared = sources(get_settings().sources_dir).get(source)
-    header_map = declared.stream(stream).columns if declared and declared.kind == "files" else {}
-    try:
-        table = read_local(file, header_map)
-    except XgateError:
-        raise
-    except Exception as exc:  # a file the readers cannot parse at all
-        raise ConfigError(f"{file}: cannot be read: {exc}") from None
-    missing = [f for f in spec.fields if f not in table.column_names]
-    if missing:
-        raise ContractError(
-            spec.path,
-            field_line(spec, missing[0]),
-            f"field {missing[0]!r} is not in {file.name} (it has {', '.join(table.column_names[:12])})",
-        )
+    declared = sources(settings.sources_dir).get(source)
+    drop = declared is not None and declared.kind == "files"
+    headers = {v: k for k, v in declared.stream(stream).columns.items()} if drop else {}
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
     with tempfile.TemporaryDirectory() as tmp:
-        staged = Path(tmp) / "export.parquet"
-        pq.write_table(table, staged)
-        outcome = run_validation(get_settings(), spec, [staged], batch_id=f"local-{file.stem}", write=False)
+        try:
+            staged, rejected, notes = _staged(settings, spec, file, Path(tmp))
+        except XgateError:
+            raise
+        except Exception as exc:  # a file the readers cannot parse at all
+            raise ConfigError(f"{file.name}: cannot be read ({type(exc).__name__})") from None
+        if rejected:
+            err.print(f"[red]rejected[/] {rejected}")
+            raise typer.Exit(EXIT_REJECTED)
+        for note in notes:
+            err.print(f"[yellow]note[/] {file.name}: {note}")
+        local = settings.model_copy(update={"data_dir": Path(tmp) / "data"})
+        batch_id = f"{source}-{stream}-local-0"
+        outcome = run_validation(settings, spec, staged, batch_id=batch_id, into=local)
+        rows = _failing_rows(local, spec, batch_id, headers)
     summary = Table("rule", "severity", "failed", "of", title=f"{file.name} against {spec.id} {spec.version}")
     for rule in outcome.rules:
         if rule.unexpected or rule.skipped:
@@ -91,14 +181,53 @@ def validate(
                 rule.check.key, rule.check.severity, f"{rule.unexpected:,}", rule.skipped or f"{rule.checked:,}"
             )
     console.print(summary)
+    if rows:
+        listing = Table("line", "column", "value", "rule", "how to fix", title="failing rows")
+        for row in rows[:show]:
+            cells = (row["line"] or "-", row["column"], row["value"] or "", row["rule"], row["how to fix"])
+            listing.add_row(*map(str, cells))
+        console.print(listing)
+        if len(rows) > show:
+            console.print(f"... {len(rows) - show:,} more failing cells (all of them: --failures out.xlsx)")
+    if out is not None:
+        _write_failures(rows, out)
+        console.print(f"failing rows written to {out}")
     console.print(
         f"rows {outcome.rows_in:,}: would land {outcome.rows_passed:,}, would be quarantined "
-        f"{outcome.rows_quarantined:,}" + (f"\n[red]{outcome.held}[/]" if outcome.held else "")
+        f"{outcome.rows_quarantined:,}"
     )
     if outcome.drift:
         console.print(f"[yellow]schema drift[/]: {outcome.drift} (policy: {spec.schema_drift})")
+    if outcome.held:
+        err.print(f"[red]held[/] {outcome.held}")
+        raise typer.Exit(EXIT_HELD)
     if outcome.rows_quarantined:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
+
+
+contracts_app = typer.Typer(help="Data contracts: check them whole before they are used.", no_args_is_help=True)
+
+
+@contracts_app.command("check")
+def contracts_check(
+    files: Annotated[list[Path] | None, typer.Argument(help="Contract files; default: every shipped contract.")] = None,
+) -> None:
+    """Check contracts whole: valid ODCS, known rules and regexes, SLA elements and references that exist.
+    Every problem is one line (file:line: reason); exit 2 if there is any."""
+    from contracts.checks import check_files
+    from contracts.loader import contract_paths
+
+    paths = files or contract_paths()
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise ConfigError(f"no such contract file: {missing[0]}")
+    problems = check_files(paths)
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+    for problem in problems:
+        err.print(f"[red]error:[/] {problem}")
+    if problems:
+        raise typer.Exit(EXIT_CONFIG)
+    console.print(f"{len(paths)} contract(s) checked: no problem")
 
 
 def report(

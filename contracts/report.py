@@ -85,10 +85,19 @@ def build_report(settings: Settings) -> str:
         f"<p class='note'>Generated {now} from {escape(str(settings.data_dir))}. Target: accuracy and freshness "
         f"at or above {TARGET:.0%} (准确率、鲜活率 ≥ 95%).</p>"
     ]
+    from connectors.state import StateStore
+
+    ledger = StateStore(settings.state_dir)
+    # only validations of batches that landed (held ones land in quarantine): a run that died after
+    # validating is validated again by the next, and must not count twice
+    con.execute("CREATE TABLE counted (batch_id VARCHAR)")
+    con.executemany("INSERT INTO counted VALUES (?)", [(r["batch_id"],) for r in ledger.batches("landed")])
+    rejected = ledger.batches("rejected")
     if not _has(settings, "batches"):
-        return "".join(html) + "<p>No batch has been validated yet.</p></body></html>"
+        return "".join(html) + "<p>No batch has been validated yet.</p>" + _rejected(rejected) + "</body></html>"
     batches = con.execute(
-        f"SELECT * FROM read_parquet('{_quality(settings, 'batches')}', union_by_name=true) ORDER BY validated_at"
+        f"SELECT * FROM read_parquet('{_quality(settings, 'batches')}', union_by_name=true) "
+        "WHERE batch_id IN (SELECT batch_id FROM counted) ORDER BY validated_at"
     ).fetchall()
     names = [d[0] for d in con.description]
     batches = [dict(zip(names, row)) for row in batches]
@@ -137,11 +146,28 @@ def build_report(settings: Settings) -> str:
         if batch["rows_in"]:
             points.setdefault(batch["department"], []).append((i, batch["rows_passed"] / batch["rows_in"]))
     html.append(_trend_svg(points, len(batches)))
+    html.append(_rejected(rejected, [b for b in batches if b["held"]]))
     html.append(_failing_rules(settings, con, known))
     from linkage.charts import report_section
 
     html.append(report_section(settings))
     return "".join(html) + "</body></html>"
+
+
+def _rejected(rejected: list, held: list[dict] | None = None) -> str:
+    """Files rejected whole and batches held whole, with their reasons: each waits for someone."""
+    if not rejected and not held:
+        return ""
+    html = [
+        "<h2>Held and rejected</h2><p class='note'>Each waits for an engineer: <code>xgate batches</code>, then "
+        "<code>release</code> or <code>replay</code>.</p><table><tr><th>batch</th><th>status</th><th>reason</th></tr>"
+    ]
+    for b in held or []:
+        html.append(f"<tr><td><code>{escape(b['batch_id'])}</code></td><td>held</td><td>{escape(b['held'])}</td></tr>")
+    for r in rejected:
+        reason = escape(r["error"] or "")
+        html.append(f"<tr><td><code>{escape(r['batch_id'])}</code></td><td>rejected</td><td>{reason}</td></tr>")
+    return "".join(html) + "</table>"
 
 
 def _failing_rules(settings: Settings, con: duckdb.DuckDBPyConnection, known: dict) -> str:
@@ -150,6 +176,7 @@ def _failing_rules(settings: Settings, con: duckdb.DuckDBPyConnection, known: di
     top = con.execute(
         f"SELECT rule_key, any_value(severity), sum(failed), sum(checked) FROM "
         f"read_parquet('{_quality(settings, 'results')}', union_by_name=true) WHERE failed > 0 "
+        "AND batch_id IN (SELECT batch_id FROM counted) "
         "GROUP BY rule_key ORDER BY 3 DESC LIMIT 10"
     ).fetchall()
     html = [

@@ -71,8 +71,13 @@ def validate(
     batch_id: str,
     write: bool = True,
     extracted_at: datetime | None = None,
+    into: Settings | None = None,
+    hold: bool = True,
 ) -> Outcome:
-    """Validate Parquet files of one batch; with ``write`` the split and the results are stored."""
+    """Validate Parquet files of one batch; with ``write`` the split and the results are stored (under
+    ``into``'s data directory when given: ``xgate validate`` keeps them apart from the lake's). Without
+    ``hold`` the batch is never held as a whole (an engineer released it after review): failing rows are
+    still quarantined one by one."""
     from contracts.engine import checking_connection, compile_checks, prepare_sql, run_checks  # GX loads here
 
     started = time.perf_counter()
@@ -103,6 +108,7 @@ def validate(
         except (duckdb.BinderException, duckdb.ConversionException, duckdb.InvalidInputException) as exc:
             # what the contract asks cannot be computed on this data; anything else (memory, disk) is retried
             raise ContractError(contract.path, 1, f"checks could not be evaluated on this batch: {exc}") from None
+        rules += _cell_checks(contract, run, [name for name, _ in schema], text, rows_in)
         errors = [r.check.key for r in rules if r.check.severity == "error"]
         error_list = ", ".join(map(literal, errors)) or "''"
         failing = run(f"SELECT count(DISTINCT _row) FROM failures WHERE rule_key IN ({error_list})")[0][0]
@@ -124,6 +130,8 @@ def validate(
                 f"{failing:,} of {rows_in:,} rows ({failing / rows_in:.1%}) fail error rules, above the "
                 f"contract's threshold of {contract.error_threshold:.0%}: batch held in quarantine"
             )
+        if not hold:
+            held = ""
         if held:  # every row goes to quarantine: the ones no rule flagged join the flagged rows
             run("INSERT INTO flagged SELECT *, [] FROM prepared WHERE _row NOT IN (SELECT _row FROM flagged)")
             run(f"INSERT INTO failures SELECT _row, {literal(contract.id + '__batch__held')} FROM flagged")
@@ -144,13 +152,47 @@ def validate(
             *freshness,
         )
         if write:
-            _write(settings, contract, run, outcome, errors, columns, [name for name, _ in schema])
+            _write(into or settings, contract, run, outcome, errors, columns, [name for name, _ in schema])
     finally:
         con.close()
     outcome.seconds = time.perf_counter() - started
     if write:
-        _write_results(settings, contract, outcome)
+        _write_results(into or settings, contract, outcome)
     return outcome
+
+
+# Cells no contract should have to forbid, named for what went wrong in the department's spreadsheet. They
+# run on every text field and appear as rules only where a batch has such a cell.
+CELL_RULES = {
+    "excel_number": r"^[0-9](\.[0-9]+)?[eE]\+?[0-9]+$",  # 5.10422E+17: an ID stored as a number, digits lost
+    "control_chars": r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]",  # NUL and other control characters
+}
+
+
+def _cell_checks(contract: Contract, run, prepared: list[str], text: set[str], rows_in: int) -> list[RuleResult]:
+    """Quarantine rows whose cells hold an Excel number where text was declared, or control characters."""
+    from contracts.checks import Check
+    from contracts.engine import RuleResult
+
+    probes = []
+    for name in (c for c in prepared if c in contract.fields and c in text):
+        value = f"CAST({quote(name + '__original' if name + '__original' in prepared else name)} AS VARCHAR)"
+        for rule, pattern in CELL_RULES.items():
+            if rule != "excel_number" or contract.fields[name].logical_type == "string":
+                probes.append((Check(contract.id, name, rule), f"regexp_matches({value}, {literal(pattern)})"))
+    if not probes:
+        return []
+    counts = run("SELECT " + ", ".join(f"count(*) FILTER (WHERE {p})" for _, p in probes) + " FROM prepared")[0]
+    found = []
+    for (check, predicate), failed in zip(probes, counts):
+        if failed:
+            run(f"INSERT INTO failures SELECT _row, {literal(check.key)} FROM prepared WHERE {predicate}")
+            run(
+                f"INSERT INTO flagged SELECT *, [] FROM prepared WHERE {predicate} "
+                "AND _row NOT IN (SELECT _row FROM flagged)"
+            )
+            found.append(RuleResult(check, failed, rows_in))
+    return found
 
 
 def stored_outcome(settings: Settings, batch_id: str) -> Outcome | None:

@@ -6,7 +6,9 @@ matches comes from exact ID + name pairs, u from random pairs, m from EM first o
 an exact ID (it learns how names, dates, phones and addresses of one person differ), then on pairs
 with one name (the ID's own levels: swapped, one digit off) and on pairs with one birth date and
 sex (the name's levels: homophones, one character off, as records without an ID show them);
-splink averages each level's estimates over the sessions that learned it. The trained model is splink's JSON, saved by the caller per run.
+splink averages each level's estimates over the sessions that learned it. The u of ID numbers close
+enough to hold one birth date is measured among pairs born on one day (see ``comparisons.SAME_BIRTH``).
+The trained model is splink's JSON, saved by the caller per run.
 """
 
 from __future__ import annotations
@@ -80,7 +82,37 @@ def train(con: duckdb.DuckDBPyConnection, tables: list[str], link_type: str = "d
         t.estimate_parameters_using_expectation_maximisation("l.id18 = r.id18", max_pairs=EM_PAIRS)
     for rule in ("l.name_cp = r.name_cp", "l.birth_date = r.birth_date AND l.sex = r.sex"):
         t.estimate_parameters_using_expectation_maximisation(rule, max_pairs=EM_PAIRS)
-    return _linker(con, tables, smoothed(linker.misc.save_model_to_json()), link_type, explain)
+    model = linker.misc.save_model_to_json()
+    same_day = same_birth_u(con, tables)
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("label_for_charts") in same_day:
+                level["u_probability"] = same_day[level["label_for_charts"]]
+    return _linker(con, tables, smoothed(model), link_type, explain)
+
+
+def same_birth_u(con: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, float]:
+    """u of the ID levels of :data:`comparisons.SAME_BIRTH`: their share among pairs of records born on
+    one day (dates taken from valid IDs) with different ID numbers and names that are not alike (two
+    people, not one person's typo), up to :data:`U_PAIRS` such pairs (whole days, picked at random);
+    add-one smoothed, so a small lake does not read "never seen" as "impossible among strangers"."""
+    dated = " UNION ALL ".join(
+        f"SELECT unique_id, id_body, id_sorted, id18, birth_date, name_cp, name_py FROM {t} "
+        "WHERE id18 IS NOT NULL AND strftime(birth_date, '%Y%m%d') = substring(id18, 7, 8)"
+        for t in tables
+    )
+    pairs, swapped, one_off = con.execute(
+        f"""WITH d AS ({dated}),
+        days AS (SELECT birth_date, count(*) AS n FROM d GROUP BY birth_date),
+        picked AS (SELECT birth_date FROM days
+                   QUALIFY sum(n * (n - 1) / 2) OVER (ORDER BY hash(birth_date), birth_date) <= {U_PAIRS})
+        SELECT count(*), count(*) FILTER (WHERE hamming(a.id_body, b.id_body) = 2 AND a.id_sorted = b.id_sorted),
+          count(*) FILTER (WHERE hamming(a.id_body, b.id_body) = 1)
+        FROM d a JOIN d b ON a.birth_date = b.birth_date AND a.unique_id < b.unique_id AND a.id18 <> b.id18
+        WHERE a.birth_date IN (SELECT birth_date FROM picked) AND a.name_py IS DISTINCT FROM b.name_py
+          AND NOT coalesce(xl_edit1(a.name_cp, b.name_cp), false)"""
+    ).fetchone()
+    return dict(zip(comparisons.SAME_BIRTH, ((swapped + 1) / (pairs + 2), (one_off + 1) / (pairs + 2))))
 
 
 def smoothed(model: dict) -> dict:
@@ -128,20 +160,28 @@ def predict(con: duckdb.DuckDBPyConnection, linker, threshold: float) -> Scored:
     return _scored(con, frame, threshold, list(comparisons.BLOCKING_RULES.values()))
 
 
-def between(con: duckdb.DuckDBPyConnection, model: dict, existing: str, new: str, explain: bool = False) -> tuple:
+def between(
+    con: duckdb.DuckDBPyConnection, model: dict, existing: str, new: str, explain: bool = False, tf: str | None = None
+) -> tuple:
     """(frame of new-vs-existing candidate pairs scored with a saved model, the linker): splink's
-    ``predict_between``, whose cost follows the new records; term frequencies from the existing ones."""
+    ``predict_between``, whose cost follows the new records. Name term frequencies come from ``tf`` (a
+    table of ``name_cp``, ``tf_name_cp`` over every lake record) when given, else from the existing ones."""
     linker = _linker(con, [existing], model, "dedupe_only", explain)
-    linker.table_management.compute_tf_table("name_cp")
+    if tf is None:
+        linker.table_management.compute_tf_table("name_cp")
+    else:
+        linker.table_management.register_term_frequency_lookup(linker._db_api.register(tf), "name_cp")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {new}_in AS SELECT * FROM {new} WHERE {LINKABLE}")
     fresh = linker._db_api.register(f"{new}_in")
     old = next(iter(linker._input_tables_dict.values()))
     return linker.inference.predict_between(fresh, old), linker
 
 
-def predict_new(con: duckdb.DuckDBPyConnection, model: dict, existing: str, new: str, threshold: float) -> Scored:
+def predict_new(
+    con: duckdb.DuckDBPyConnection, model: dict, existing: str, new: str, threshold: float, tf: str | None = None
+) -> Scored:
     """New records scored against existing ones and against each other, with a saved model."""
-    frame, linker = between(con, model, existing, new)
+    frame, linker = between(con, model, existing, new, tf=tf)
     within = linker.inference.predict_within(linker._db_api.register(f"{new}_in", table_name=f"{new}_within"))
     rules = list(comparisons.BLOCKING_RULES.values())
     a, b = _scored(con, frame, threshold, rules), _scored(con, within, threshold, rules)

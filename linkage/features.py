@@ -62,7 +62,8 @@ CREATE OR REPLACE TEMP MACRO xl_halfwidth(s) AS
                '0123456789XxABCDEFGHIJKLMNOPQRSTUVWYZ -+()');
 CREATE OR REPLACE TEMP MACRO xl_check_char(body) AS
   substring('10X98765432', CAST(list_sum(list_transform(range(17),
-    lambda i: CAST(substring(body, i + 1, 1) AS INTEGER) * [7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2][i + 1])) % 11 AS BIGINT) + 1, 1);
+    lambda i: CAST(substring(body, i + 1, 1) AS INTEGER) * [7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2][i + 1])) % 11
+    AS BIGINT) + 1, 1);
 CREATE OR REPLACE TEMP MACRO xl_id_clean(s) AS upper(regexp_replace(xl_halfwidth(s), '[\s-]', '', 'g'));
 CREATE OR REPLACE TEMP MACRO xl_id18(s) AS (
   WITH c AS (SELECT xl_id_clean(s) AS v)
@@ -71,7 +72,8 @@ CREATE OR REPLACE TEMP MACRO xl_id18(s) AS (
     WHEN v IN ('123456789012345678', '012345678901234567', '123456789012345') THEN NULL
     WHEN regexp_full_match(v, '[0-9]{17}[0-9X]') THEN v
     WHEN regexp_full_match(v, '[0-9]{15}')
-      THEN substring(v, 1, 6) || '19' || substring(v, 7, 9) || xl_check_char(substring(v, 1, 6) || '19' || substring(v, 7, 9))
+      THEN substring(v, 1, 6) || '19' || substring(v, 7, 9)
+        || xl_check_char(substring(v, 1, 6) || '19' || substring(v, 7, 9))
     ELSE NULL END FROM c);
 CREATE OR REPLACE TEMP MACRO xl_date(s) AS COALESCE(
   TRY_CAST(s AS DATE),

@@ -3,7 +3,9 @@
 A list is a CSV (UTF-8, GBK or GB18030), XLSX or Parquet file read the way ``xgate validate`` reads an
 export; ``--map role=column`` names which column plays which role (:data:`linkage.features.ROLES`).
 Two files are linked with a model trained on them (splink, ``link_only``); a file against the lake is
-scored with the lake's latest trained model over its stored features, so it costs what the list costs.
+scored with the lake's latest trained model against the stored records that share a blocking key with
+it (and the other records of their persons), so past one scan of the stored features it costs what the
+list costs.
 Each candidate pair comes out with both keys, the match probability and the reason (the comparison
 level each field reached).
 """
@@ -83,7 +85,8 @@ def _reasons(con: duckdb.DuckDBPyConnection, frame, model: dict) -> str:
 
 def _pairs(con: duckdb.DuckDBPyConnection, frame, model: dict, threshold: float) -> pa.Table:
     return con.execute(
-        f"SELECT unique_id_l AS key_l, unique_id_r AS key_r, match_probability, {_reasons(con, frame, model)} AS reason "
+        f"SELECT unique_id_l AS key_l, unique_id_r AS key_r, match_probability, "
+        f"{_reasons(con, frame, model)} AS reason "
         f"FROM {frame.physical_name} WHERE match_probability >= ? ORDER BY match_probability DESC, key_l, key_r",
         [threshold],
     ).to_arrow_table()
@@ -122,30 +125,33 @@ def link_list_against_lake(con: duckdb.DuckDBPyConnection, listing: pa.Table, th
     ``con`` must read ``linkage.features``, ``linkage.models`` and ``shared.person_link`` of the lake (an
     investigator's read: the caller routes it through the access layer and records it).
     """
-    from linkage.lake import latest_model
+    from linkage.lake import latest_model, neighbours
 
     found = latest_model(con)
     if found is None:
         raise ConfigError("the lake has no linkage model yet: run 'xgate link' first")
     work = engine.workspace()
     try:
-        work.register("_arrow", con.execute("SELECT * EXCLUDE (fingerprint) FROM linkage.features").to_arrow_table())
-        work.execute("CREATE TEMP TABLE people AS SELECT * FROM _arrow")
-        work.unregister("_arrow")
         work.register("_in", listing)
         features.build(work, "_in", "outside")
         work.unregister("_in")
-        frame, _ = engine.between(work, found[1], "people", "outside", explain=True)
+        con.register("_outside", work.execute("SELECT * FROM outside").to_arrow_table())
+        try:
+            context, tf = neighbours(con, "_outside", exclude=False)
+        finally:
+            con.unregister("_outside")
+        for name, table in (("people", context.drop_columns(["person_key"])), ("tf_name", tf)):
+            work.register("_arrow", table)
+            work.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM _arrow")
+            work.unregister("_arrow")
+        frame, _ = engine.between(work, found[1], "people", "outside", explain=True, tf="tf_name")
         pairs = _oriented(_pairs(work, frame, found[1], threshold), listing)
     finally:
         work.close()
-    links = con.execute(
-        "SELECT dataset || ':' || record_key AS key_r, person_key FROM shared.person_link"
-    ).to_arrow_table()
     scratch = duckdb.connect()
     scratch.register("p", pairs)
-    scratch.register("l", links)
+    scratch.register("l", context.select(["unique_id", "person_key"]))
     return scratch.execute(
-        "SELECT p.key_l, p.key_r, l.person_key, p.match_probability, p.reason FROM p LEFT JOIN l USING (key_r) "
-        "ORDER BY p.match_probability DESC, p.key_l, p.key_r"
+        "SELECT p.key_l, p.key_r, l.person_key, p.match_probability, p.reason FROM p "
+        "LEFT JOIN l ON l.unique_id = p.key_r ORDER BY p.match_probability DESC, p.key_l, p.key_r"
     ).to_arrow_table()

@@ -19,13 +19,15 @@ def assign(con: duckdb.DuckDBPyConnection, clusters: str, previous: str, next_ke
     ``previous`` (``unique_id``, ``person_key``); new keys count from ``next_key``."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _overlap AS
-        SELECT c.cluster, p.person_key, count(*) AS n FROM {clusters} c JOIN {previous} p USING (unique_id) GROUP BY ALL"""
+        SELECT c.cluster, p.person_key, count(*) AS n FROM {clusters} c JOIN {previous} p USING (unique_id)
+        GROUP BY ALL"""
     )
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _kept AS
         WITH best AS (SELECT person_key, cluster, n FROM _overlap
                       QUALIFY row_number() OVER (PARTITION BY person_key ORDER BY n DESC, cluster) = 1)
-        SELECT cluster, person_key FROM best QUALIFY row_number() OVER (PARTITION BY cluster ORDER BY n DESC, person_key) = 1"""
+        SELECT cluster, person_key FROM best
+        QUALIFY row_number() OVER (PARTITION BY cluster ORDER BY n DESC, person_key) = 1"""
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _cluster_key AS
@@ -40,9 +42,10 @@ def assign(con: duckdb.DuckDBPyConnection, clusters: str, previous: str, next_ke
     )
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _history AS
-        SELECT CASE WHEN o.person_key IN (SELECT person_key FROM _kept) THEN 'split' ELSE 'merge' END AS event,
-          CASE WHEN o.person_key IN (SELECT person_key FROM _kept) THEN o.person_key ELSE k.person_key END AS person_key,
-          CASE WHEN o.person_key IN (SELECT person_key FROM _kept) THEN k.person_key ELSE o.person_key END AS other_key,
+        WITH o AS (SELECT *, person_key IN (SELECT person_key FROM _kept) AS kept FROM _overlap)
+        SELECT CASE WHEN o.kept THEN 'split' ELSE 'merge' END AS event,
+          CASE WHEN o.kept THEN o.person_key ELSE k.person_key END AS person_key,
+          CASE WHEN o.kept THEN k.person_key ELSE o.person_key END AS other_key,
           o.n AS records
-        FROM _overlap o JOIN _cluster_key k USING (cluster) WHERE k.person_key <> o.person_key"""
+        FROM o JOIN _cluster_key k USING (cluster) WHERE k.person_key <> o.person_key"""
     )

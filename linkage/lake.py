@@ -14,7 +14,10 @@ Tables (DuckLake, so every run is a snapshot and a past linkage can be read with
 
 A full run trains the model and clusters everything, mapping clusters onto the previous keys; an
 incremental run (the default once a model exists) links only records that are new or changed since
-the last run, against the stored features, with the latest model.
+the last run (their role values' fingerprint differs from the stored one), with the latest model,
+against the stored records that share a blocking key with them and the other records of those
+persons: past one scan of the lake's fingerprints (DuckDB, about a second per million records), its
+cost follows the new records, not the lake.
 """
 
 from __future__ import annotations
@@ -27,14 +30,11 @@ from dataclasses import asdict, dataclass
 import duckdb
 import pyarrow as pa
 
-from linkage import engine, features, keys
+from linkage import comparisons, engine, features, keys
 from linkage.sources import person_records_sql
 from linkage.tables import TABLES
 
 THRESHOLD = 0.9  # match probability at which two lake records are one person
-FINGERPRINT = (
-    "md5(concat_ws('|', name_cp, id18, CAST(birth_date AS VARCHAR), sex, phone, address_code, postcode, other_id))"
-)
 
 
 @dataclass
@@ -72,6 +72,23 @@ def latest_model(con: duckdb.DuckDBPyConnection) -> tuple[str, dict] | None:
     return (row[0], json.loads(row[1])) if row else None
 
 
+def _fingerprinted(con: duckdb.DuckDBPyConnection) -> str:
+    """Every person record as roles, with ``fingerprint``: the md5 of its role values (what a change is)."""
+    rows = person_records_sql(con)
+    roles = [r[0] for r in con.execute(f"DESCRIBE {rows}").fetchall() if r[0] not in ("unique_id", "source_dataset")]
+    return f"SELECT *, md5(CAST(struct_pack({', '.join(roles)}) AS VARCHAR)) AS fingerprint FROM ({rows})"
+
+
+def _build(work: duckdb.DuckDBPyConnection, records: str, target: str) -> int:
+    """Features of ``records`` (roles and fingerprint, on ``work``) as ``target``, fingerprint kept."""
+    n = features.build(work, records, target)
+    work.execute(
+        f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT f.*, r.fingerprint FROM {target} f "
+        f"JOIN {records} r USING (unique_id)"
+    )
+    return n
+
+
 def link_lake(con: duckdb.DuckDBPyConnection, full: bool = False, threshold: float = THRESHOLD) -> Run:
     """Link the lake's person records (``con``: a writable lake connection); one transaction."""
     started = time.perf_counter()
@@ -79,19 +96,17 @@ def link_lake(con: duckdb.DuckDBPyConnection, full: bool = False, threshold: flo
     _ensure(con)
     work = engine.workspace()
     try:
-        _to_work(con, work, person_records_sql(con), "records")
-        records = features.build(work, "records", "current")
-        work.execute(
-            f"ALTER TABLE current ADD COLUMN fingerprint VARCHAR; UPDATE current SET fingerprint = {FINGERPRINT}"
-        )
         model = None if full else latest_model(con)
         if model is None:
+            _to_work(con, work, _fingerprinted(con), "records")
+            _build(work, "records", "current")
             run = _full(con, work, run_id, threshold)
         else:
             run = _incremental(con, work, run_id, model, threshold)
     finally:
         work.close()
-    run.records, run.seconds = records, time.perf_counter() - started
+    run.records = con.execute("SELECT count(*) FROM linkage.features").fetchone()[0]
+    run.seconds = time.perf_counter() - started
     con.execute(
         "INSERT INTO linkage.runs VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -110,16 +125,21 @@ def link_lake(con: duckdb.DuckDBPyConnection, full: bool = False, threshold: flo
     return run
 
 
-def _previous(con: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection) -> int:
-    """Copy the previous keys to the workspace (``_previous``); the next key to issue."""
-    _to_work(
-        con, work, "SELECT dataset || ':' || record_key AS unique_id, person_key FROM shared.person_link", "_previous"
-    )
+def _next_key(con: duckdb.DuckDBPyConnection) -> int:
+    """The next person key to issue: after the largest ever issued."""
     top = con.execute(
         "SELECT greatest((SELECT max(person_key) FROM shared.person_link), "
         "(SELECT max(greatest(person_key, other_key)) FROM shared.person_key_history))"
     ).fetchone()[0]
     return (top or 0) + 1
+
+
+def _previous(con: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection) -> int:
+    """Copy the previous keys to the workspace (``_previous``); the next key to issue."""
+    _to_work(
+        con, work, "SELECT dataset || ':' || record_key AS unique_id, person_key FROM shared.person_link", "_previous"
+    )
+    return _next_key(con)
 
 
 def _full(con: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection, run_id: str, threshold: float) -> Run:
@@ -158,9 +178,10 @@ def _links(work: duckdb.DuckDBPyConnection, pairs: pa.Table, run_id: str) -> pa.
         best AS (SELECT e.a AS unique_id, e.match_probability, e.match_rule FROM edges e
                  JOIN k ka ON ka.unique_id = e.a JOIN k kb ON kb.unique_id = e.b AND kb.person_key = ka.person_key
                  QUALIFY row_number() OVER (PARTITION BY e.a ORDER BY e.match_probability DESC, e.match_rule) = 1)
-        SELECT split_part(k.unique_id, ':', 1) AS dataset, substring(k.unique_id, strpos(k.unique_id, ':') + 1) AS record_key,
-          k.person_key,
-          CASE WHEN b.unique_id IS NULL THEN 'alone' WHEN k.id18 = a.id18 THEN 'exact_id' ELSE 'probable' END AS matched_by,
+        SELECT split_part(k.unique_id, ':', 1) AS dataset,
+          substring(k.unique_id, strpos(k.unique_id, ':') + 1) AS record_key, k.person_key,
+          CASE WHEN b.unique_id IS NULL THEN 'alone' WHEN k.id18 = a.id18 THEN 'exact_id' ELSE 'probable' END
+            AS matched_by,
           b.match_probability, b.match_rule, ? AS run_id
         FROM k LEFT JOIN anchor a USING (person_key) LEFT JOIN best b USING (unique_id)""",
         [run_id],
@@ -198,39 +219,62 @@ def _write(con: duckdb.DuckDBPyConnection, links: pa.Table, history: pa.Table, r
     con.unregister("_hist")
 
 
+def neighbours(con: duckdb.DuckDBPyConnection, fresh: str, exclude: bool) -> tuple[pa.Table, pa.Table]:
+    """(stored features of the records that share a blocking key with ``fresh`` (a relation registered on
+    ``con``) and of every other record of their persons, with ``person_key``; the name term frequencies
+    over every stored record, for the names of both). Semi-joins on the lake: what comes back follows
+    ``fresh``, not the lake. ``exclude`` leaves out stored records that ``fresh`` replaces."""
+    hits = " UNION ".join(
+        f"SELECT l.unique_id FROM linkage.features l JOIN {fresh} r ON {rule}"
+        for rule in comparisons.BLOCKING_RULES.values()
+    )
+    skip = f"WHERE f.unique_id NOT IN (SELECT unique_id FROM {fresh})" if exclude else ""
+    context = con.execute(
+        f"""WITH hit AS ({hits}),
+        link AS (SELECT dataset || ':' || record_key AS unique_id, person_key FROM shared.person_link),
+        persons AS (SELECT DISTINCT person_key FROM link JOIN hit USING (unique_id)),
+        ids AS (SELECT unique_id FROM hit UNION SELECT unique_id FROM link WHERE person_key IN (SELECT * FROM persons))
+        SELECT f.* EXCLUDE (fingerprint), link.person_key FROM linkage.features f JOIN ids USING (unique_id)
+        LEFT JOIN link USING (unique_id) {skip}"""
+    ).to_arrow_table()
+    con.register("_context", context)
+    tf = con.execute(
+        f"""SELECT name_cp, CAST(count(*) AS DOUBLE) / (SELECT count(name_cp) FROM linkage.features) AS tf_name_cp
+        FROM linkage.features WHERE name_cp IN (SELECT name_cp FROM {fresh} UNION SELECT name_cp FROM _context)
+        GROUP BY name_cp"""
+    ).to_arrow_table()
+    con.unregister("_context")
+    return context, tf
+
+
 def _incremental(con, work, run_id: str, model: tuple[str, dict], threshold: float) -> Run:
-    """Link only new and changed records against the stored features, with the latest model."""
-    _to_work(con, work, "SELECT * FROM linkage.features", "stored")
-    work.execute(
-        """CREATE OR REPLACE TEMP TABLE fresh AS SELECT c.* FROM current c
-        LEFT JOIN stored s USING (unique_id) WHERE s.fingerprint IS DISTINCT FROM c.fingerprint"""
+    """Link only new and changed records, against the stored records near them, with the latest model."""
+    _to_work(
+        con,
+        work,
+        f"""WITH r AS ({_fingerprinted(con)}) SELECT r.* FROM r LEFT JOIN linkage.features s USING (unique_id)
+        WHERE s.fingerprint IS DISTINCT FROM r.fingerprint""",
+        "records",
     )
-    work.execute(
-        "CREATE OR REPLACE TEMP TABLE existing AS SELECT * FROM stored WHERE unique_id NOT IN (SELECT unique_id FROM fresh)"
-    )
-    linked = work.execute("SELECT count(*) FROM fresh").fetchone()[0]
-    next_key = _previous(con, work)
-    scored = engine.predict_new(work, model[1], "existing", "fresh", threshold) if linked else None
-    pairs = (
-        scored.pairs
-        if scored
-        else pa.table(
-            {
-                "unique_id_l": pa.array([], pa.string()),
-                "unique_id_r": pa.array([], pa.string()),
-                "match_probability": pa.array([], pa.float64()),
-                "match_rule": pa.array([], pa.string()),
-            }
-        )
-    )
-    work.register("_pairs", pairs)
+    linked = _build(work, "records", "fresh")
+    next_key = _next_key(con)
+    if not linked:
+        persons = con.execute("SELECT count(*) FROM shared.person_cluster").fetchone()[0]
+        return Run(run_id, "incremental", 0, 0, 0, 0, persons, 0.0, model[0])
+    con.register("_fresh", work.execute("SELECT * FROM fresh").to_arrow_table())
+    context, tf = neighbours(con, "_fresh", exclude=True)
+    work.register("_context", context)
+    work.execute("CREATE OR REPLACE TEMP TABLE existing AS SELECT * EXCLUDE (person_key) FROM _context")
+    work.execute("CREATE OR REPLACE TEMP TABLE _previous AS SELECT unique_id, person_key FROM _context")
+    work.unregister("_context")
+    work.register("_tf", tf)
+    work.execute("CREATE OR REPLACE TEMP TABLE tf_name AS SELECT * FROM _tf")
+    work.unregister("_tf")
+    scored = engine.predict_new(work, model[1], "existing", "fresh", threshold, tf="tf_name")
+    pairs = scored.pairs
     # components over the new records, an existing record standing for its person
     nodes = [r[0] for r in work.execute("SELECT unique_id FROM fresh ORDER BY unique_id").fetchall()]
-    key_of = dict(
-        work.execute(
-            "SELECT unique_id, person_key FROM _previous WHERE unique_id IN (SELECT unique_id FROM existing)"
-        ).fetchall()
-    )
+    key_of = dict(work.execute("SELECT unique_id, person_key FROM _previous").fetchall())
     parent: dict[str, str] = {n: n for n in nodes}
 
     def find(x: str) -> str:
@@ -239,9 +283,9 @@ def _incremental(con, work, run_id: str, model: tuple[str, dict], threshold: flo
             x = parent[x]
         return x
 
-    for a, b in work.execute("SELECT unique_id_l, unique_id_r FROM _pairs").fetchall():
-        a = f"key:{key_of[a]}" if a in key_of else a
-        b = f"key:{key_of[b]}" if b in key_of else b
+    for a, b in zip(pairs.column("unique_id_l").to_pylist(), pairs.column("unique_id_r").to_pylist()):
+        a = f"key:{key_of[a]}" if key_of.get(a) is not None else a
+        b = f"key:{key_of[b]}" if key_of.get(b) is not None else b
         ra, rb = find(a), find(b)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
@@ -255,27 +299,39 @@ def _incremental(con, work, run_id: str, model: tuple[str, dict], threshold: flo
         next_key += 0 if old else 1
         history += [("merge", key, other, None) for other in old[1:]]
         for m in members:
-            if not m.startswith("key:"):
+            if not m.startswith("key:") and m not in key_of:
                 assigned[m] = key
+    merged = {other: key for _, key, other, _ in history}
     con.execute("BEGIN TRANSACTION")
     merges = pa.table(
         {
-            "event": [h[0] for h in history],
-            "person_key": [h[1] for h in history],
-            "other_key": [h[2] for h in history],
+            "event": pa.array([h[0] for h in history], pa.string()),
+            "person_key": pa.array([h[1] for h in history], pa.int64()),
+            "other_key": pa.array([h[2] for h in history], pa.int64()),
             "records": pa.array([None] * len(history), pa.int64()),
         }
     )
-    for _, key, other, _ in history:
+    for other, key in merged.items():
         con.execute(
             "UPDATE shared.person_link SET person_key = ?, run_id = ? WHERE person_key = ?", [key, run_id, other]
         )
     work.register(
         "_assigned",
-        pa.table({"unique_id": list(assigned), "person_key": pa.array(list(assigned.values()), pa.int64())}),
+        pa.table(
+            {
+                "unique_id": pa.array(list(assigned), pa.string()),
+                "person_key": pa.array(list(assigned.values()), pa.int64()),
+            }
+        ),
     )
     work.execute(
-        "CREATE OR REPLACE TEMP TABLE _keys AS SELECT * FROM _assigned UNION ALL SELECT unique_id, person_key FROM _previous WHERE unique_id IN (SELECT unique_id FROM existing)"
+        "CREATE OR REPLACE TEMP TABLE _keys AS SELECT * FROM _assigned UNION ALL "
+        "SELECT unique_id, person_key FROM _previous WHERE person_key IS NOT NULL"
+    )
+    work.execute(
+        "UPDATE _keys SET person_key = m.key FROM (SELECT unnest(?::BIGINT[]) AS other, unnest(?::BIGINT[]) AS key) m "
+        "WHERE _keys.person_key = m.other",
+        [list(merged), list(merged.values())],
     )
     work.execute("CREATE OR REPLACE TEMP TABLE current AS SELECT * FROM fresh UNION ALL BY NAME SELECT * FROM existing")
     links = _links(work, pairs, run_id)
@@ -284,11 +340,8 @@ def _incremental(con, work, run_id: str, model: tuple[str, dict], threshold: flo
         "SELECT * FROM _new_links WHERE dataset || ':' || record_key IN (SELECT unique_id FROM fresh)"
     ).to_arrow_table()
     _write(con, fresh_links, merges, run_id, replace=False)
-    con.register("_fresh", work.execute("SELECT * FROM fresh").to_arrow_table())
     con.execute("DELETE FROM linkage.features WHERE unique_id IN (SELECT unique_id FROM _fresh)")
     con.execute("INSERT INTO linkage.features BY NAME SELECT * FROM _fresh")
     con.unregister("_fresh")
     persons = con.execute("SELECT count(*) FROM shared.person_cluster").fetchone()[0]
-    return Run(
-        run_id, "incremental", 0, linked, scored.candidates if scored else 0, pairs.num_rows, persons, 0.0, model[0]
-    )
+    return Run(run_id, "incremental", 0, linked, scored.candidates, pairs.num_rows, persons, 0.0, model[0])

@@ -3,6 +3,7 @@ manifest's planted pairs). Counted over record pairs, exactly: a pair is predict
 carry one ``person_key``, true when both belong to one sandbox person.
 
 - per department pair: every pair of records from the two departments (civil, telecom, health, housing);
+- ``all records``: every pair of records, whatever their departments;
 - per planted kind: every pair of one of the kind's noisy records (the first the manifest names) and
   another record;
 - ``exact_id``: pairs of records with one usable ID number (after cleaning), as an ID join would pair them.
@@ -41,7 +42,8 @@ def scores(con: duckdb.DuckDBPyConnection, links: str, truth: Path, manifest: di
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _scored AS
         SELECT l.unique_id, split_part(l.unique_id, '.', 1) AS department, l.person_key, l.id18, t.person
-        FROM {links} l JOIN (SELECT dataset || ':' || key AS unique_id, person FROM read_parquet(?)) t USING (unique_id)""",
+        FROM {links} l
+        JOIN (SELECT dataset || ':' || key AS unique_id, person FROM read_parquet(?)) t USING (unique_id)""",
         [str(truth)],
     )
     out: dict[str, dict] = {}
@@ -61,10 +63,19 @@ def scores(con: duckdb.DuckDBPyConnection, links: str, truth: Path, manifest: di
     ).fetchall():
         out[f"{a} ~ {b}"] = _prf(both or 0, predicted or 0, true or 0)
     both, predicted, true = con.execute(
+        """WITH cell AS (SELECT person_key, person, count(*) AS n FROM _scored GROUP BY ALL),
+        k AS (SELECT person_key, sum(n) AS n FROM cell GROUP BY ALL),
+        t AS (SELECT person, sum(n) AS n FROM cell GROUP BY ALL)
+        SELECT (SELECT sum(n * (n - 1) / 2) FROM cell), (SELECT sum(n * (n - 1) / 2) FROM k),
+          (SELECT sum(n * (n - 1) / 2) FROM t)"""
+    ).fetchone()
+    out["all records"] = _prf(both or 0, predicted or 0, true or 0)
+    both, predicted, true = con.execute(
         """WITH g AS (SELECT id18, person_key, person, count(*) AS n FROM _scored WHERE id18 IS NOT NULL GROUP BY ALL),
         pk AS (SELECT id18, person_key, sum(n) AS n FROM g GROUP BY ALL),
         tp AS (SELECT id18, person, sum(n) AS n FROM g GROUP BY ALL)
-        SELECT (SELECT sum(n * (n - 1) / 2) FROM g), (SELECT sum(n * (n - 1) / 2) FROM pk), (SELECT sum(n * (n - 1) / 2) FROM tp)"""
+        SELECT (SELECT sum(n * (n - 1) / 2) FROM g), (SELECT sum(n * (n - 1) / 2) FROM pk),
+          (SELECT sum(n * (n - 1) / 2) FROM tp)"""
     ).fetchone()
     out["exact_id"] = _prf(both or 0, predicted or 0, true or 0)
     planted: dict[str, list[str]] = {}
@@ -89,7 +100,8 @@ def _kind(con: duckdb.DuckDBPyConnection, records: list[str]) -> dict:
         """SELECT count(*) FILTER (WHERE s1.person_key = s2.person_key AND s1.person = s2.person),
              count(*) FILTER (WHERE s1.person_key = s2.person_key), count(*) FILTER (WHERE s1.person = s2.person)
            FROM _planted p JOIN _scored s1 USING (unique_id)
-           JOIN _scored s2 ON (s2.person_key = s1.person_key OR s2.person = s1.person) AND s2.unique_id <> s1.unique_id"""
+           JOIN _scored s2 ON (s2.person_key = s1.person_key OR s2.person = s1.person)
+             AND s2.unique_id <> s1.unique_id"""
     ).fetchone()
     con.unregister("_planted")
     return _prf(both, predicted, true)

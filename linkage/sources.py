@@ -93,7 +93,8 @@ def person_records_sql(con: duckdb.DuckDBPyConnection) -> str:
             parts.append(
                 f"SELECT {uid} AS unique_id, '{dataset}' AS source_dataset, {cols} FROM ("
                 f"SELECT {pick} FROM quarantine.rows WHERE dataset = '{dataset}' {landed} "
-                f"QUALIFY row_number() OVER (PARTITION BY json_extract_string(record, '$.{key}') ORDER BY batch_id DESC) = 1"
+                f"QUALIFY row_number() OVER (PARTITION BY json_extract_string(record, '$.{key}') "
+                "ORDER BY batch_id DESC) = 1"
                 f") q {filt}"
             )
     return " UNION ALL BY NAME ".join(parts)

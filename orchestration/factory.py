@@ -29,7 +29,7 @@ from connectors.declarations import source as declared_source
 from contracts.loader import datasets_by_stream
 from orchestration.home import WRITER_POOL
 from orchestration.notify import send
-from orchestration.stages import check_freshness, extract_args, report_held
+from orchestration.stages import check_freshness, extract_args, report_held, report_rejected
 from xgate.errors import ConfigError, FatalError
 from xgate.settings import Settings, get_settings
 
@@ -115,30 +115,35 @@ def source_dag(name: str):
     )
     def sync():
         @task(map_index_template="{{ stream }}")
-        def extract(stream: str, params: dict | None = None, dag_run=None, data_interval_start=None) -> str:
+        def extract(stream: str, params: dict | None = None, dag_run=None, data_interval_start=None) -> list[str]:
+            """A file drop stages one batch per file (one bad file holds only itself): the stream's batch ids."""
             from connectors import extract as run_extract
 
             mode, since, until = extract_args(params or {}, dag_run, data_interval_start)
-            return run_extract(get_settings(), name, stream, mode, since, until)[0].batch_id
+            return [b.batch_id for b in run_extract(get_settings(), name, stream, mode, since, until)]
 
         @task
-        def validate(batch_id: str) -> str:
+        def validate(batch_ids: list[str]) -> list[str]:
             from warehouse.sync import validate as run_validate
 
-            report_held(run_validate(get_settings(), batch_id))
-            return batch_id
+            for batch_id in batch_ids:
+                report_held(run_validate(get_settings(), batch_id))
+            return batch_ids
 
         @task(pool=pool, outlets=[table_asset(d) for d in datasets])
-        def land(batch_id: str, ti=None) -> None:
-            """Skipped when the batch was empty: the table did not change, so no asset event fires."""
+        def land(batch_ids: list[str], ti=None) -> None:
+            """Skipped when nothing was extracted: the table did not change, so no asset event fires. A
+            rejected file is recorded and notified (the other files of the stream still land)."""
             from airflow.sdk.exceptions import AirflowSkipException
 
             from warehouse.sync import land_batch
 
-            summary = land_batch(get_settings(), batch_id).as_dict()
-            ti.xcom_push(key=SUMMARY, value=summary)
-            if not summary["extracted"]:
-                raise AirflowSkipException(f"{summary['source']}.{summary['stream']}: nothing new")
+            summaries = [land_batch(get_settings(), batch_id).as_dict() for batch_id in batch_ids]
+            for summary in summaries:
+                report_rejected(summary)
+            ti.xcom_push(key=SUMMARY, value=summaries)
+            if not any(summary["extracted"] for summary in summaries):
+                raise AirflowSkipException(f"{name}: nothing new")
 
         @task(pool=pool, trigger_rule="none_failed")
         def publish(landed: list[None]) -> list[str]:

@@ -57,5 +57,6 @@ def run_dag(dag_id: str, conf: dict | None = None, logical_date: datetime | None
         rows = session.scalars(
             XComModel.get_many(run_id=run.run_id, key=SUMMARY, dag_ids=dag_id, task_ids="land")
         ).all()
-        landed = [XComModel.deserialize_value(r) for r in rows]
+        values = [XComModel.deserialize_value(r) for r in rows]
+        landed = [s for v in values for s in (v if isinstance(v, list) else [v])]  # a land task: one per batch
     return DagRunResult(dag_id, str(run.state), landed, failed, tries)

@@ -59,6 +59,17 @@ def report_held(outcome: Outcome | None) -> None:
         )
 
 
+def report_rejected(summary: dict) -> None:
+    """A dropped file rejected whole lands nothing: notify, so the department is asked for a good one."""
+    if summary.get("rejected"):
+        send(
+            "file_rejected",
+            f"{summary['source']}.{summary['stream']}: batch {summary['batch_id']} rejected: {summary['rejected']}",
+            batch_id=summary["batch_id"],
+            reason=summary["rejected"],
+        )
+
+
 def check_freshness(settings: Settings, datasets: list[str]) -> list[dict]:
     """The newest record of each dataset against its contract's SLA; a miss is notified, not raised
     (the data that did land is good: failing the run would hide that)."""

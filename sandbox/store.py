@@ -1,8 +1,9 @@
 """The generated sandbox on disk, and what each department shows at the current wave.
 
 Layout under ``<data_dir>/sandbox/``: ``data/<dataset>.parquet`` (every version of every record, with
-``_wave``), ``manifest.json`` (ground truth), ``truth.parquet`` (each person record's true person), ``inbox/`` (the housing drop folder), ``drops/wave1/``
-(files that arrive on ``advance``), ``state.json`` (current wave) and ``token`` (the API bearer token).
+``_wave``), ``manifest.json`` (ground truth), ``truth.parquet`` (each person record's true person),
+``inbox/`` (the housing drop folder), ``drops/wave1/`` (files that arrive on ``advance``), ``state.json``
+(current wave) and ``token`` (the API bearer token).
 """
 
 from __future__ import annotations

@@ -8,11 +8,14 @@ the sandbox writes (``connections_for``).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 import json
 import os
 import shutil
 import socket
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -255,6 +258,23 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
     reset_settings()
     yield
     reset_settings()
+
+
+def run_xgate(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """``xgate ...`` in this process through the real entry point, with ``env`` set: (exit code, stdout, stderr)."""
+    from xgate.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        patch.setenv("COLUMNS", "250")
+        patch.setattr(sys, "argv", ["xgate", *args])
+        reset_settings()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as ended:
+            main()
+        reset_settings()
+    return ended.value.code, out.getvalue(), err.getvalue()
 
 
 def _drop_databases(settings: SandboxSettings) -> None:

@@ -28,12 +28,14 @@ def sync(
     With --since and --until, a backfill of that interval: it lands what is newer and leaves the
     incremental checkpoint alone (as an Airflow backfill run of the source's DAG does).
     """
-    from connectors.cli import extract_mode
+    from connectors.cli import extract_mode, report_files
     from warehouse.sync import sync as run_sync
 
     mode = extract_mode(full, since, until)
+    settings = get_settings()
     table = Table("stream", "batch", "extracted", "passed", "quarantined", "landed", "held")
-    for result in run_sync(get_settings(), source, stream, mode, since, until):
+    results = run_sync(settings, source, stream, mode, since, until)
+    for result in results:
         table.add_row(
             result.stream,
             result.batch_id,
@@ -41,9 +43,12 @@ def sync(
             f"{result.passed:,}",
             f"{result.quarantined:,}",
             f"{result.landed:,}",
-            result.held or "-",
+            "rejected" if result.rejected else result.held or "-",
         )
     console.print(table)
+    code = report_files(settings, source, stream, results)
+    if code:
+        raise typer.Exit(code)
 
 
 def tables() -> None:
@@ -101,3 +106,52 @@ def maintain(
     finally:
         con.close()
     console.print(f"expired snapshots older than {keep_days} days, merged small files, removed unreferenced files")
+
+
+batches_app = typer.Typer(
+    help="Held and rejected batches: list them, release a held one, replay one after a fix.",
+    invoke_without_command=True,
+)
+
+
+@batches_app.callback()
+def batches(
+    ctx: typer.Context,
+    every: Annotated[bool, typer.Option("--all", help="Every batch, landed ones too.")] = False,
+) -> None:
+    """Held and rejected batches with their reasons (newest first)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from warehouse.batches import listing
+
+    table = Table("batch", "dataset", "status", "rows", "passed", "quarantined", "reason", "at")
+    for b in listing(get_settings(), every):
+        table.add_row(b.batch_id, b.dataset, b.status, f"{b.rows_in:,}", f"{b.rows_passed:,}",
+                      f"{b.rows_quarantined:,}", b.reason or "-", b.at[:19])  # fmt: skip
+    console.print(table)
+
+
+@batches_app.command("release")
+def batches_release(batch_id: Annotated[str, typer.Argument(help="A held batch (see 'xgate batches').")]) -> None:
+    """After review, land a held batch as it is: rows passing every error rule land, the rest stay quarantined."""
+    from access.cli_admin import acting
+    from warehouse.batches import release
+
+    with acting("batches release", f"batches release {batch_id}"):
+        landed = release(get_settings(), batch_id)
+    console.print(f"released {batch_id}: {landed.rows_landed:,} rows landed")
+
+
+@batches_app.command("replay")
+def batches_replay(
+    batch_id: Annotated[str, typer.Argument(help="A held, rejected or partly quarantined batch.")],
+) -> None:
+    """After a fix (a contract, a corrected file), validate again and land what passes now."""
+    from access.cli_admin import acting
+    from warehouse.batches import replay
+
+    with acting("batches replay", f"batches replay {batch_id}"):
+        done = replay(get_settings(), batch_id)
+    state = "rejected: " + done.rejected if done.rejected else ("held: " + done.held if done.held else "landed")
+    console.print(f"replayed {batch_id} as {done.batch_id}: {done.landed:,} rows landed, "
+                  f"{done.quarantined:,} quarantined ({state})")  # fmt: skip

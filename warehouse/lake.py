@@ -19,7 +19,7 @@ import duckdb
 from contracts.sql import literal
 from warehouse import storage
 from xgate import duck
-from xgate.errors import SourceUnavailable
+from xgate.errors import Busy, SourceUnavailable
 from xgate.settings import Settings
 
 LAKE = "lake"
@@ -42,7 +42,7 @@ def connect(
             return _attach(settings, read_only or not files, as_of, files, config)
         except _Busy:
             if waited >= settings.lake_wait:
-                raise SourceUnavailable(
+                raise Busy(
                     f"the warehouse stayed busy for {settings.lake_wait:g} s (another sync or read holds its "
                     "catalog file); try again, or raise XGATE_LAKE_WAIT"
                 ) from None
@@ -81,7 +81,7 @@ def _attach(
     elif isinstance(as_of, datetime):
         options.append(f"SNAPSHOT_TIME '{as_of.isoformat()}'")
     try:
-        con.execute(f"ATTACH '{catalog}' AS {LAKE} ({', '.join(options)})")
+        con.execute(f"ATTACH '{catalog.replace(chr(39), chr(39) * 2)}' AS {LAKE} ({', '.join(options)})")
     except (
         duckdb.IOException,
         duckdb.CatalogException,

@@ -32,7 +32,9 @@ SCHEMAS = ("raw", "quarantine", "meta")
 COMMIT_ATTEMPTS = 6
 BATCHES = """CREATE TABLE IF NOT EXISTS meta.batches (batch_id VARCHAR, dataset VARCHAR, source VARCHAR,
   stream VARCHAR, contract_version VARCHAR, rows_in BIGINT, rows_passed BIGINT, rows_quarantined BIGINT,
-  rows_landed BIGINT, held VARCHAR, landed_at TIMESTAMPTZ)"""
+  rows_landed BIGINT, held VARCHAR, landed_at TIMESTAMPTZ, status VARCHAR)"""
+# status: landed | held (reason in ``held``, rows in quarantine) | rejected (a file refused whole, reason in
+# ``held``) | released (a held batch an engineer landed as it was) | replayed (validated again: see its replay)
 
 
 @dataclass
@@ -64,13 +66,13 @@ def _ensure(con: duckdb.DuckDBPyConnection, target: str, incoming: str) -> None:
             con.execute(f"ALTER TABLE {target} ADD COLUMN {quote(name)} {kind}")
 
 
-def land(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outcome) -> Landed:
+def land(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outcome, release: bool = False) -> Landed:
     """Land one validated batch through an open lake connection (see :func:`warehouse.lake.connect`).
 
     Writers commit optimistically; when another writer's commit conflicts with ours (both creating a
     schema, both changing one table), the whole transaction is rolled back and tried again.
     """
-    return retry_conflicts(lambda: _land_once(con, settings, outcome))
+    return retry_conflicts(lambda: _land_once(con, settings, outcome, release))
 
 
 def retry_conflicts(work: Callable[[], T]) -> T:
@@ -86,7 +88,8 @@ def retry_conflicts(work: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def _land_once(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outcome) -> Landed:
+def _land_once(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outcome, release: bool) -> Landed:
+    """One try; with ``release``, a batch recorded as held lands its passing rows now and is marked released."""
     manifest = staging.batch_manifest(settings, outcome.batch_id)
     contract = for_source(manifest["source"], manifest["stream"])
     key = quote(contract.primary_key)
@@ -96,8 +99,9 @@ def _land_once(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outc
     try:
         for schema in SCHEMAS:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        con.execute(BATCHES)
-        if con.execute("SELECT count(*) FROM meta.batches WHERE batch_id = ?", [outcome.batch_id]).fetchone()[0]:
+        _batches_table(con)
+        status = con.execute("SELECT status FROM meta.batches WHERE batch_id = ?", [outcome.batch_id]).fetchone()
+        if (status is not None) != release or (release and status[0] != "held"):
             con.execute("ROLLBACK")
             return Landed(outcome.batch_id, contract.id, 0, already=True)
         mode = manifest.get("write_mode", "merge")
@@ -124,20 +128,23 @@ def _land_once(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outc
         con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM winners")
         for kind, table in (("quarantine", "quarantine.rows"), ("findings", "quarantine.findings")):
             _append(con, table, quality_dir(settings, kind) / f"{outcome.batch_id}.parquet", contract.primary_key)
-        con.execute(
-            "INSERT INTO meta.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-            [
-                outcome.batch_id,
-                contract.id,
-                manifest["source"],
-                manifest["stream"],
-                contract.version,
-                outcome.rows_in,
-                outcome.rows_passed,
-                outcome.rows_quarantined,
-                landed,
-                outcome.held,
-            ],
+        if release:
+            con.execute(
+                "UPDATE meta.batches SET status = 'released', rows_passed = ?, rows_quarantined = ?, rows_landed = ? "
+                "WHERE batch_id = ?",
+                [outcome.rows_passed, outcome.rows_quarantined, landed, outcome.batch_id],
+            )
+            con.execute("COMMIT")
+            return Landed(outcome.batch_id, contract.id, landed)
+        _record(
+            con,
+            outcome.batch_id,
+            contract.id,
+            manifest,
+            contract.version,
+            [outcome.rows_in, outcome.rows_passed, outcome.rows_quarantined, landed],
+            outcome.held,
+            "held" if outcome.held else "landed",
         )
         con.execute("COMMIT")
     except BaseException:
@@ -145,6 +152,50 @@ def _land_once(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outc
             con.execute("ROLLBACK")
         raise
     return Landed(outcome.batch_id, contract.id, landed)
+
+
+def _batches_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(BATCHES)
+    have = {row[0] for row in con.execute("DESCRIBE meta.batches").fetchall()}
+    if "status" not in have:  # a lake from before statuses were kept
+        con.execute("ALTER TABLE meta.batches ADD COLUMN status VARCHAR")
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    batch_id: str,
+    dataset: str,
+    manifest: dict,
+    version: str,
+    counts: list[int],
+    reason: str,
+    status: str,
+) -> None:
+    con.execute(
+        "INSERT INTO meta.batches (batch_id, dataset, source, stream, contract_version, rows_in, rows_passed, "
+        "rows_quarantined, rows_landed, held, landed_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
+        [batch_id, dataset, manifest["source"], manifest["stream"], version, *counts, reason, status],
+    )
+
+
+def record_rejected(con: duckdb.DuckDBPyConnection, batch_id: str, manifest: dict, reason: str) -> bool:
+    """Record a batch whose file was rejected whole (nothing lands); False when it is recorded already."""
+    contract = for_source(manifest["source"], manifest["stream"])
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for schema in SCHEMAS:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        _batches_table(con)
+        if con.execute("SELECT count(*) FROM meta.batches WHERE batch_id = ?", [batch_id]).fetchone()[0]:
+            con.execute("ROLLBACK")
+            return False
+        _record(con, batch_id, contract.id, manifest, contract.version, [0, 0, 0, 0], reason, "rejected")
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.TransactionException):
+            con.execute("ROLLBACK")
+        raise
+    return True
 
 
 def _append(con: duckdb.DuckDBPyConnection, target: str, file: Path, key: str) -> None:

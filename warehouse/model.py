@@ -31,7 +31,8 @@ RENTALS = """SELECT 'housing.rentals' AS dataset, rental_id AS rental_key, tenan
 # on the ID number, so they also find records without an ID or one digit off. Each row says how its two
 # records were joined: ``exact`` when both carry the person's main ID, else ``probable`` with the weaker
 # of the two records' match probabilities.
-JOINED = """CASE WHEN a.matched_by = 'exact_id' AND b.matched_by = 'exact_id' THEN 'exact' ELSE 'probable' END AS joined,
+JOINED = """CASE WHEN a.matched_by = 'exact_id' AND b.matched_by = 'exact_id' THEN 'exact' ELSE 'probable' END
+    AS joined,
   CASE WHEN a.matched_by = 'exact_id' AND b.matched_by = 'exact_id' THEN 1.0
        ELSE least(a.match_probability, b.match_probability) END AS match_probability"""
 
@@ -102,7 +103,8 @@ VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
            LEFT JOIN (SELECT b.person_key, bool_or(b.matched_by = 'exact_id') AS exact,
                         max(b.match_probability) AS match_probability FROM shared.person_link b
                       WHERE b.dataset = 'civil.residents' GROUP BY b.person_key) c ON c.person_key = a.person_key
-           WHERE NOT EXISTS (SELECT 1 FROM shared.person_link b JOIN raw.civil_residents r ON r.resident_id = b.record_key
+           WHERE NOT EXISTS (SELECT 1 FROM shared.person_link b
+              JOIN raw.civil_residents r ON r.resident_id = b.record_key
               WHERE b.dataset = 'civil.residents' AND b.person_key = a.person_key AND r.address_code = t.address_code
               AND r.status = '正常')""",
         ("raw.housing_rentals", "raw.housing_rental_filings", "raw.civil_residents", "shared.person_link"),

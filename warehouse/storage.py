@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import duckdb
 
 from contracts.sql import literal
+from xgate import errors
 from xgate.errors import ConfigError, SourceRefused, SourceUnavailable, XgateError
 from xgate.settings import ObjectStore, Settings
 
@@ -75,8 +76,9 @@ def attach_secret(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
 
 
 def shown(settings: Settings, text: str) -> str:
-    """``text`` as it may be shown: the key pair cut out wherever it appears, and PostgreSQL passwords."""
-    text = re.sub(r"(?i)password=\S+?(?=[\s\"']|$)", "password=***", text)
+    """``text`` as it may be shown: the key pair cut out wherever it appears, and every other secret
+    :func:`xgate.errors.shown` knows."""
+    text = errors.shown(text)
     stores = [settings.s3] if settings.s3 else []
     if is_remote(settings):
         with contextlib.suppress(ConfigError):

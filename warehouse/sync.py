@@ -9,16 +9,17 @@ committed the batch.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import duckdb
 
 from connectors import commit, extract, staging
+from connectors.locks import source_lock
 from contracts import validate_batch
 from contracts.validate import Outcome, stored_outcome
 from warehouse import lake, storage
-from warehouse.land import land
+from warehouse.land import land, record_rejected
 from warehouse.model import publish
 from xgate.settings import Settings
 
@@ -33,13 +34,15 @@ class StreamSync:
     quarantined: int
     landed: int
     held: str
+    rejected: str = ""  # the batch's file was rejected whole: why
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 def validate(settings: Settings, batch_id: str) -> Outcome | None:
-    """Check a staged batch against its contract; an empty batch has nothing to check (None)."""
+    """Check a staged batch against its contract; an empty or rejected batch has nothing to check (None)."""
     if staging.batch_manifest(settings, batch_id)["rows"] == 0:
         return None
     return validate_batch(settings, batch_id)
@@ -51,6 +54,13 @@ def land_batch(settings: Settings, batch_id: str) -> StreamSync:
     Idempotent: a batch the lake already holds lands nothing again, so a retried task only commits.
     """
     manifest = staging.batch_manifest(settings, batch_id)
+    if rejected := "; ".join(manifest.get("rejected_files", {}).values()):
+        con = lake.connect(settings)
+        try:
+            record_rejected(con, batch_id, manifest, rejected)
+        finally:
+            con.close()
+        return StreamSync(manifest["source"], manifest["stream"], batch_id, 0, 0, 0, 0, "", rejected)
     outcome = stored_outcome(settings, batch_id) if manifest["rows"] else None
     if manifest["rows"] and outcome is None:  # validated in a run that died before recording it
         outcome = validate_batch(settings, batch_id)
@@ -75,6 +85,7 @@ def land_batch(settings: Settings, batch_id: str) -> StreamSync:
         outcome.rows_quarantined if outcome else 0,
         landed,
         outcome.held if outcome else "",
+        notes=[f"{name}: {note}" for name, said in manifest.get("notes", {}).items() for note in said],
     )
 
 
@@ -96,9 +107,13 @@ def sync(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[StreamSync]:
+    from orchestration.stages import report_held, report_rejected
+
     done = []
-    for batch in extract(settings, source, stream, mode, since, until):
-        validate(settings, batch.batch_id)
-        done.append(land_batch(settings, batch.batch_id))
+    with source_lock(settings, source):  # a second sync of the source waits for this one (up to a bound)
+        for batch in extract(settings, source, stream, mode, since, until):
+            report_held(validate(settings, batch.batch_id))
+            done.append(land_batch(settings, batch.batch_id))
+            report_rejected(done[-1].as_dict())
     publish_views(settings)
     return done

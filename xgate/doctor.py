@@ -138,3 +138,19 @@ def doctor(settings: Settings) -> list[Finding]:
     if os.environ.get(BROKER):
         findings.append(check_workers(os.environ[BROKER]))
     return findings
+
+
+def command() -> None:
+    """Check this profile before use: the lake's catalog and storage, Airflow's metadata database and the
+    Celery workers (when configured). One line per part; exit 1 if any has a problem."""
+    import typer
+    from rich.console import Console
+
+    from xgate.settings import get_settings
+
+    findings = doctor(get_settings())
+    out = Console(highlight=False, soft_wrap=True)
+    for finding in findings:
+        out.print(finding.line(), style=None if finding.ok else "bold red", markup=False)
+    if not all(f.ok for f in findings):
+        raise typer.Exit(1)

@@ -6,10 +6,19 @@ contract, credentials a source refuses, a path it does not have); a *retriable* 
 or file, which is set aside with its reason while the rest goes on. The class drives behaviour: the
 HTTP client retries only retriable faults, and an Airflow task fails at once on a fatal one (see
 ``orchestration.factory.RETRY_POLICY``). The CLI turns any ``XgateError`` into a one-line message and a
-non-zero exit (2 for a configuration error, 1 otherwise), never a traceback.
+non-zero exit, never a traceback. The exit codes (README, "Exit codes") are these constants.
 """
 
 from __future__ import annotations
+
+import re
+
+EXIT_FAILED = 1  # a source failed (refused or unreachable), or another failure; validate: rows would be quarantined
+EXIT_CONFIG = 2  # a bad argument, setting, declaration or contract
+EXIT_HELD = 3  # a batch was held in quarantine as a whole (see 'xgate batches')
+EXIT_REJECTED = 4  # a dropped file was rejected whole (see 'xgate batches')
+EXIT_BUSY = 5  # another command held the lake or the state ledger past the wait bound
+EXIT_STORAGE = 6  # the data directory cannot be written: disk full, read-only, not ours
 
 
 class XgateError(Exception):
@@ -25,7 +34,7 @@ class FatalError(XgateError):
 class ConfigError(FatalError):
     """A setting, argument, declaration or contract is invalid."""
 
-    exit_code = 2
+    exit_code = EXIT_CONFIG
 
 
 class SourceRefused(FatalError):
@@ -42,5 +51,61 @@ class SourceUnavailable(RetriableError):
     connection, overloaded (429, 5xx). Retried with backoff; the message says what was seen."""
 
 
+class Busy(RetriableError):
+    """Another xgate command holds what this one needs (a file catalog, the state ledger) past the bound."""
+
+    exit_code = EXIT_BUSY
+
+
+class StorageError(FatalError):
+    """The data directory cannot be written (disk full, read-only, owned by someone else)."""
+
+    exit_code = EXIT_STORAGE
+
+
 class SkippableError(XgateError):
     """One record or file is bad; it is set aside with this reason and the rest continues."""
+
+
+_SECRET_WORDS = r"password|passwd|pwd|secret|client_secret|token|access_token|(?:api|access|secret|private)[_-]?key"
+_VALUE = r"(\"[^\"]*\"|'[^']*'|[^\s&;,)\"']+)"
+_SECRETS = (
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s]*@"), r"\1***@"),  # scheme://user:password@host
+    (re.compile(rf"(?i)\b({_SECRET_WORDS})(\s*=\s*|:(?=\S)){_VALUE}"), r"\1\2***"),  # key = value, key:value
+    # "password: x" in a header or YAML line (not "token: set ...", which is prose)
+    (re.compile(rf"(?i)\b(password|passwd|secret|client_secret|x-api-key|api[_-]?key)(:\s+){_VALUE}"), r"\1\2***"),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[a-z0-9._~+/=-]{8,}"), r"\1 ***"),  # an Authorization header's value
+)
+
+
+def shown(text: str) -> str:
+    """``text`` as it may be shown or logged: passwords in URIs (``scheme://user:pw@``), ``password = x``
+    in any spacing or quoting, tokens and keys in URL queries and Authorization values are cut out."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def from_os_error(exc: OSError) -> XgateError:
+    """An operating-system failure as one line: a full disk or a data directory xgate cannot write is a
+    storage error (exit 6); anything else names the call and the file."""
+    import errno
+
+    where = f" ({shown(str(exc.filename))})" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return StorageError(f"the disk is full{where}: free space (or move XGATE_DATA_DIR), then run again")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR):
+        return StorageError(
+            f"cannot write{where}: {exc.strerror.lower() if exc.strerror else 'not allowed'}; XGATE_DATA_DIR must be "
+            "a directory this account can write"
+        )
+    return XgateError(f"{exc.strerror or type(exc).__name__}{where}")
+
+
+def unexpected(exc: Exception) -> XgateError:
+    """A fault xgate did not foresee, as one line: its type and first line with quoted values, long numbers
+    and non-ASCII text cut out (a value there may be a person's), secrets too."""
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    first = re.sub(r"'[^']*'|\"[^\"]*\"", "'<value>'", first)
+    first = re.sub(r"[^\x00-\x7f]+", "<value>", re.sub(r"\d{4,}", "<n>", first))
+    return XgateError(f"unexpected {type(exc).__name__}: {shown(first)} (run again with --debug for the traceback)")

@@ -10,8 +10,11 @@ the profile over ``.env``. The sandbox has settings of its own (``sandbox.settin
 from __future__ import annotations
 
 import os
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,7 +80,11 @@ class Settings(BaseSettings):
     profile: Path | None = Field(
         None, description="dotenv file of XGATE_CONNECTIONS__* lines; default <data dir>/connections.env if it exists"
     )
-    source_timezone: str = Field("+08:00", description="offset of naive times in department systems")
+    source_timezone: str = Field(
+        "+08:00",
+        description="zone of naive times in department systems: an offset (+08:00, +8, UTC+8) or an IANA name "
+        "without daylight saving (Asia/Shanghai); kept as its offset",
+    )
     http_timeout: float = Field(30.0, gt=0, description="read timeout of one HTTP request, seconds")
     http_retries: int = Field(5, ge=0, description="retries of one page before the extract fails")
     http_backoff: float = Field(0.5, ge=0, description="backoff factor: waits of about 0.5, 1, 2, 4 ... s")
@@ -119,6 +126,11 @@ class Settings(BaseSettings):
     collide_rows: int = Field(200_000, ge=1, description="rows of a person list one 'xgate link file' may collide")
     lake_wait: float = Field(120.0, ge=0, description="seconds to wait while another process holds a file catalog")
 
+    @field_validator("source_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return fixed_offset(value)
+
     @field_validator("access_key")
     @classmethod
     def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:
@@ -150,6 +162,30 @@ class Settings(BaseSettings):
 
 
 _settings: Settings | None = None
+_OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
+
+
+def fixed_offset(value: str) -> str:
+    """``+08:00`` for an offset in any usual spelling or an IANA zone without daylight saving; else ValueError."""
+    text = value.strip()
+    if text.upper() in ("Z", "UTC", "GMT"):
+        return "+00:00"
+    if found := _OFFSET.match(text):
+        sign, hours, minutes = found.group(1), int(found.group(2)), int(found.group(3) or 0)
+        if hours > 14 or minutes > 59:
+            raise ValueError("an offset is at most ±14:00")
+        return f"{sign}{hours:02d}:{minutes:02d}"
+    try:
+        zone = ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not an offset (+08:00) nor a known IANA time zone (Asia/Shanghai)") from None
+    year = datetime.now().year
+    winter, summer = (datetime(year, month, 1, tzinfo=zone).utcoffset() for month in (1, 7))
+    if winter != summer:
+        raise ValueError("this zone has daylight saving; give the departments' fixed offset (+08:00)")
+    minutes = int(winter.total_seconds() // 60)
+    return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
 
 
 PROFILE = "connections.env"  # the connection profile's name in the data directory
