@@ -187,7 +187,6 @@ def fixed_offset(value: str) -> str:
     return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-
 PROFILE = "connections.env"  # the connection profile's name in the data directory
 
 
