@@ -104,3 +104,23 @@ def test_a_bucket_without_credentials_is_a_configuration_error(tmp_path) -> None
     settings = Settings(data_dir=tmp_path, lake_data_path="s3://somewhere/lake")
     with pytest.raises(ConfigError, match="XGATE_S3__KEY_ID"):
         lake.connect(settings)
+
+
+def test_maintain_merges_and_deletes_files_in_the_bucket(prod, s3_server) -> None:
+    from warehouse.cli import maintain
+    from xgate import settings as settings_module
+
+    con = lake.connect(prod)
+    try:
+        con.execute("CREATE TABLE scratch AS SELECT range AS i FROM range(100)")
+        con.execute("INSERT INTO scratch SELECT range FROM range(100, 200)")
+    finally:
+        con.close()
+    assert len([k for k in objects(s3_server, prod) if "/scratch/" in k]) == 2
+    settings_module._settings = prod
+    try:
+        maintain(keep_days=0)
+    finally:
+        settings_module._settings = None
+    assert len([k for k in objects(s3_server, prod) if "/scratch/" in k]) == 1
+    assert count(prod, "SELECT count(*), sum(i) FROM scratch") == 200
