@@ -124,3 +124,18 @@ def test_maintain_merges_and_deletes_files_in_the_bucket(prod, s3_server) -> Non
         settings_module._settings = None
     assert len([k for k in objects(s3_server, prod) if "/scratch/" in k]) == 1
     assert count(prod, "SELECT count(*), sum(i) FROM scratch") == 200
+
+
+def test_the_key_pair_is_cut_out_of_lines_and_short_ones_garble_nothing(tmp_path) -> None:
+    from warehouse import storage
+    from xgate.settings import ObjectStore
+
+    line = "catalog dbname=lake host=127.0.0.1 user=postgres: AKIAEXAMPLE0001 / s3cr3t-Example-Secret refused"
+    real = ObjectStore(key_id="AKIAEXAMPLE0001", secret="s3cr3t-Example-Secret")
+    toy = ObjectStore(key_id="k", secret="s")  # a test store's: cutting every 'k' and 's' would garble the line
+    path = {"data_dir": tmp_path, "lake_data_path": "s3://b/p/"}
+    assert (
+        storage.shown(Settings(**path, s3=real), line)
+        == "catalog dbname=lake host=127.0.0.1 user=postgres: *** / *** refused"
+    )
+    assert storage.shown(Settings(**path, s3=toy), line) == line
