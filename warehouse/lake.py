@@ -52,7 +52,14 @@ def connect(
 
 
 class _Busy(Exception):
-    """Another process holds the file catalog's lock."""
+    """Another process holds the file catalog's lock, or is creating the catalog's tables right now."""
+
+
+def _creating(exc: duckdb.Error) -> bool:
+    """Writers that meet a fresh PostgreSQL catalog all try to create its tables; all but the first fail on
+    the others' (a duplicate type or table). Attached again a moment later, the lake is there."""
+    text = str(exc)
+    return "Failed to initialize DuckLake" in text and ("already exists" in text or "duplicate key" in text)
 
 
 def _attach(
@@ -96,6 +103,11 @@ def _attach(
             f"warehouse catalog {storage.shown(settings, catalog)} cannot be opened: "
             f"{storage.shown(settings, str(exc).splitlines()[0])}"
         ) from None
+    except duckdb.Error as exc:
+        con.close()
+        if _creating(exc):
+            raise _Busy from None
+        raise
     con.execute(f"USE {LAKE}")
     return con
 

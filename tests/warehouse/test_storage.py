@@ -139,3 +139,27 @@ def test_the_key_pair_is_cut_out_of_lines_and_short_ones_garble_nothing(tmp_path
         == "catalog dbname=lake host=127.0.0.1 user=postgres: *** / *** refused"
     )
     assert storage.shown(Settings(**path, s3=toy), line) == line
+
+
+def test_writers_meeting_a_fresh_catalog_all_open_it(tmp_path, lake_database) -> None:
+    """The first attach creates the catalog's tables; writers that start together (two Celery workers'
+    first tasks) must not fail on each other's creation."""
+    import threading
+
+    settings = Settings(data_dir=tmp_path, catalog_url=lake_database)
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def attach() -> None:
+        try:
+            start.wait()
+            lake.connect(settings).close()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=attach) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
