@@ -30,7 +30,7 @@ import duckdb
 from access import audit, masked, policy
 from access.plan import Plan
 from contracts.masking import MASK_MACRO
-from warehouse import lake
+from warehouse import lake, storage
 from xgate.errors import FatalError
 from xgate.settings import Settings
 
@@ -99,6 +99,7 @@ def deadline(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[threadi
 def _lock_down(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     con.execute("USE memory")
     con.execute(f"DETACH {lake.LAKE}")
+    con.execute(f"DROP TEMPORARY SECRET IF EXISTS {storage.SECRET}")  # the bucket's key pair goes with the lake
     con.execute("SET enable_external_access = false")
     con.execute("SET allow_community_extensions = false")
     con.execute("SET lock_configuration = true")
