@@ -95,13 +95,12 @@ def link_file(
     """
     import pyarrow.csv as pacsv
 
-    from access.files import checked
+    from access.files import checked, written
     from linkage import files
 
     settings = get_settings()
     _check_threshold(threshold)
-    listing = checked(settings, listing)  # the caller's own files, never xgate's stores
-    out = checked(settings, out, write=True) if out is not None else None
+    listing = checked(settings, listing)  # a copy of the caller's own file, never one of xgate's stores
     mapping = files.parse_map(map_)
     if against is not None:  # two of the caller's lists, no lake: still a proven person, and recorded
         from access.cli_admin import acting
@@ -128,7 +127,8 @@ def link_file(
         finally:
             reader.close()
     if out is not None:
-        pacsv.write_csv(pairs, out)
+        with written(settings, out) as staged:
+            pacsv.write_csv(pairs, staged)
         console.print(f"{pairs.num_rows:,} pairs at or above {threshold} written to {out}")
         return
     shown = Table(*pairs.column_names)

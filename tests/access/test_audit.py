@@ -286,3 +286,25 @@ def test_numbers_in_the_query_text_are_recorded_as_keyed_hashes(tmp_path: Path) 
     assert f"<id:{audit.subject_hash(settings, PERSON)}>" in record["query"] and "<phone:" in record["query"]
     full_width = "".join(chr(ord(c) + 0xFEE0) for c in PERSON)
     assert audit.subject_hash(settings, full_width) == audit.subject_hash(settings, PERSON)
+
+
+def test_purposes_cases_and_ledger_words_keep_no_number(tmp_path: Path) -> None:
+    """People type IDs and phones into a purpose, a case number, a title or a reason: each is kept as a
+    keyed hash there too (found by who-read), the words around it as they were."""
+    from access import grants, ledger
+    from access.users import Refused, User
+
+    settings = _settings(tmp_path)
+    record = audit.append(
+        settings, {"purpose": f"查 {PERSON} 的手机 13812341234", "case": f"C-{PERSON}", "outcome": "refused"}
+    )
+    log = audit.log_path(settings).read_text(encoding="utf-8")
+    assert PERSON not in log and "13812341234" not in log and "的手机" in record["purpose"]
+    assert audit.who_read(settings, PERSON)  # the number in the purpose still names the person
+    investigator = User(name="li", role="investigator")
+    with pytest.raises(Refused, match="5 digits"):
+        grants.open_case(settings, investigator, f"C3-{PERSON}", "title")
+    grants.open_case(settings, investigator, "2026-031", f"missing: {PERSON}")
+    grants.request(settings, investigator, "2026-031", "health.patients", f"death of {PERSON}?")
+    kept = ledger.path(settings).read_text(encoding="utf-8")
+    assert PERSON not in kept and "missing: <id:" in kept and "death of <id:" in kept

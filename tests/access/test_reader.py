@@ -51,6 +51,13 @@ def test_a_subject_is_shown_in_full_to_the_case_members_only(access_settings, re
     [(_, rows)] = read(lookups.query(COLLEAGUE, sql, CASE, "the subject's phones")).sections.values()
     assert (facts["dead_id"], facts["msisdn"]) in rows  # full values of the subject, in a free query too
     assert all(r[0] == facts["dead_id"] and "*" not in r[1] for r in rows)
+    disguised = "SELECT reverse(name), reverse(birth_date) FROM shared.person WHERE birth_date NOT LIKE '%*%'"
+    [(_, rows)] = read(lookups.query(COLLEAGUE, disguised, CASE, "values turned around")).sections.values()
+    assert rows  # the subject's values, changed on the way out: still a read of the subject in who-read
+    subject = audit.subject_hash(access_settings, facts["dead_id"])
+    assert audit.records(access_settings)[-1]["outcome"] == "allowed"
+    assert any(r.get("purpose") == "values turned around" for r in audit.who_read(access_settings, facts["dead_id"]))
+    assert subject in audit.records(access_settings)[-1]["possible_subjects"]
 
 
 def test_subject_approval_when_the_setting_asks(access_settings, read, facts) -> None:
