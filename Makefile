@@ -4,15 +4,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: venv demo airflow test bench lint clean
+.PHONY: venv chromium demo airflow test bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.8
-	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -e '.[dev,sandbox]'
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -e '.[dev,sandbox,web]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 venv: $(STAMP)
+
+# The browser tests drive Debian's headless Chromium (Playwright with executable_path; it never downloads one);
+# a CJK font so screenshots show Chinese text.
+chromium:
+	@{ command -v chromium && test -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc; } >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; } || \
+		echo "warning: chromium is not installed (apt-get install chromium as root): the browser tests will skip"
 
 demo: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m xgate.demo
@@ -21,7 +28,7 @@ demo: venv
 airflow: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m orchestration.standalone
 
-test: venv
+test: venv chromium
 	$(BIN)/pytest
 
 # dlt is measured beside xgate in its own environment: it pins other versions of duckdb and friends.

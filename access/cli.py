@@ -152,26 +152,16 @@ def login(
     print_token: Annotated[bool, typer.Option("--print", help="Print the token (for XGATE_TOKEN) instead.")] = False,
 ) -> None:
     """Sign in with your password; later commands act as you until the sign-in expires."""
-    from access import audit
+    from access import acts
 
     settings = get_settings()
     if identity.sudo_caller(settings) is not None:
         raise Refused("under sudo your own OS account is who you are: 'xgate login' is for your own account")
-    entry = {"user": name, "role": None, "case": None, "purpose": None, "command": "login", "query": "login"}
-
-    def record(outcome: dict) -> None:  # a damaged log still lets an auditor sign in to repair it
-        try:
-            audit.append(settings, entry | outcome)
-        except audit.AuditDamaged as exc:
-            Console(stderr=True).print(f"warning: {exc}", highlight=False)
-
-    try:
-        user = identity.sign_in(settings, name, _password(password_file))
-    except Refused as exc:
-        record({"outcome": "refused", "reason": str(exc)})
-        raise
+    warn = Console(stderr=True).print
+    user = acts.sign_in(
+        settings, name, _password(password_file), warn=lambda text: warn(f"warning: {text}", highlight=False)
+    )
     token = identity.issue(settings, user)
-    record({"role": user.role, "outcome": "allowed"})
     if print_token:
         console.out(token)
         return

@@ -6,7 +6,6 @@ a read an auditor answers for: all of them are recorded in the same audit chain 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Annotated
@@ -15,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from access import audit, grants, identity, ledger, store, users
+from access import acts, audit, grants, identity, ledger, store, users
 from access.cli import CaseOpt, caller, console
 from access.users import Refused, User
 from access.verify import verify
@@ -32,16 +31,8 @@ users_app = typer.Typer(help="The users file: set it up, hash a password, check 
 @contextmanager
 def acting(action: str, text: str, case: str | None = None) -> Iterator[User]:
     """The proven caller, allowed ``action``; the outcome, refused or done, is one audit record."""
-    who = caller(action, text, case)
-    entry = {"user": who.name, "role": who.role, "case": case, "purpose": None, "command": action, "query": text}
-    entry["subjects"] = re.findall(r"<id:([0-9a-f]+)>", text)  # a person named by the act (a subject added)
-    try:
-        users.authorise(who, action)
+    with acts.acting(get_settings(), caller(action, text, case), action, text, case) as who:
         yield who
-    except Refused as exc:
-        audit.append(get_settings(), entry | {"outcome": "refused", "reason": str(exc)})
-        raise
-    audit.append(get_settings(), entry | {"outcome": "allowed"})
 
 
 def operate(action: str) -> None:
@@ -56,7 +47,7 @@ def operate(action: str) -> None:
 
 
 def _subject_entry(id_number: str) -> str:
-    return f"<id:{audit.subject_hash(get_settings(), id_number)}>"
+    return acts.subject_text(get_settings(), id_number)
 
 
 @case_app.command("open")

@@ -92,6 +92,12 @@ PHONE = {
     "phone": (Part("shared.phone", (), "msisdn = $value"),),
     "deaths": (Part("shared.dead_with_active_phone", ("id_number", "deceased_at"), "msisdn = $value"),),
 }
+# an auditor's (or engineer's) drill-down from a failing rule to its rows: each value masked by its own field
+QUARANTINE_COLUMNS = ("batch_id", "dataset", "rule_key", "column_name", "severity", "row_number", "value", "record")
+QUARANTINE = {
+    "quarantined": (Part("quarantine.rows", QUARANTINE_COLUMNS, "rule_key = $value"),),
+    "findings": (Part("quarantine.findings", QUARANTINE_COLUMNS, "rule_key = $value"),),
+}
 
 
 def person(user: User, id_number: str, case: str | None, purpose: str | None) -> Call:
@@ -121,3 +127,9 @@ def engineer_sql(user: User, sql: str) -> Call:
 def link_file(user: User, listing: str, ids: set[str], case: str | None, purpose: str | None) -> Call:
     """A person list collided with the lake's people; the IDs it holds count as named."""
     return Call(user, "link file", f"link file {listing}", case, purpose, named=ids)
+
+
+def quarantine(user: User, rule_key: str) -> Call:
+    """The quarantined rows and findings of one rule, masked as any read is; no case: they are triage, not a person."""
+    value = rule_key.strip()
+    return Call(user, "quarantine", f"quarantine {value}", value=value, sections=QUARANTINE)

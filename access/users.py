@@ -38,10 +38,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {"person", "address", "phone", "query", "link file", "link files", "grant request", "grant list"}
     )
     | CASE_WORK,
-    "engineer": frozenset({"sql", "link files", "batches release", "batches replay"}) | OPERATIONS,
+    "engineer": frozenset({"sql", "quarantine", "link files", "batches release", "batches replay"}) | OPERATIONS,
     "auditor": frozenset(
         {"audit verify", "audit who-read", "audit show", "audit rotate", "grant list", "case list", "case show"}
-        | {"report"}
+        | {"report", "quarantine"}
     ),
     "admin": frozenset(
         {

@@ -19,6 +19,7 @@ from benchmarks import (
     bench_linkage,
     bench_sandbox,
     bench_warehouse,
+    bench_web,
 )
 from benchmarks.report import Result, write_report
 
@@ -29,6 +30,7 @@ SUITES = {
     "warehouse": bench_warehouse,
     "access": bench_access,
     "linkage": bench_linkage,
+    "web": bench_web,
 }
 REPORT = Path("docs/benchmarks.md")
 

@@ -85,22 +85,10 @@ def build_report(settings: Settings) -> str:
         f"<p class='note'>Generated {now} from {escape(str(settings.data_dir))}. Target: accuracy and freshness "
         f"at or above {TARGET:.0%} (准确率、鲜活率 ≥ 95%).</p>"
     ]
-    from connectors.state import StateStore
-
-    ledger = StateStore(settings.state_dir)
-    # only validations of batches that landed (held ones land in quarantine): a run that died after
-    # validating is validated again by the next, and must not count twice
-    con.execute("CREATE TABLE counted (batch_id VARCHAR)")
-    con.executemany("INSERT INTO counted VALUES (?)", [(r["batch_id"],) for r in ledger.batches("landed")])
-    rejected = ledger.batches("rejected")
+    rejected = _counted(settings, con)
     if not _has(settings, "batches"):
         return "".join(html) + "<p>No batch has been validated yet.</p>" + _rejected(rejected) + "</body></html>"
-    batches = con.execute(
-        f"SELECT * FROM read_parquet('{_quality(settings, 'batches')}', union_by_name=true) "
-        "WHERE batch_id IN (SELECT batch_id FROM counted) ORDER BY validated_at"
-    ).fetchall()
-    names = [d[0] for d in con.description]
-    batches = [dict(zip(names, row)) for row in batches]
+    batches = validations(settings, con)
     latest = {}
     for batch in batches:
         latest[batch["dataset"]] = batch
@@ -170,15 +158,62 @@ def _rejected(rejected: list, held: list[dict] | None = None) -> str:
     return "".join(html) + "</table>"
 
 
+def _counted(settings: Settings, con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Fill ``counted`` with the batches whose validations count: only those of batches that landed (held ones
+    land in quarantine); a run that died after validating is validated again by the next, and must not count
+    twice. Returns the rejected batches."""
+    from connectors.state import StateStore
+
+    ledger = StateStore(settings.state_dir)
+    con.execute("CREATE TABLE IF NOT EXISTS counted (batch_id VARCHAR)")
+    con.executemany("INSERT INTO counted VALUES (?)", [(r["batch_id"],) for r in ledger.batches("landed")])
+    return ledger.batches("rejected")
+
+
+def validations(settings: Settings, con: duckdb.DuckDBPyConnection | None = None) -> list[dict]:
+    """Every counted batch validation, oldest first: dataset, department, rows in and passed, freshness, held."""
+    own = con is None
+    con = con or duckdb.connect()
+    try:
+        if own:
+            _counted(settings, con)
+        if not _has(settings, "batches"):
+            return []
+        cursor = con.execute(
+            f"SELECT * FROM read_parquet('{_quality(settings, 'batches')}', union_by_name=true) "
+            "WHERE batch_id IN (SELECT batch_id FROM counted) ORDER BY validated_at"
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+    finally:
+        if own:
+            con.close()
+
+
+def failing_rules(settings: Settings, con: duckdb.DuckDBPyConnection | None = None, most: int = 10) -> list[tuple]:
+    """The rules that fail most over counted batches: (rule key, severity, rows failed, rows checked)."""
+    own = con is None
+    con = con or duckdb.connect()
+    try:
+        if own:
+            _counted(settings, con)
+        if not _has(settings, "results"):
+            return []
+        return con.execute(
+            f"SELECT rule_key, any_value(severity), sum(failed), sum(checked) FROM "
+            f"read_parquet('{_quality(settings, 'results')}', union_by_name=true) WHERE failed > 0 "
+            "AND batch_id IN (SELECT batch_id FROM counted) "
+            f"GROUP BY rule_key ORDER BY 3 DESC, 1 LIMIT {int(most)}"
+        ).fetchall()
+    finally:
+        if own:
+            con.close()
+
+
 def _failing_rules(settings: Settings, con: duckdb.DuckDBPyConnection, known: dict) -> str:
     if not _has(settings, "results"):
         return ""
-    top = con.execute(
-        f"SELECT rule_key, any_value(severity), sum(failed), sum(checked) FROM "
-        f"read_parquet('{_quality(settings, 'results')}', union_by_name=true) WHERE failed > 0 "
-        "AND batch_id IN (SELECT batch_id FROM counted) "
-        "GROUP BY rule_key ORDER BY 3 DESC LIMIT 10"
-    ).fetchall()
+    top = failing_rules(settings, con)
     html = [
         "<h2>Rules that fail most</h2><table><tr><th>rule</th><th>severity</th><th>failed</th><th>checked</th>"
         "<th>sample rows (masked)</th></tr>"

@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "grant": ("access.cli_admin", "grant_app", "Conditional sharing: a case asks for fields; an admin decides."),
     "audit": ("access.cli_admin", "audit_app", "The tamper-evident read audit: verify it, answer a data subject."),
     "users": ("access.cli_admin", "users_app", "The users file: set it up, hash a password, check it."),
+    "web": ("web.cli", "web", "Serve the web workbench for investigators, auditors, admins and engineers."),
 }
 
 

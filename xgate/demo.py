@@ -160,7 +160,10 @@ def main() -> None:
         f'  xgate person {someone} --case DEMO-1 --purpose "try the access layer"\n'
         f"  xgate login auditor --password-file {passwords / 'auditor'}\n"
         "  xgate audit show --last 5 | xgate audit verify\n"
-        "  make airflow   (the Airflow UI on the same DAGs)"
+        "  make airflow   (the Airflow UI on the same DAGs)\n"
+        "The web workbench on this demo lake:\n"
+        "  xgate web   (then open http://127.0.0.1:8000/ and sign in as investigator, auditor, admin or engineer\n"
+        f"             with the password in {passwords}/<name>)"
     )
 
 

@@ -1,0 +1,45 @@
+"""The session cookie, CSRF and the search rate limit, without a browser."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+from tests.web.conftest import csrf_of, http_session
+from web import session as sessions
+
+
+def test_a_session_cookie_is_signed_and_expires(web_settings) -> None:
+    made = sessions.fresh(web_settings)
+    made.case = "C-1"
+    raw = sessions.dump(web_settings, made)
+    assert sessions.load(web_settings, raw) == made
+    body, _, mac = raw.partition(".")
+    assert sessions.load(web_settings, body[:-2] + "xx." + mac) is None
+    made.expires = int(time.time()) - 1
+    assert sessions.load(web_settings, sessions.dump(web_settings, made)) is None
+
+
+def test_the_rate_limit_counts_per_user() -> None:
+    limit = sessions.RateLimit(3)
+    assert [limit.allow("a") for _ in range(4)] == [True, True, True, False]
+    assert limit.allow("b")
+
+
+def test_a_form_without_the_session_csrf_token_is_refused(server) -> None:
+    client = http_session(server, "investigator")
+    answer = client.post(f"{server}/cases/open", data={"csrf": "forged", "number": "X-1", "title": "t"}, timeout=10)
+    assert answer.status_code == 403 and "CSRF" in answer.text
+    stranger = requests.post(f"{server}/signin", data={"name": "admin", "password": "x"}, timeout=10)
+    assert stranger.status_code == 403
+
+
+def test_a_look_up_reference_is_its_user_alone(server, people) -> None:
+    mine = http_session(server, "investigator")
+    page = mine.get(f"{server}/search", timeout=10).text
+    form = {"csrf": csrf_of(page), "kind": "person", "value": people[0]}
+    answer = mine.post(f"{server}/search", data=form, timeout=30)
+    other = http_session(server, "colleague")
+    assert "not yours" in other.get(answer.url, timeout=10).text
+    assert other.get(f"{server}/auditor", timeout=10).status_code == 403  # an investigator is no auditor
