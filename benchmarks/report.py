@@ -31,6 +31,11 @@ NOTES = """
   warehouse suite's 1M-person lake; the ratio is lookups/s, so 0.67 or more meets the 1.5x target. Audit
   appends against appending the same JSON line to a plain file with fsync. CLI start-up (about 4 s of
   imports on 2 cores, shared by every `xgate` command) is not in these figures.
+- **web**: the person page fetched over HTTP from `xgate web` running in its own uvicorn process (sign-in
+  cookie checked, the look-up reference resolved, the read through the access layer with a fresh
+  `Reader`, the page rendered), against the same look-up through the access layer in the benchmark's
+  process with a fresh `Reader` too, interleaved look-up by look-up; the scale is
+  `XGATE_BENCH_WEB_PEOPLE` (default the warehouse suite's 1M).
 """
 
 
