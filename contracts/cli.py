@@ -172,7 +172,8 @@ def validate(
             err.print(f"[yellow]note[/] {file.name}: {note}")
         local = settings.model_copy(update={"data_dir": Path(tmp) / "data"})
         batch_id = f"{source}-{stream}-local-0"
-        outcome = run_validation(settings, spec, staged, batch_id=batch_id, into=local)
+        with err.status(f"validating {file.name} against {spec.id}"):
+            outcome = run_validation(settings, spec, staged, batch_id=batch_id, into=local)
         rows = _failing_rows(local, spec, batch_id, headers)
     summary = Table("rule", "severity", "failed", "of", title=f"{file.name} against {spec.id} {spec.version}")
     for rule in outcome.rules:

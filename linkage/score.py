@@ -51,7 +51,8 @@ def scores(con: duckdb.DuckDBPyConnection, links: str, truth: Path, manifest: di
         """WITH cell AS (SELECT department, person_key, person, count(*) AS n FROM _scored GROUP BY ALL),
         k AS (SELECT department, person_key, sum(n) AS n FROM cell GROUP BY ALL),
         t AS (SELECT department, person, sum(n) AS n FROM cell GROUP BY ALL),
-        pairs(x, y) AS (SELECT DISTINCT a.department, b.department FROM k a, k b WHERE a.department <= b.department)
+        d AS (SELECT DISTINCT department FROM cell),
+        pairs(x, y) AS (SELECT a.department, b.department FROM d a, d b WHERE a.department <= b.department)
         SELECT x, y,
           (SELECT sum(CASE WHEN x = y THEN c1.n * (c1.n - 1) / 2 ELSE c1.n * c2.n END) FROM cell c1 JOIN cell c2
              ON c1.person_key = c2.person_key AND c1.person = c2.person AND c1.department = x AND c2.department = y),
@@ -92,19 +93,19 @@ def scores(con: duckdb.DuckDBPyConnection, links: str, truth: Path, manifest: di
 
 def _kind(con: duckdb.DuckDBPyConnection, records: list[str]) -> dict:
     """Over every pair of a planted (noisy) record and another record: true when both are one person,
-    predicted when both carry one person_key."""
+    predicted when both carry one person_key (counted from group sizes, so it costs one pass)."""
     import pyarrow as pa
 
     con.register("_planted", pa.table({"unique_id": pa.array(sorted(set(records)), pa.string())}))
     both, predicted, true = con.execute(
-        """SELECT count(*) FILTER (WHERE s1.person_key = s2.person_key AND s1.person = s2.person),
-             count(*) FILTER (WHERE s1.person_key = s2.person_key), count(*) FILTER (WHERE s1.person = s2.person)
-           FROM _planted p JOIN _scored s1 USING (unique_id)
-           JOIN _scored s2 ON (s2.person_key = s1.person_key OR s2.person = s1.person)
-             AND s2.unique_id <> s1.unique_id"""
+        """WITH k AS (SELECT person_key, count(*) AS n FROM _scored GROUP BY ALL),
+        t AS (SELECT person, count(*) AS n FROM _scored GROUP BY ALL),
+        c AS (SELECT person_key, person, count(*) AS n FROM _scored GROUP BY ALL)
+        SELECT sum(c.n - 1), sum(k.n - 1), sum(t.n - 1) FROM _planted JOIN _scored USING (unique_id)
+        JOIN k USING (person_key) JOIN t USING (person) JOIN c USING (person_key, person)"""
     ).fetchone()
     con.unregister("_planted")
-    return _prf(both, predicted, true)
+    return _prf(both or 0, predicted or 0, true or 0)
 
 
 def lake_scores(con: duckdb.DuckDBPyConnection, truth: Path, manifest: dict) -> dict[str, dict]:

@@ -156,7 +156,7 @@ def source_dag(name: str):
             return check_freshness(get_settings(), datasets)
 
         staged = extract.expand(stream=[s.name for s in source.streams])
-        landed = land.expand(batch_id=validate.expand(batch_id=staged))
+        landed = land.expand(batch_ids=validate.expand(batch_ids=staged))
         publish(landed) >> freshness()
 
     return sync()

@@ -28,6 +28,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__CORE__PARALLELISM": "4",  # the default 32 worker processes need ~5 GB
         "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "3",
         "AIRFLOW__API__PORT": port,
+        "AIRFLOW__API__HOST": "127.0.0.1",  # the UI and the workers' execution API: this machine only
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",  # where workers report
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated
 
@@ -34,7 +36,8 @@ def sync(
     mode = extract_mode(full, since, until)
     settings = get_settings()
     table = Table("stream", "batch", "extracted", "passed", "quarantined", "landed", "held")
-    results = run_sync(settings, source, stream, mode, since, until)
+    with progress() as step:
+        results = run_sync(settings, source, stream, mode, since, until, step)
     for result in results:
         table.add_row(
             result.stream,
@@ -49,6 +52,19 @@ def sync(
     code = report_files(settings, source, stream, results)
     if code:
         raise typer.Exit(code)
+
+
+@contextmanager
+def progress() -> Iterator[Callable[[str], None]]:
+    """A spinner with the current step and the time spent, on stderr, gone when done."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True,
+    ) as shown:  # fmt: skip
+        task = shown.add_task("starting")
+        yield lambda text: shown.update(task, description=text)
 
 
 def tables() -> None:

@@ -8,7 +8,7 @@ committed the batch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
@@ -100,14 +100,21 @@ def sync(
     mode: str = "incremental",
     since: datetime | None = None,
     until: datetime | None = None,
+    step: Callable[[str], None] = lambda _: None,
 ) -> list[StreamSync]:
+    """``step`` hears what is being done (the CLI shows it as progress)."""
     from orchestration.stages import report_held, report_rejected
 
     done = []
     with source_lock(settings, source):  # a second sync of the source waits for this one (up to a bound)
-        for batch in extract(settings, source, stream, mode, since, until):
+        step(f"extracting {source}")
+        batches = extract(settings, source, stream, mode, since, until)
+        for n, batch in enumerate(batches, start=1):
+            step(f"validating batch {n} of {len(batches)} ({batch.rows:,} rows)")
             report_held(validate(settings, batch.batch_id))
+            step(f"landing batch {n} of {len(batches)}")
             done.append(land_batch(settings, batch.batch_id))
             report_rejected(done[-1].as_dict())
+    step("publishing views")
     publish_views(settings)
     return done

@@ -159,7 +159,6 @@ def fixed_offset(value: str) -> str:
     return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-
 PROFILE = "connections.env"  # the connection profile's name in the data directory
 
 
@@ -167,13 +166,53 @@ def profile_path(settings: Settings) -> Path:
     return settings.profile or settings.data_dir / PROFILE
 
 
+class _ServiceSettings(Settings):
+    """Settings read from the service account's own file only: through sudo the environment and the working
+    directory are the caller's, and a caller who could name the users file, the access folder or the
+    audit folder would choose who they are and where their reads are recorded."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
+        return init_settings, dotenv_settings
+
+
+def service_config() -> Path:
+    """The service account's settings file, from the account database (not ``$HOME``, which a caller sets)."""
+    import pwd
+
+    return Path(pwd.getpwuid(os.getuid()).pw_dir) / ".config" / "xgate" / "xgate.env"
+
+
+def _through_sudo(**overrides: object) -> Settings:
+    """Settings for a process started by ``sudo``: the service account's file alone, which it must own and
+    no one else may write; every path in it absolute."""
+    path = service_config()
+    try:
+        info = path.stat()
+    except OSError:
+        raise ConfigError(
+            f"run through sudo, xgate reads its settings only from {path}, which does not exist"
+        ) from None
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise ConfigError(f"{path} must belong to this account and be writable by it alone")
+    settings = _ServiceSettings(_env_file=path, **overrides)
+    relative = [name for name, value in settings if isinstance(value, Path) and not value.is_absolute()]
+    if relative:  # the working directory is the caller's
+        raise ConfigError(f"{path}: {', '.join(f'XGATE_{n.upper()}' for n in relative)} must be absolute paths")
+    profile = profile_path(settings)
+    return _ServiceSettings(_env_file=(path, profile), **overrides) if profile.is_file() else settings
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment and ``.env``, plus the connection profile when there is one. Run
-    through sudo, a ``.env`` in the working directory is the caller's, not the service's: it is ignored."""
-    local = () if os.environ.get("SUDO_USER") else (".env",)
-    settings = Settings(_env_file=local or None, **overrides)
+    through sudo, only the service account's own file counts (:func:`service_config`)."""
+    if os.environ.get("SUDO_USER") or os.environ.get("SUDO_UID"):
+        return _through_sudo(**overrides)
+    settings = Settings(_env_file=".env", **overrides)
     profile = profile_path(settings)
-    return Settings(_env_file=(*local, profile), **overrides) if profile.is_file() else settings
+    return Settings(_env_file=(".env", profile), **overrides) if profile.is_file() else settings
 
 
 def invalid_setting(exc: ValidationError) -> ConfigError:

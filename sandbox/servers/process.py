@@ -90,20 +90,29 @@ def serve(settings: SandboxSettings, wait_seconds: float = 30.0) -> dict[str, st
             start_new_session=True,
         )
     _pid_file(settings).write_text(str(child.pid))
+    if not answering(settings, wait_seconds, child):
+        stop(settings)
+        if child.poll() is not None:
+            raise SourceUnavailable(f"sandbox servers exited at start (code {child.returncode}); see {log}")
+        raise SourceUnavailable(f"sandbox servers did not answer within {wait_seconds:.0f}s; see {log}")
+    profile.write(settings)
+    return urls(settings)
+
+
+def answering(settings: SandboxSettings, wait_seconds: float, child: subprocess.Popen | None = None) -> bool:
+    """Whether every API answers its health check within ``wait_seconds`` (False at once if ``child`` exits)."""
     deadline = time.monotonic() + wait_seconds
     for url in (f"http://{settings.host}:{_port(settings, name)}/healthz" for name in apis()):
         while True:
-            if child.poll() is not None:
-                raise SourceUnavailable(f"sandbox servers exited at start (code {child.returncode}); see {log}")
+            if child is not None and child.poll() is not None:
+                return False
             with contextlib.suppress(requests.RequestException):
                 if requests.get(url, timeout=1).ok:
                     break
             if time.monotonic() > deadline:
-                stop(settings)
-                raise SourceUnavailable(f"sandbox servers did not answer within {wait_seconds:.0f}s; see {log}")
+                return False
             time.sleep(0.1)
-    profile.write(settings)
-    return urls(settings)
+    return True
 
 
 def stop(settings: SandboxSettings) -> bool:

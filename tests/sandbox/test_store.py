@@ -56,3 +56,14 @@ def test_generate_refuses_bad_count(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="at least 1"):
         store.generate(make_settings(tmp_path), 0, 1)
+
+
+def test_times_follow_the_generation_day(sandbox_settings) -> None:
+    """Freshness in a demo is real: the newest record of wave 0 is a day or two old when generated."""
+    from datetime import UTC, datetime, timedelta
+
+    newest = max(store.visible(sandbox_settings, "telecom.subscribers")["updated_at"].to_pylist())
+    age = datetime.now(UTC).replace(tzinfo=None) - newest
+    assert timedelta(0) < age < timedelta(days=3)
+    births = store.visible(sandbox_settings, "civil.residents").to_pylist()[:50]
+    assert all(ric.get_birth_date(r["id_number"]) == r["birth_date"] for r in births if ric.is_valid(r["id_number"]))
