@@ -133,7 +133,7 @@ def test_the_audit_page_and_engineer_page(visit, web_settings, people) -> None:
     assert "Chain intact" in page.inner_text("#verdict")
     page.fill("input[name=id_number]", people[1])
     with page.expect_navigation():
-        page.click("text=Who read")
+        page.click("button:text('Who read')")
     assert page.inner_text("main h2") == "Reads of this person"
     reads = page.inner_text("#reads")
     assert "case add-subject" in reads and "named or shown" in reads and people[1] not in page.content()
