@@ -166,7 +166,9 @@ def _counted(settings: Settings, con: duckdb.DuckDBPyConnection) -> list[dict]:
 
     ledger = StateStore(settings.state_dir)
     con.execute("CREATE TABLE IF NOT EXISTS counted (batch_id VARCHAR)")
-    con.executemany("INSERT INTO counted VALUES (?)", [(r["batch_id"],) for r in ledger.batches("landed")])
+    landed = [(r["batch_id"],) for r in ledger.batches("landed")]
+    if landed:
+        con.executemany("INSERT INTO counted VALUES (?)", landed)
     return ledger.batches("rejected")
 
 

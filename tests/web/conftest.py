@@ -119,7 +119,8 @@ def sign_in(page, user: str, password: str = PASSWORD) -> None:
     page.goto("/signin")
     page.fill("input[name=name]", user)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
 
 
 def shot(page, name: str) -> None:
@@ -131,14 +132,16 @@ def pick_case(page, purpose: str = "locate a missing person") -> None:
     page.goto("/cases")
     page.select_option("select[name=case]", CASE)
     page.fill("input[name=purpose]", purpose)
-    page.click("text=Work on this case")
+    with page.expect_navigation():
+        page.click("text=Work on this case")
 
 
 def look_up(page, value: str, kind: str = "person") -> None:
     page.goto("/search")
     page.select_option("select[name=kind]", kind)
     page.fill("input[name=value]", value)
-    page.click("main button[type=submit]")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
 
 
 def csrf_of(html: str) -> str:
