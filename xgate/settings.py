@@ -13,6 +13,7 @@ import os
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
@@ -38,6 +39,22 @@ class Connection(BaseModel):
     ca: Path | None = Field(None, description="CA bundle that signed the server's certificate; default the system's")
 
 
+class ObjectStore(BaseModel):
+    """S3-compatible storage for the lake's data files: ``XGATE_S3__ENDPOINT``, ``__REGION``, ``__KEY_ID``,
+    ``__SECRET``, ``__URL_STYLE`` (or, inside Airflow, the connection ``xgate_s3``). The key pair stays
+    ``SecretStr``: it is handed to DuckDB as a temporary secret and shown nowhere."""
+
+    endpoint: str | None = Field(
+        None, description="http(s)://host:port of S3-compatible storage (MinIO, Ceph, a cloud's); default AWS"
+    )
+    region: str = Field("us-east-1", description="region the bucket is in (signatures name it)")
+    key_id: SecretStr | None = Field(None, description="access key id")
+    secret: SecretStr | None = Field(None, description="secret access key")
+    url_style: Literal["path", "vhost"] = Field(
+        "path", description="path: http://host/bucket/key (most self-hosted stores); vhost: http://bucket.host/key"
+    )
+
+
 class Settings(BaseSettings):
     """Typed configuration; one instance per process via :func:`get_settings`."""
 
@@ -50,6 +67,12 @@ class Settings(BaseSettings):
         description="DuckLake catalog: 'ducklake:<file>' or 'ducklake:postgres:dbname=... host=...'; "
         "default a DuckDB file under the data directory (one writer process at a time)",
     )
+    lake_data_path: str | None = Field(
+        None,
+        description="where the lake's Parquet files are: a folder, or s3://bucket/prefix/ on S3-compatible "
+        "storage (see s3); default <data dir>/warehouse/data",
+    )
+    s3: ObjectStore | None = Field(None, description="the object store of an s3:// lake_data_path")
     sources_dir: Path | None = Field(None, description="folder of source declarations; default: the built-in ones")
     connections: dict[str, Connection] = Field(
         default_factory=dict, description="department systems by connection name (else Airflow's xgate_<name>)"
@@ -132,6 +155,12 @@ class Settings(BaseSettings):
     @property
     def warehouse_dir(self) -> Path:
         return self.data_dir / "warehouse"
+
+    @property
+    def lake_data(self) -> str:
+        """The lake's data path as DuckLake takes it: ``s3://bucket/prefix/`` or a folder, ending in ``/``."""
+        path = self.lake_data_path or str(self.warehouse_dir / "data")
+        return path if path.endswith("/") else path + "/"
 
     @property
     def lake_catalog(self) -> str:
