@@ -95,6 +95,15 @@ def redact(settings: Settings, text: str) -> str:
     return CHINESE.sub(lambda m: token("t", m.group(0)), text)
 
 
+def scrub(settings: Settings, text: str) -> str:
+    """A purpose, a case's title or a grant's reason as kept: people's words for auditors to read, with ID and
+    mobile numbers as keyed hashes (who-read finds them) and any other long number as a keyed token."""
+    text = unicodedata.normalize("NFKC", text)
+    text = ID_NUMBER.sub(lambda m: f"<id:{subject_hash(settings, m.group(0))}>", text)
+    text = MOBILE.sub(lambda m: f"<phone:{subject_hash(settings, m.group(0))}>", text)
+    return LONG_NUMBER.sub(lambda m: f"<n:{subject_hash(settings, m.group(0))[:12]}>", text)
+
+
 def record_mac(settings: Settings, record: dict) -> str:
     return store.mac(settings, "chain", canonical({k: v for k, v in record.items() if k != "mac"}))
 
@@ -156,6 +165,11 @@ def _advice() -> str:
 def append(settings: Settings, entry: dict) -> dict:
     """Chain ``entry`` onto the log, anchor it, and return the record as stored."""
     entry = entry | {k: redact(settings, entry[k]) for k in ("query", "reason") if isinstance(entry.get(k), str)}
+    # a case number as typed (a valid one has no long number, so it is kept as it is)
+    entry = entry | {k: scrub(settings, entry[k]) for k in ("purpose", "case") if isinstance(entry.get(k), str)}
+    named = {h for k in ("purpose", "case") for h in re.findall(r"<id:([0-9a-f]+)>", entry.get(k) or "")}
+    if named:  # a person named in the words of a read: who-read finds it
+        entry["subjects"] = sorted(set(entry.get("subjects") or ()) | named)
     path = log_path(settings)
     with store.exclusive(path.with_suffix(".lock")), store.open_private(path) as handle:
         head = _head(settings, handle)
@@ -207,7 +221,11 @@ def records(settings: Settings, kept: bool = False) -> list[dict]:
         return current
     logs, first = [current], current[0] if current else {}
     while "follows" in first and len(logs) < 1000:
-        older = _read(settings, log_path(settings).with_name(first["follows"]["file"]))
+        kept_log = log_path(settings).with_name(first["follows"]["file"])
+        if not kept_log.exists():  # an answer without it would look whole: say it is not
+            raise AuditDamaged(f"the kept log {kept_log.name} is missing: the answer would leave its reads out "
+                               "('xgate audit verify')")  # fmt: skip
+        older = _read(settings, kept_log)
         logs.append(older)
         first = older[0] if older else {}
     return [r for log in reversed(logs) for r in log]

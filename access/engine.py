@@ -30,7 +30,7 @@ import duckdb
 from access import audit, masked, policy
 from access.plan import Plan
 from contracts.masking import MASK_MACRO
-from warehouse import lake
+from warehouse import lake, storage
 from xgate.errors import FatalError
 from xgate.settings import Settings
 
@@ -99,6 +99,7 @@ def deadline(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[threadi
 def _lock_down(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     con.execute("USE memory")
     con.execute(f"DETACH {lake.LAKE}")
+    con.execute(f"DROP TEMPORARY SECRET IF EXISTS {storage.SECRET}")  # the bucket's key pair goes with the lake
     con.execute("SET enable_external_access = false")
     con.execute("SET allow_community_extensions = false")
     con.execute("SET lock_configuration = true")
@@ -155,9 +156,10 @@ MASKED_NUMBER = re.compile(r"[0-9]{6}\*{5,}[0-9]{3}[0-9Xx]|1[0-9]{2}\*{4}[0-9]{4
 
 def _whom(con: duckdb.DuckDBPyConnection, plan: Plan, result: Result, context: masked.Context) -> None:
     """Whom the result concerns, read off what it shows (no lineage to trust): an ID number shown in full is
-    exact; a case subject's personal value shown in full (also inside a longer string) is exact; a masked
-    ID or phone could be any person whose number masks that way in the copies read, all of whom are
-    possible. Each as the audit's subject hash."""
+    exact; a case subject's personal value shown in full (also inside a longer string) is exact; every
+    case subject whose values the query read in full is possible (any expression may carry them out); a
+    masked ID or phone could be any person whose number masks that way in the copies read, all of whom
+    are possible. Each as the audit's subject hash."""
     text = unicodedata.normalize("NFKC", "\n".join(str(v) for row in result.rows for v in row if v is not None))
     result.exact_ids = {m.upper() for m in audit.ID_NUMBER.findall(text)}
     tokens = sorted(set(MASKED_NUMBER.findall(text)))
@@ -175,6 +177,9 @@ def _whom(con: duckdb.DuckDBPyConnection, plan: Plan, result: Result, context: m
                 f"SELECT {masked.SID}, [{listed}] FROM {relation.name} WHERE {whose}", {"s": sorted(context.subjects)}
             ).fetchall()
             result.exact |= {sid for sid, values in shown if any(v and len(v) > 1 and v in text for v in values)}
+            # a value changed on the way out (reversed, spaced, hashed) is not found in the text, yet the query
+            # had this subject's values in full: every such subject is a possible read, found or not
+            result.possible |= {sid for sid, _ in shown if sid}
         if tokens:
             found = con.execute(
                 f"SELECT DISTINCT {masked.SID} FROM {relation.name} WHERE list_has_any([{listed}], $t)", {"t": tokens}

@@ -35,6 +35,8 @@ def _case(state: ledger.State, user: User, number: str, member: bool = True) -> 
 def open_case(settings: Settings, user: User, number: str, title: str) -> dict:
     if not CASE_NUMBER.fullmatch(number):
         raise Refused("a case number is 1 to 40 letters, digits and . _ / - (starting with a letter or digit)")
+    if re.search(r"[0-9]{6}", number):  # it is kept and shown in clear: no ID or phone number inside it
+        raise Refused("a case number holds at most 5 digits in a row")
     if not title.strip():
         raise Refused("a case needs a --title")
 

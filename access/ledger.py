@@ -169,7 +169,8 @@ def record(settings: Settings, event: dict, check: Callable[[State], None] | Non
             handle.write(b"".join(line + b"\n" for line in lines[: now.seq]))
         if check is not None:
             check(now)
-        event = {**event, "seq": now.seq + 1, "at": datetime.now(UTC).isoformat(), "prev_mac": now.mac}
+        words = {k: audit.scrub(settings, event[k]) for k in ("title", "reason") if isinstance(event.get(k), str)}
+        event = {**event, **words, "seq": now.seq + 1, "at": datetime.now(UTC).isoformat(), "prev_mac": now.mac}
         if event["event"] == "grant requested":  # numbered under the lock: two requests never share an id
             event["grant"] = f"G{len(now.grants) + 1}"
         event["mac"] = _mac(settings, event)

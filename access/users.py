@@ -28,7 +28,7 @@ Role = Literal["engineer", "investigator", "auditor", "admin"]
 OPERATIONS = frozenset(
     {"sources", "extract", "validate", "report", "sync", "tables", "snapshots", "discrepancies", "maintain", "batches"}
     | {"contracts"}
-    | {"link", "sandbox"}
+    | {"link", "sandbox", "doctor"}
 )
 CASE_WORK = frozenset({"case open", "case add-member", "case add-subject", "case list", "case show"})
 

@@ -165,6 +165,7 @@ def _splink(data_dir: Path) -> dict:
 
 
 def _make_list(data_dir: Path, path: Path) -> int:
+    """The list (at most :data:`LIST_ROWS` civil residents); its rows."""
     from warehouse import lake
 
     con = lake.connect(Settings(data_dir=data_dir), read_only=True)
@@ -175,9 +176,9 @@ def _make_list(data_dir: Path, path: Path) -> int:
                   birth_date AS 出生日期, sex AS 性别
                 FROM raw.civil_residents USING SAMPLE {LIST_ROWS} ROWS (reservoir, 7)) TO '{path}' (HEADER)"""
         )
+        return con.execute(f"SELECT count(*) FROM read_csv('{path}')").fetchone()[0]
     finally:
         con.close()
-    return LIST_ROWS
 
 
 MAP = "name=姓名,id_number=身份证号,birth_date=出生日期,sex=性别"
@@ -268,25 +269,27 @@ def measure(people: int) -> list[Result]:
             f"{incremental['candidates']:,}",
         ),
     ]
-    if people >= 1_000_000:
-        path = Path(data_dir).parent / "list.csv"
-        rows = _make_list(Path(data_dir), path)
-        listed = _child("list", data_dir, str(path))
-        cli = _cli(Path(data_dir), path)
-        outcome = "ran" if cli["exit"] == 0 else f"exit {cli['exit']}: {cli['message']}"
-        results.append(
-            Result(
-                "linkage",
-                f"link a {rows:,}-row list against {people:,} people (xgate link file's engine)",
-                rows / listed["seconds"],
-                "xgate link --full of the lake",
-                full["records"] / full["seconds"],
-                f"{listed['seconds']:.1f} s, peak RSS {listed['rss_mb']:,.0f} MB, {listed['pairs']:,} pairs >= 0.5, "
-                f"{listed['found_self']:,} of {rows:,} rows found their own record; the CLI (case, audit): "
-                f"{cli['seconds']:.0f} s, {outcome}",
-            )
-        )
+    results.append(_list_result(people, Path(data_dir), full))
     return results
+
+
+def _list_result(people: int, data_dir: Path, full: dict) -> Result:
+    path = data_dir.parent / "list.csv"
+    rows = _make_list(data_dir, path)
+    listed = _child("list", str(data_dir), str(path))
+    cli = _cli(data_dir, path)
+    print(f"linkage {people:,}: list {listed}, cli {cli}", file=sys.stderr)
+    outcome = "ran" if cli["exit"] == 0 else f"exit {cli['exit']}: {cli['message']}"
+    return Result(
+        "linkage",
+        f"link a {rows:,}-row list against {people:,} people (xgate link file's engine)",
+        rows / listed["seconds"],
+        "xgate link --full of the lake",
+        full["records"] / full["seconds"],
+        f"{listed['seconds']:.1f} s, peak RSS {listed['rss_mb']:,.0f} MB, {listed['pairs']:,} pairs >= 0.5, "
+        f"{listed['found_self']:,} of {rows:,} rows found their own record; the CLI (case, audit): "
+        f"{cli['seconds']:.0f} s, {outcome}",
+    )
 
 
 def run() -> list[Result]:

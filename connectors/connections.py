@@ -18,16 +18,23 @@ from xgate.errors import ConfigError
 from xgate.settings import Connection, Settings
 
 
-def _from_airflow(name: str) -> Connection | None:
-    """The Airflow connection ``xgate_<name>``, when running inside Airflow (a task or the DAG processor)."""
+def airflow_connection(conn_id: str) -> object | None:
+    """The Airflow connection ``conn_id``, when running inside Airflow (a task or the DAG processor); else None."""
     if "airflow.sdk" not in sys.modules:  # the CLI never loads Airflow (seconds of imports) to look
         return None
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
-        found = BaseHook.get_connection(f"xgate_{name}")
+        return BaseHook.get_connection(conn_id)
     except AirflowNotFoundException:
+        return None
+
+
+def _from_airflow(name: str) -> Connection | None:
+    """The Airflow connection ``xgate_<name>`` as a :class:`Connection`."""
+    found = airflow_connection(f"xgate_{name}")
+    if found is None:
         return None
     extra = found.extra_dejson
     url = extra.get("url") or found.host or ""

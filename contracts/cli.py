@@ -27,10 +27,11 @@ def _contract(name: str):
         from access.files import checked
         from contracts.checks import check_files
 
-        problems = check_files([checked(get_settings(), path)])
+        copy = checked(get_settings(), path)  # a copy of the caller's file: name their own in what is said
+        problems = check_files([copy])
         if problems:
-            raise problems[0]
-        return compile_contract(checked(get_settings(), path))
+            raise type(problems[0])(str(problems[0]).replace(str(copy), str(path)))
+        return compile_contract(copy)
     known = contracts()
     if name not in known:
         raise ConfigError(f"unknown contract {name!r}; known: {', '.join(known)}")
@@ -145,13 +146,12 @@ def validate(
 ) -> None:
     """Check a local file as sync would (same reader, same rules); nothing is stored. Exit 1 if any row
     would be quarantined, 3 if the batch would be held, 4 if the file would be rejected."""
-    from access.files import checked
+    from access.files import checked, written
     from connectors.declarations import sources
     from contracts.validate import validate as run_validation
 
     settings = get_settings()
-    file = checked(settings, file)  # the caller's file, never xgate's own stores
-    out = checked(settings, failures, write=True) if failures is not None else None
+    file = checked(settings, file)  # a copy of the caller's file, never one of xgate's own stores
     spec = _contract(contract)
     source, _, stream = spec.source.partition(".")
     declared = sources(settings.sources_dir).get(source)
@@ -190,9 +190,10 @@ def validate(
         console.print(listing)
         if len(rows) > show:
             console.print(f"... {len(rows) - show:,} more failing cells (all of them: --failures out.xlsx)")
-    if out is not None:
-        _write_failures(rows, out)
-        console.print(f"failing rows written to {out}")
+    if failures is not None:
+        with written(settings, failures) as staged:
+            _write_failures(rows, staged)
+        console.print(f"failing rows written to {failures}")
     console.print(
         f"rows {outcome.rows_in:,}: would land {outcome.rows_passed:,}, would be quarantined "
         f"{outcome.rows_quarantined:,}"
@@ -237,8 +238,12 @@ def report(
     ] = None,
 ) -> None:
     """Write the auditor's data-quality report: one self-contained HTML file."""
-    from access.files import checked
+    from access.files import written
     from contracts.report import write_report
 
-    out = checked(get_settings(), out, write=True) if out is not None else None
-    console.print(f"report written to {write_report(get_settings(), out)}")
+    if out is None:
+        console.print(f"report written to {write_report(get_settings())}")
+        return
+    with written(get_settings(), out) as staged:
+        write_report(get_settings(), staged)
+    console.print(f"report written to {out}")

@@ -27,8 +27,9 @@ def mask_value(value: object) -> object:
     if value is None or value == "":
         return value
     text = str(value).translate(_HALF)
-    if _ID.fullmatch(text):
-        return text[:6] + "*" * (len(text) - 10) + text[-4:]
+    if _ID.fullmatch(text):  # an 18-digit ID keeps its sequence and check; any other length its sequence
+        keep = 4 if len(text) == 18 else 3  # (a 15-digit ID's 4th-last digit is a birth day's: its old twin)
+        return text[:6] + "*" * (len(text) - 6 - keep) + text[-keep:]
     if _PHONE.fullmatch(text):
         return text[:3] + "****" + text[-4:]
     if date := _DATE.fullmatch(text):  # a birth or activation date: the year says enough
@@ -44,7 +45,8 @@ def mask_value(value: object) -> object:
 # name, long text, short text, in that order, as above.
 MASK_MACRO = r"""CREATE OR REPLACE TEMP MACRO xg_mask_text(v) AS CASE
   WHEN v IS NULL OR v = '' THEN v
-  WHEN regexp_full_match(v, '[0-9]{6}[0-9Xx]{8,12}') THEN left(v, 6) || repeat('*', length(v) - 10) || right(v, 4)
+  WHEN regexp_full_match(v, '[0-9]{6}[0-9Xx]{12}') THEN left(v, 6) || repeat('*', 8) || right(v, 4)
+  WHEN regexp_full_match(v, '[0-9]{6}[0-9Xx]{8,11}') THEN left(v, 6) || repeat('*', length(v) - 9) || right(v, 3)
   WHEN regexp_full_match(v, '1[0-9]{10}') THEN left(v, 3) || '****' || right(v, 4)
   WHEN regexp_full_match(v, '[0-9]{4}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}日?') THEN left(v, 4) || '-**-**'
   WHEN regexp_full_match(v, '[0-9]{4}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}日?[ T][^\n]*') THEN left(v, 4) || '-**-** **:**'

@@ -167,7 +167,9 @@ def _counted(settings: Settings, con: duckdb.DuckDBPyConnection) -> list[dict]:
 
     ledger = StateStore(settings.state_dir)
     con.execute("CREATE TABLE IF NOT EXISTS counted (batch_id VARCHAR)")
-    con.executemany("INSERT INTO counted VALUES (?)", [(r["batch_id"],) for r in ledger.batches("landed", "staged")])
+    counted = [(r["batch_id"],) for r in ledger.batches("landed", "staged")]
+    if counted:
+        con.executemany("INSERT INTO counted VALUES (?)", counted)
     return ledger.batches("rejected")
 
 

@@ -26,8 +26,11 @@ CREATE OR REPLACE TEMP MACRO xl_swapped_dm(a, b) AS
 # Blocking rules for predictions, by name (the name is what ``person_link.match_rule`` records).
 BLOCKING_RULES = {
     "id": "l.id18 = r.id18",
-    "id_digits": "l.id_sorted = r.id_sorted",
-    "id_area_birth": "l.id_area_birth = r.id_area_birth",
+    # a number with two digits swapped or one digit off, the name's surname kept: alone, either key pairs
+    # a county's people born on one day (or with one multiset of digits) with each other, which grows
+    # with the square of the population
+    "id_digits": "l.id_sorted = r.id_sorted AND l.surname_py = r.surname_py",
+    "id_area_birth": "l.id_area_birth = r.id_area_birth AND l.surname_py = r.surname_py",
     "pinyin_birth_year": "l.name_py = r.name_py AND l.birth_year = r.birth_year",
     "surname_birth_date": "l.surname_py = r.surname_py AND l.birth_date = r.birth_date",
     "phone": "l.phone = r.phone",

@@ -41,12 +41,18 @@ def parse_map(text: str) -> dict[str, str]:
 
 def read_list(path: Path, mapping: dict[str, str], key: str | None, label: str) -> pa.Table:
     """The list as ``unique_id`` (the key column), ``source_dataset`` (``label``) and role columns."""
+    from connectors.files import SPREADSHEETS, load
     from contracts.cli import read_local
 
     if not path.is_file():
         raise ConfigError(f"{path}: no such file")
     try:
-        table = read_local(path, {})
+        if path.suffix.lower() in (".csv", *SPREADSHEETS):  # decoded as the department file drops are
+            sheet = load(path)
+            cells = [(r + [""] * len(sheet.header))[: len(sheet.header)] for _, r in sheet.rows]
+            table = pa.table({h: pa.array([c[i] for c in cells], pa.string()) for i, h in enumerate(sheet.header)})
+        else:
+            table = read_local(path)
     except XgateError as exc:
         raise ConfigError(str(exc)) from None
     columns = table.column_names

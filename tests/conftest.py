@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
+import json
 import os
 import shutil
 import socket
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,7 +28,7 @@ from sandbox import dbload, store, waves
 from sandbox.manifest import read_manifest
 from sandbox.servers import apis, process
 from sandbox.settings import SandboxSettings
-from xgate.settings import PROFILE, Connection, Settings, load_settings, reset_settings
+from xgate.settings import PROFILE, Connection, ObjectStore, Settings, load_settings, reset_settings
 
 SANDBOX_PEOPLE = 3000
 SANDBOX_SEED = 7
@@ -150,6 +153,77 @@ def landed(
         yield xgate, read_manifest(store.paths(sandbox).manifest)
     finally:
         process.stop(sandbox)
+
+
+@dataclass
+class S3Server:
+    """moto's S3 on 127.0.0.1 with authentication on: only the key pair of its one user is accepted."""
+
+    endpoint: str
+    bucket: str
+    key_id: str
+    secret: str
+
+    def store(self, **overrides: object) -> ObjectStore:
+        return ObjectStore(endpoint=self.endpoint, key_id=self.key_id, secret=self.secret, **overrides)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """moto's server, started once: a user with a key pair and a bucket are made, then every request must be
+    signed by that key pair (``/moto-api/reset-auth``), so wrong credentials are refused as a real store would."""
+    import logging
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    setup = {"endpoint_url": endpoint, "region_name": "us-east-1"}
+    setup |= {"aws_access_key_id": "setup", "aws_secret_access_key": "setup"}
+    iam = boto3.client("iam", **setup)
+    iam.create_user(UserName="xgate")
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    iam.put_user_policy(UserName="xgate", PolicyName="lake", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName="xgate")["AccessKey"]
+    boto3.client("s3", **setup).create_bucket(Bucket="xgate-lake")
+    requests.post(f"{endpoint}/moto-api/reset-auth", data=b"0", timeout=10).raise_for_status()
+    try:
+        yield S3Server(endpoint, "xgate-lake", key["AccessKeyId"], key["SecretAccessKey"])
+    finally:
+        server.stop()
+
+
+_lakes = itertools.count()
+
+
+@pytest.fixture
+def lake_database(run_id: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one DuckLake catalog (dropped after the test): its catalog URL."""
+    import psycopg
+
+    name = f"xgtest_{run_id}_lake{next(_lakes)}"
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as con:
+        con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        con.execute(f"CREATE DATABASE {name}")
+    yield f"ducklake:postgres:dbname={name} host=127.0.0.1 user=postgres"
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as con:
+        con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def production_lake(settings: Settings, s3: S3Server, catalog: str) -> Settings:
+    """``settings`` with the production lake: the catalog on PostgreSQL, the data files in the bucket under a
+    prefix of their own."""
+    return settings.model_copy(
+        update={
+            "catalog_url": catalog,
+            "lake_data_path": f"s3://{s3.bucket}/{uuid.uuid4().hex[:8]}/",
+            "s3": s3.store(),
+        }
+    )
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 
 The catalog is a DuckDB file under the data directory by default (one writer process at a time), or
 PostgreSQL (``XGATE_CATALOG_URL=ducklake:postgres:dbname=... host=...``) for several users and
-concurrent writers. Extensions load from their pip packages; nothing is downloaded. ``as_of`` pins
+concurrent writers. The data files are in a folder under the data directory, or in a bucket on
+S3-compatible storage (``XGATE_LAKE_DATA_PATH=s3://bucket/prefix/``, :mod:`warehouse.storage`).
+Extensions load from their pip packages; nothing is downloaded. ``as_of`` pins
 every table and view to a snapshot (a number) or a time, so a result can be reproduced later.
 """
 
@@ -10,25 +12,34 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 
+from contracts.sql import literal
+from warehouse import storage
 from xgate import duck
-from xgate.errors import Busy, SourceUnavailable, shown
+from xgate.errors import Busy, SourceUnavailable
 from xgate.settings import Settings
 
 LAKE = "lake"
 
 
 def connect(
-    settings: Settings, read_only: bool = False, as_of: int | datetime | None = None, **config: object
+    settings: Settings,
+    read_only: bool = False,
+    as_of: int | datetime | None = None,
+    files: bool = True,
+    **config: object,
 ) -> duckdb.DuckDBPyConnection:
     """The lake attached as ``lake``; waits up to ``XGATE_LAKE_WAIT`` seconds while another process holds
-    a file catalog (a sync writing, or reads while a sync wants to write), then fails in one line."""
+    a file catalog (a sync writing, or reads while a sync wants to write), then fails in one line. Without
+    ``files`` (read-only), only the catalog is opened: its snapshots and schema, no data file (and no
+    object-store credentials needed)."""
     waited, pause = 0.0, 0.05
     while True:
         try:
-            return _attach(settings, read_only, as_of, config)
+            return _attach(settings, read_only or not files, as_of, files, config)
         except _Busy:
             if waited >= settings.lake_wait:
                 raise Busy(
@@ -41,20 +52,35 @@ def connect(
 
 
 class _Busy(Exception):
-    """Another process holds the file catalog's lock."""
+    """Another process holds the file catalog's lock, or is creating the catalog's tables right now."""
+
+
+def _creating(exc: duckdb.Error) -> bool:
+    """Writers that meet a fresh PostgreSQL catalog all try to create its tables; all but the first fail on
+    the others' (a duplicate type or table). Attached again a moment later, the lake is there."""
+    text = str(exc)
+    return "Failed to initialize DuckLake" in text and ("already exists" in text or "duplicate key" in text)
 
 
 def _attach(
-    settings: Settings, read_only: bool, as_of: int | datetime | None, config: dict
+    settings: Settings, read_only: bool, as_of: int | datetime | None, files: bool, config: dict
 ) -> duckdb.DuckDBPyConnection:
     catalog = settings.lake_catalog
-    extensions = ("ducklake", "postgres_scanner") if "postgres:" in catalog else ("ducklake",)
+    remote = storage.is_remote(settings)  # DuckLake wants httpfs loaded for an s3:// lake even to read its catalog
+    extensions = ("ducklake",) + (("postgres_scanner",) if "postgres:" in catalog else ()) + (("httpfs",) * remote)
     con = duck.connect(extensions=extensions, **config)
-    data = settings.warehouse_dir / "data"
     if not catalog.startswith("ducklake:postgres:"):
         settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    data.mkdir(parents=True, exist_ok=True)
-    options = [f"DATA_PATH '{data}/'", "OVERRIDE_DATA_PATH TRUE"]  # the data folder is where settings say, even moved
+    if remote and files:
+        try:
+            storage.attach_secret(con, settings)
+        except BaseException:
+            con.close()
+            raise
+    elif files:
+        Path(settings.lake_data).mkdir(parents=True, exist_ok=True)
+    # the data path is where settings say, even moved
+    options = [f"DATA_PATH {literal(settings.lake_data)}", "OVERRIDE_DATA_PATH TRUE"] if files else []
     if read_only:
         options.append("READ_ONLY")
     if isinstance(as_of, int):
@@ -74,8 +100,14 @@ def _attach(
         if "Could not set lock on file" in str(exc):
             raise _Busy from None
         raise SourceUnavailable(
-            f"warehouse catalog {shown(catalog)} cannot be opened: {shown(str(exc).splitlines()[0])}"
+            f"warehouse catalog {storage.shown(settings, catalog)} cannot be opened: "
+            f"{storage.shown(settings, str(exc).splitlines()[0])}"
         ) from None
+    except duckdb.Error as exc:
+        con.close()
+        if _creating(exc):
+            raise _Busy from None
+        raise
     con.execute(f"USE {LAKE}")
     return con
 
@@ -88,10 +120,11 @@ def connect_locked(settings: Settings, as_of: int | None = None) -> tuple[duckdb
     run over masked copies in an instance without the lake (:mod:`access.engine`).
     """
     con = connect(settings, read_only=True, as_of=as_of)
-    data = settings.warehouse_dir / "data"
+    data = settings.lake_data
+    allowed = [data] if storage.is_remote(settings) else [f"{Path(data).resolve()}/", data]
     try:
         snapshot = as_of if as_of is not None else con.execute(f"FROM {LAKE}.current_snapshot()").fetchone()[0]
-        con.execute(f"SET allowed_directories = ['{data.resolve()}/', '{data}/']")
+        con.execute(f"SET allowed_directories = [{', '.join(map(literal, allowed))}]")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     except duckdb.Error:

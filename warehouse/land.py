@@ -14,8 +14,10 @@ from __future__ import annotations
 import contextlib
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -25,6 +27,7 @@ from contracts.sql import literal, quote
 from contracts.validate import Outcome, quality_dir
 from xgate.settings import Settings
 
+T = TypeVar("T")
 SCHEMAS = ("raw", "quarantine", "meta")
 COMMIT_ATTEMPTS = 6
 BATCHES = """CREATE TABLE IF NOT EXISTS meta.batches (batch_id VARCHAR, dataset VARCHAR, source VARCHAR,
@@ -69,9 +72,15 @@ def land(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outcome, r
     Writers commit optimistically; when another writer's commit conflicts with ours (both creating a
     schema, both changing one table), the whole transaction is rolled back and tried again.
     """
+    return retry_conflicts(lambda: _land_once(con, settings, outcome, release))
+
+
+def retry_conflicts(work: Callable[[], T]) -> T:
+    """Run ``work`` (one lake transaction that rolls itself back on failure) again, after a growing random
+    pause, while its commit conflicts with another writer's."""
     for attempt in range(COMMIT_ATTEMPTS):
         try:
-            return _land_once(con, settings, outcome, release)
+            return work()
         except duckdb.TransactionException:
             if attempt == COMMIT_ATTEMPTS - 1:
                 raise

@@ -12,6 +12,7 @@ record civil affairs holds.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 import duckdb
@@ -20,7 +21,7 @@ from connectors.staging import LINEAGE
 from contracts import contracts
 from contracts.checks import Contract
 from contracts.sql import literal, quote
-from warehouse.land import table_name
+from warehouse.land import retry_conflicts, table_name
 
 RENTALS = """SELECT 'housing.rentals' AS dataset, rental_id AS rental_key, tenant_id_number, tenant_name, address_code,
   address, start_date, end_date FROM raw.housing_rentals UNION ALL SELECT 'housing.rental_filings', filing_no,
@@ -184,24 +185,33 @@ def publish(
 ) -> list[str]:
     """(Re)create, in one transaction, the conformed views of ``datasets`` (None: every landed one; naive
     times read in ``zone``) and, with ``shared``, every cross-department view whose inputs have landed;
-    returns the views published."""
+    returns the views published. Publishers on a shared catalog retry a conflicting commit, as landing does."""
+    return retry_conflicts(lambda: _publish_once(con, zone, datasets, shared))
+
+
+def _publish_once(con: duckdb.DuckDBPyConnection, zone: str, datasets: Iterable[str] | None, shared: bool) -> list[str]:
     existing = _existing(con)
     wanted = None if datasets is None else set(datasets)
     ready = []
     con.execute("BEGIN TRANSACTION")
-    con.execute("CREATE SCHEMA IF NOT EXISTS shared")
-    con.execute("CREATE SCHEMA IF NOT EXISTS conformed")
-    for contract in contracts().values():
-        raw = table_name(contract.id)
-        if raw in existing and (wanted is None or contract.id in wanted):
-            columns = {row[0] for row in con.execute(f"DESCRIBE {raw}").fetchall()}
-            name = f"conformed.{raw.split('.', 1)[1]}"
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS {conformed_sql(contract, columns, zone)}")
-            ready.append(name)
-    if shared:
-        for name, (sql, needs) in VIEWS.items():
-            if set(needs) <= existing:
-                con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+    try:
+        con.execute("CREATE SCHEMA IF NOT EXISTS shared")
+        con.execute("CREATE SCHEMA IF NOT EXISTS conformed")
+        for contract in contracts().values():
+            raw = table_name(contract.id)
+            if raw in existing and (wanted is None or contract.id in wanted):
+                columns = {row[0] for row in con.execute(f"DESCRIBE {raw}").fetchall()}
+                name = f"conformed.{raw.split('.', 1)[1]}"
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS {conformed_sql(contract, columns, zone)}")
                 ready.append(name)
-    con.execute("COMMIT")
+        if shared:
+            for name, (sql, needs) in VIEWS.items():
+                if set(needs) <= existing:
+                    con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+                    ready.append(name)
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.TransactionException):  # a failed COMMIT has already rolled back
+            con.execute("ROLLBACK")
+        raise
     return ready

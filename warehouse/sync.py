@@ -12,11 +12,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+import duckdb
+
 from connectors import commit, extract, staging
 from connectors.locks import source_lock
 from contracts import validate_batch
 from contracts.validate import Outcome, stored_outcome
-from warehouse import lake
+from warehouse import lake, storage
 from warehouse.land import land, record_rejected
 from warehouse.model import publish
 from xgate.settings import Settings
@@ -67,6 +69,10 @@ def land_batch(settings: Settings, batch_id: str) -> StreamSync:
         con = lake.connect(settings)
         try:
             landed = land(con, settings, outcome).rows_landed
+        except duckdb.IOException as exc:  # the object store refused or is unreachable: nothing committed
+            if not storage.is_remote(settings):
+                raise
+            raise storage.failed(settings, exc) from None
         finally:
             con.close()
     commit(settings, batch_id)

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "snapshots": ("warehouse.cli", "snapshots", "The warehouse's snapshots: pin any query to one with --as-of."),
     "discrepancies": ("warehouse.cli", "discrepancies", "Rows in each cross-department discrepancy view."),
     "maintain": ("warehouse.cli", "maintain", "Expire old snapshots and merge small files."),
+    "doctor": ("xgate.doctor", "command", "Check a profile before use: catalog, storage, Airflow metadata, workers."),
     "sql": ("access.cli", "sql", "Read-only SQL for engineers, over masked copies like any read, and audited."),
     "person": ("access.cli", "person", "A person by ID number: identity, phones, rentals, deaths, duplicates."),
     "address": ("access.cli", "address", "An address by code: its rentals, tenants, duplicate registrations."),

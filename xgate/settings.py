@@ -13,6 +13,7 @@ import os
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
@@ -38,6 +39,22 @@ class Connection(BaseModel):
     ca: Path | None = Field(None, description="CA bundle that signed the server's certificate; default the system's")
 
 
+class ObjectStore(BaseModel):
+    """S3-compatible storage for the lake's data files: ``XGATE_S3__ENDPOINT``, ``__REGION``, ``__KEY_ID``,
+    ``__SECRET``, ``__URL_STYLE`` (or, inside Airflow, the connection ``xgate_s3``). The key pair stays
+    ``SecretStr``: it is handed to DuckDB as a temporary secret and shown nowhere."""
+
+    endpoint: str | None = Field(
+        None, description="http(s)://host:port of S3-compatible storage (MinIO, Ceph, a cloud's); default AWS"
+    )
+    region: str = Field("us-east-1", description="region the bucket is in (signatures name it)")
+    key_id: SecretStr | None = Field(None, description="access key id")
+    secret: SecretStr | None = Field(None, description="secret access key")
+    url_style: Literal["path", "vhost"] = Field(
+        "path", description="path: http://host/bucket/key (most self-hosted stores); vhost: http://bucket.host/key"
+    )
+
+
 class Settings(BaseSettings):
     """Typed configuration; one instance per process via :func:`get_settings`."""
 
@@ -50,6 +67,12 @@ class Settings(BaseSettings):
         description="DuckLake catalog: 'ducklake:<file>' or 'ducklake:postgres:dbname=... host=...'; "
         "default a DuckDB file under the data directory (one writer process at a time)",
     )
+    lake_data_path: str | None = Field(
+        None,
+        description="where the lake's Parquet files are: a folder, or s3://bucket/prefix/ on S3-compatible "
+        "storage (see s3); default <data dir>/warehouse/data",
+    )
+    s3: ObjectStore | None = Field(None, description="the object store of an s3:// lake_data_path")
     sources_dir: Path | None = Field(None, description="folder of source declarations; default: the built-in ones")
     connections: dict[str, Connection] = Field(
         default_factory=dict, description="department systems by connection name (else Airflow's xgate_<name>)"
@@ -101,6 +124,11 @@ class Settings(BaseSettings):
     query_rows: int = Field(1000, ge=1, description="rows a read returns at most (the rest is cut, and said so)")
     query_bytes: int = Field(10_000_000, ge=1000, description="bytes of values a read returns at most")
     collide_rows: int = Field(200_000, ge=1, description="rows of a person list one 'xgate link file' may collide")
+    web_user_header: str | None = Field(
+        None,
+        description="single sign-on for 'xgate web': the request header in which a trusted reverse proxy names the "
+        "signed-in user (e.g. X-Remote-User); only behind a proxy that sets it and strips it from clients",
+    )
     web_searches: int = Field(30, ge=1, description="look-ups one user may start per minute in the web (then 429)")
     lake_wait: float = Field(120.0, ge=0, description="seconds to wait while another process holds a file catalog")
 
@@ -127,6 +155,12 @@ class Settings(BaseSettings):
     @property
     def warehouse_dir(self) -> Path:
         return self.data_dir / "warehouse"
+
+    @property
+    def lake_data(self) -> str:
+        """The lake's data path as DuckLake takes it: ``s3://bucket/prefix/`` or a folder, ending in ``/``."""
+        path = self.lake_data_path or str(self.warehouse_dir / "data")
+        return path if path.endswith("/") else path + "/"
 
     @property
     def lake_catalog(self) -> str:
@@ -159,7 +193,6 @@ def fixed_offset(value: str) -> str:
     return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-
 PROFILE = "connections.env"  # the connection profile's name in the data directory
 
 
@@ -167,13 +200,53 @@ def profile_path(settings: Settings) -> Path:
     return settings.profile or settings.data_dir / PROFILE
 
 
+class _ServiceSettings(Settings):
+    """Settings read from the service account's own file only: through sudo the environment and the working
+    directory are the caller's, and a caller who could name the users file, the access folder or the
+    audit folder would choose who they are and where their reads are recorded."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
+        return init_settings, dotenv_settings
+
+
+def service_config() -> Path:
+    """The service account's settings file, from the account database (not ``$HOME``, which a caller sets)."""
+    import pwd
+
+    return Path(pwd.getpwuid(os.getuid()).pw_dir) / ".config" / "xgate" / "xgate.env"
+
+
+def _through_sudo(**overrides: object) -> Settings:
+    """Settings for a process started by ``sudo``: the service account's file alone, which it must own and
+    no one else may write; every path in it absolute."""
+    path = service_config()
+    try:
+        info = path.stat()
+    except OSError:
+        raise ConfigError(
+            f"run through sudo, xgate reads its settings only from {path}, which does not exist"
+        ) from None
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise ConfigError(f"{path} must belong to this account and be writable by it alone")
+    settings = _ServiceSettings(_env_file=path, **overrides)
+    relative = [name for name, value in settings if isinstance(value, Path) and not value.is_absolute()]
+    if relative:  # the working directory is the caller's
+        raise ConfigError(f"{path}: {', '.join(f'XGATE_{n.upper()}' for n in relative)} must be absolute paths")
+    profile = profile_path(settings)
+    return _ServiceSettings(_env_file=(path, profile), **overrides) if profile.is_file() else settings
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment and ``.env``, plus the connection profile when there is one. Run
-    through sudo, a ``.env`` in the working directory is the caller's, not the service's: it is ignored."""
-    local = () if os.environ.get("SUDO_USER") else (".env",)
-    settings = Settings(_env_file=local or None, **overrides)
+    through sudo, only the service account's own file counts (:func:`service_config`)."""
+    if os.environ.get("SUDO_USER") or os.environ.get("SUDO_UID"):
+        return _through_sudo(**overrides)
+    settings = Settings(_env_file=".env", **overrides)
     profile = profile_path(settings)
-    return Settings(_env_file=(*local, profile), **overrides) if profile.is_file() else settings
+    return Settings(_env_file=(".env", profile), **overrides) if profile.is_file() else settings
 
 
 def invalid_setting(exc: ValidationError) -> ConfigError:

@@ -191,6 +191,8 @@ def test_rotate_keeps_the_damaged_log_and_starts_a_new_one(tmp_path: Path) -> No
     assert [r["case"] for r in audit.who_read(settings, PERSON)] == ["C2"]  # reads before the rotation still answer
     kept.rename(kept.with_suffix(".moved"))  # the evidence taken away
     assert verify(settings).problem == "replaced" and "gone or changed" in verify(settings).detail
+    with pytest.raises(audit.AuditDamaged, match="is missing"):  # who-read says it cannot answer in full
+        audit.who_read(settings, PERSON)
 
 
 def test_a_process_killed_between_log_and_anchor_is_not_damage(tmp_path: Path) -> None:
@@ -286,3 +288,25 @@ def test_numbers_in_the_query_text_are_recorded_as_keyed_hashes(tmp_path: Path) 
     assert f"<id:{audit.subject_hash(settings, PERSON)}>" in record["query"] and "<phone:" in record["query"]
     full_width = "".join(chr(ord(c) + 0xFEE0) for c in PERSON)
     assert audit.subject_hash(settings, full_width) == audit.subject_hash(settings, PERSON)
+
+
+def test_purposes_cases_and_ledger_words_keep_no_number(tmp_path: Path) -> None:
+    """People type IDs and phones into a purpose, a case number, a title or a reason: each is kept as a
+    keyed hash there too (found by who-read), the words around it as they were."""
+    from access import grants, ledger
+    from access.users import Refused, User
+
+    settings = _settings(tmp_path)
+    record = audit.append(
+        settings, {"purpose": f"查 {PERSON} 的手机 13812341234", "case": f"C-{PERSON}", "outcome": "refused"}
+    )
+    log = audit.log_path(settings).read_text(encoding="utf-8")
+    assert PERSON not in log and "13812341234" not in log and "的手机" in record["purpose"]
+    assert audit.who_read(settings, PERSON)  # the number in the purpose still names the person
+    investigator = User(name="li", role="investigator")
+    with pytest.raises(Refused, match="5 digits"):
+        grants.open_case(settings, investigator, f"C3-{PERSON}", "title")
+    grants.open_case(settings, investigator, "2026-031", f"missing: {PERSON}")
+    grants.request(settings, investigator, "2026-031", "health.patients", f"death of {PERSON}?")
+    kept = ledger.path(settings).read_text(encoding="utf-8")
+    assert PERSON not in kept and "missing: <id:" in kept and "death of <id:" in kept

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -182,6 +183,8 @@ def test_operating_through_sudo_is_an_engineers_recorded_act(xgate, access_setti
             entry["os_account"] = accounts[entry["role"]]
     access_settings.users_file.write_text(yaml.safe_dump(entries))
 
+    _service_config(monkeypatch, access_settings)
+
     def as_caller(account) -> None:
         monkeypatch.setenv("SUDO_USER", account.pw_name)
         monkeypatch.setenv("SUDO_UID", str(account.pw_uid))
@@ -196,3 +199,54 @@ def test_operating_through_sudo_is_an_engineers_recorded_act(xgate, access_setti
     assert records == [("investigator", c, "refused") for c in ("tables", "report", "sandbox", "link")] + [
         ("engineer", "tables", "allowed")
     ]
+
+
+def _service_config(monkeypatch, settings, **extra: str) -> Path:
+    """The service account's settings file, as an operator writes it, in a test folder."""
+    import xgate.settings
+
+    lines = {"DATA_DIR": settings.data_dir, "AUDIT_DIR": settings.audit_dir, "ACCESS_DIR": settings.access_dir,
+             "USERS_FILE": settings.users_file} | extra  # fmt: skip
+    path = settings.access_dir.parent / "service.env"
+    path.write_text("".join(f"XGATE_{k}={v}\n" for k, v in lines.items()))
+    path.chmod(0o600)
+    monkeypatch.setattr(xgate.settings, "service_config", lambda: path)
+    return path
+
+
+def test_through_sudo_only_the_service_accounts_own_settings_count(xgate, access_settings, monkeypatch) -> None:
+    """A caller who could name the users file, the access folder or the audit through the environment would
+    choose who they are and where their reads go: through sudo, xgate reads the service's own file alone."""
+    import pwd
+
+    other = next(p for p in pwd.getpwall() if p.pw_uid != os.getuid())
+    monkeypatch.setenv("SUDO_USER", other.pw_name)
+    monkeypatch.setenv("SUDO_UID", str(other.pw_uid))
+    code, _, err = xgate("whoami")
+    assert code == 2 and "only from" in err and "does not exist" in err  # no file: nothing else is used
+    forged = access_settings.access_dir.parent / "mine.yaml"
+    forged.write_text(f"users:\n  - {{name: boss, role: admin, os_account: {other.pw_name}}}\n")
+    monkeypatch.setenv("XGATE_USERS_FILE", str(forged))  # the caller's own users file ...
+    path = _service_config(monkeypatch, access_settings)
+    code, out, err = xgate("whoami")
+    assert code == 2 and "boss" not in out + err  # ... counts for nothing: the caller is no user of the service
+    path.chmod(0o666)
+    code, _, err = xgate("whoami")
+    assert code == 2 and "writable by it alone" in err
+    _service_config(monkeypatch, access_settings, DATA_DIR="relative/lake")
+    code, _, err = xgate("whoami")
+    assert code == 2 and "XGATE_DATA_DIR must be absolute" in err
+
+
+def test_logout_ends_a_copied_token_too(xgate, access_settings, tmp_path, monkeypatch) -> None:
+    import time
+
+    from access import identity
+
+    assert xgate("whoami", who="investigator")[0] == 0
+    copied = identity.token_file().read_text()
+    time.sleep(1.1)  # the sign-out counts whole seconds: tokens issued before it end
+    assert xgate("logout")[0] == 0
+    monkeypatch.setenv("XGATE_TOKEN", copied)
+    code, _, err = xgate("whoami")
+    assert code == 2 and "ended by 'xgate logout'" in err

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -30,14 +32,47 @@ def test_links_into_the_stores_are_refused(settings: Settings, tmp_path: Path) -
     for given in (tmp_path / "key.csv", tmp_path / "users.csv", settings.data_dir / "warehouse" / "x.parquet"):
         with pytest.raises(Refused, match="inside xgate's own storage"):
             files.checked(settings, given)
-    with pytest.raises(Refused):
-        files.checked(settings, settings.data_dir / "reports" / "quality.html", write=True)
+    (settings.data_dir / "reports").mkdir(parents=True)
+    with pytest.raises(Refused), files.written(settings, settings.data_dir / "reports" / "quality.html"):
+        pass
     mine = tmp_path / "list.csv"
     mine.write_text("a\n1\n")
-    assert files.checked(settings, mine) == mine.resolve()
+    copy = files.checked(settings, mine)
+    assert copy != mine and copy.name == mine.name and copy.read_text() == "a\n1\n"  # readers get a private copy
     sandbox = settings.data_dir / "sandbox" / "inbox"
     sandbox.mkdir(parents=True)
-    assert files.checked(settings, sandbox / "drop.csv").parent == sandbox.resolve()  # synthetic, there to try
+    (sandbox / "drop.csv").write_text("x\n")
+    assert files.checked(settings, sandbox / "drop.csv").read_text() == "x\n"  # synthetic, there to try
+
+
+def test_a_link_swapped_in_after_the_check_leads_nowhere(settings: Settings, tmp_path: Path) -> None:
+    """Checked, then written seconds later: the write goes into the file opened at the check, so replacing
+    the name by a link to the audit in between changes nothing (it overwrote the audit before)."""
+    audit_log = store.audit_dir(settings) / "reads.jsonl"
+    audit_log.parent.mkdir(parents=True, exist_ok=True)
+    audit_log.write_text("the audit\n")
+    out = tmp_path / "out.csv"
+    out.write_text("old\n")
+    with files.written(settings, out) as staged:
+        out.unlink()
+        out.symlink_to(audit_log)  # the swap, mid-command
+        staged.write_text("result\n")
+    assert audit_log.read_text() == "the audit\n"
+    out.unlink()
+    out.symlink_to(audit_log)
+    with pytest.raises(Refused), files.written(settings, out):  # a link named as the output is never followed
+        pass
+    hard = tmp_path / "hard.csv"
+    os.link(audit_log, hard)  # another name of a store's file
+    with pytest.raises(Refused), files.written(settings, hard):
+        pass
+    assert audit_log.read_text() == "the audit\n"
+    listing = tmp_path / "list.csv"
+    listing.write_text("a\n")
+    copy = files.checked(settings, listing)
+    listing.unlink()
+    listing.symlink_to(audit_log)
+    assert copy.read_text() == "a\n"  # the reader reads what was checked
 
 
 def test_commands_never_echo_a_stored_file(settings: Settings, tmp_path: Path, monkeypatch, capsys) -> None:
@@ -62,12 +97,20 @@ def test_a_sudo_caller_uses_only_files_their_account_may(settings: Settings, tmp
     other = next(p for p in pwd.getpwall() if p.pw_uid not in (0, os.getuid()) and p.pw_uid < 65534)
     monkeypatch.setenv("SUDO_USER", other.pw_name)
     monkeypatch.setenv("SUDO_UID", str(other.pw_uid))
-    private = tmp_path / "private.csv"
-    private.write_text("a\n")
-    private.chmod(0o600)  # the service account's, not the caller's
-    with pytest.raises(Refused, match="may not read"):
-        files.checked(settings, private)
-    private.chmod(0o644)
-    assert files.checked(settings, private) == private.resolve()
-    with pytest.raises(Refused, match="may not write"):
-        files.checked(settings, tmp_path / "out.csv", write=True)  # the folder is not the caller's to write
+    shared = Path(tempfile.mkdtemp(dir="/tmp"))  # a folder every account may pass through
+    shared.chmod(0o755)
+    try:
+        private = shared / "private.csv"
+        private.write_text("a\n")
+        private.chmod(0o600)  # the service account's, not the caller's
+        with pytest.raises(Refused, match="may not read"):
+            files.checked(settings, private)
+        private.chmod(0o644)
+        assert files.checked(settings, private).read_text() == "a\n"
+        shared.chmod(0o700)  # a folder the caller cannot pass through hides the file from them
+        with pytest.raises(Refused, match="may not read"):
+            files.checked(settings, private)
+        with pytest.raises(Refused, match="may not write"), files.written(settings, shared / "out.csv"):
+            pass  # the folder is not the caller's to write
+    finally:
+        shutil.rmtree(shared)

@@ -12,6 +12,7 @@ from contracts.masking import HIDDEN, mask_record, mask_value
     ("value", "shown"),
     [
         ("11010519900101002X", "110105********002X"),
+        ("110105900101002", "110105******002"),  # a legacy ID keeps no more than its new twin shows
         ("13812341234", "138****1234"),
         ("张三", "张*"),
         ("欧阳娜娜", "欧***"),

@@ -27,8 +27,11 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def settings_env(settings: Settings) -> dict[str, str]:
     env = {}
     for name, value in settings.model_dump(exclude={"connections"}, exclude_unset=True).items():
-        if value is not None:
-            env[f"XGATE_{name.upper()}"] = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        nested = value.items() if isinstance(value, dict) else [("", value)]  # the object store: XGATE_S3__*
+        for part, item in nested:
+            if item is not None:
+                shown = item.get_secret_value() if isinstance(item, SecretStr) else str(item)
+                env[f"XGATE_{name.upper()}{'__' + part.upper() if part else ''}"] = shown
     for name, connection in settings.connections.items():
         env[f"XGATE_CONNECTIONS__{name.upper()}__URL"] = connection.url
         if connection.token:
