@@ -221,7 +221,11 @@ def records(settings: Settings, kept: bool = False) -> list[dict]:
         return current
     logs, first = [current], current[0] if current else {}
     while "follows" in first and len(logs) < 1000:
-        older = _read(settings, log_path(settings).with_name(first["follows"]["file"]))
+        kept_log = log_path(settings).with_name(first["follows"]["file"])
+        if not kept_log.exists():  # an answer without it would look whole: say it is not
+            raise AuditDamaged(f"the kept log {kept_log.name} is missing: the answer would leave its reads out "
+                               "('xgate audit verify')")  # fmt: skip
+        older = _read(settings, kept_log)
         logs.append(older)
         first = older[0] if older else {}
     return [r for log in reversed(logs) for r in log]

@@ -7,6 +7,7 @@ in the audit chain; refusals exit 2 with one line saying why.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import sys
@@ -170,7 +171,14 @@ def login(
 
 
 def logout() -> None:
-    """Forget this account's sign-in (the OS account mapping, if any, applies again)."""
+    """End your sign-in everywhere (a copied token too); the OS account mapping, if any, applies again."""
+    settings = get_settings()
+    token = settings.token.get_secret_value() if settings.token else None
+    if token is None and identity.token_file().exists():
+        token = identity.token_file().read_text(encoding="utf-8")
+    if token and identity.sudo_caller(settings) is None:
+        with contextlib.suppress(Refused, ValueError, KeyError, TypeError):  # an invalid token ends nothing
+            identity.sign_out(settings, identity.from_token(settings, token))
     identity.token_file().unlink(missing_ok=True)
     console.print("signed out")
 

@@ -110,7 +110,25 @@ def from_token(settings: Settings, token: str) -> User:
     user = users.find(settings, claims["sub"])
     if claims["pw"] != _fingerprint(user):
         raise Refused("the password changed since this sign-in: run 'xgate login NAME'")
+    if claims["iat"] < _signed_out(settings).get(user.name, 0):
+        raise Refused("this sign-in was ended by 'xgate logout': run 'xgate login NAME'")
     return user
+
+
+def _signed_out_path(settings: Settings) -> Path:
+    return store.access_dir(settings) / "signed-out.json"
+
+
+def _signed_out(settings: Settings) -> dict[str, int]:
+    path = _signed_out_path(settings)
+    return json.loads(path.read_bytes()) if path.exists() else {}
+
+
+def sign_out(settings: Settings, user: User) -> None:
+    """End every token ``user`` holds (a copy of one too): tokens issued up to now count no more."""
+    with store.exclusive(_signed_out_path(settings).with_suffix(".lock")):
+        ended = _signed_out(settings) | {user.name: int(time.time())}
+        store.write_private(_signed_out_path(settings), json.dumps(ended, sort_keys=True).encode())
 
 
 def token_file() -> Path:

@@ -64,6 +64,9 @@ def context(settings: Settings, user: User, call: Call) -> masked.Context:
 ENUMERATION = 3  # distinct numbers a list may hold behind one mask before it counts as guessing
 
 
+LAKE_THRESHOLD = 0.9  # below it, a list against the lake would return near misses of people it does not name
+
+
 def _not_an_enumeration(listing: pa.Table, most: int) -> None:
     """Refuse a list that guesses rather than names: more than a few distinct ID or phone numbers that a mask
     would show the same way (``510422********4055`` tried with every birth date) would turn the collision
@@ -81,6 +84,23 @@ def _not_an_enumeration(listing: pa.Table, most: int) -> None:
         if any(len(numbers) > ENUMERATION for numbers in behind.values()):
             raise Refused(f"the list holds many {role} numbers that differ only where a mask hides digits: "
                           "it looks like guessing, not a list of people; refused")  # fmt: skip
+
+
+def _one_row_a_person(pairs: pa.Table) -> pa.Table:
+    """The pairs, refused when several rows of the list meet one person of the lake (variants of one person
+    tried side by side tell which is right: an oracle on what the masks hide), with each reason cut to the
+    fields that agree exactly (how far a near miss was is again what a mask hides)."""
+    rows_of: dict[str, set[str]] = {}
+    columns = (pairs.column(c).to_pylist() for c in ("key_l", "key_r", "person_key"))
+    for left, right, person in zip(*columns):
+        rows_of.setdefault(person or right, set()).add(left)
+    if any(len(rows) > 1 for rows in rows_of.values()):
+        raise Refused("several rows of the list match one person of the lake: a list names each person once")
+    reasons = [
+        "; ".join(part for part in (r or "").split("; ") if "exact" in part.lower())
+        for r in pairs.column("reason").to_pylist()
+    ]
+    return pairs.set_column(pairs.column_names.index("reason"), "reason", pa.array(reasons, pa.string()))
 
 
 def _rows_allowed(table: str, seen: masked.Context) -> None:
@@ -133,11 +153,17 @@ class Reader:
                 ids = con.execute(sql, {"k": keys}).fetchall()
             finally:
                 con.close()
+            pairs = _one_row_a_person(pairs)
             found.append(pairs)
             shown = Shown({"pairs": (pairs.column_names, [tuple(r.values()) for r in pairs.to_pylist()])})
             return shown, {"rows": pairs.num_rows, "subjects": self._hashes({i for (i,) in ids})}
 
-        self._recorded(call, run, check=lambda: _not_an_enumeration(listing, self.settings.collide_rows))
+        def check() -> None:
+            if threshold < LAKE_THRESHOLD:
+                raise Refused(f"against the lake, a match is at least {LAKE_THRESHOLD} probable (--threshold)")
+            _not_an_enumeration(listing, self.settings.collide_rows)
+
+        self._recorded(call, run, check=check)
         return found[0]
 
     def _recorded(

@@ -40,6 +40,11 @@ NOTES = """
   1% of the records made new (links and features removed), then `xgate link`; its share of the full
   run's time is the figure to read (target <= 10%). Lists: up to 100k civil residents (one in ten
   without its ID) collided with the same lake by `xgate link file`'s engine, and once through the CLI.
+- **web**: the person page fetched over HTTP from `xgate web` running in its own uvicorn process (sign-in
+  cookie checked, the look-up reference resolved, the read through the access layer with a fresh
+  `Reader`, the page rendered), against the same look-up through the access layer in the benchmark's
+  process with a fresh `Reader` too, interleaved look-up by look-up; the scale is
+  `XGATE_BENCH_WEB_PEOPLE` (default the warehouse suite's 1M).
 """
 
 

@@ -26,11 +26,12 @@ def _contract(name: str):
     if path.suffix in (".yaml", ".yml") and path.exists():
         from access.files import checked
         from contracts.checks import check_files
+        from contracts.loader import ContractError
 
         copy = checked(get_settings(), path)  # a copy of the caller's file: name their own in what is said
         problems = check_files([copy])
         if problems:
-            raise type(problems[0])(str(problems[0]).replace(str(copy), str(path)))
+            raise ContractError(path.resolve(), problems[0].line, problems[0].reason)
         return compile_contract(copy)
     known = contracts()
     if name not in known:

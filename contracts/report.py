@@ -159,14 +159,17 @@ def _rejected(rejected: list, held: list[dict] | None = None) -> str:
 
 
 def _counted(settings: Settings, con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Fill ``counted`` with the batches whose validations count: only those of batches that landed (held ones
-    land in quarantine); a run that died after validating is validated again by the next, and must not count
-    twice. Returns the rejected batches."""
+    """Fill ``counted`` with the batches whose validations count: those of batches that landed (held ones
+    land in quarantine) or are staged to land; a run that died after validating is validated again by the
+    next, whose landing supersedes the dead one's batch: it does not count twice. Returns the rejected
+    batches."""
     from connectors.state import StateStore
 
     ledger = StateStore(settings.state_dir)
     con.execute("CREATE TABLE IF NOT EXISTS counted (batch_id VARCHAR)")
-    con.executemany("INSERT INTO counted VALUES (?)", [(r["batch_id"],) for r in ledger.batches("landed")])
+    counted = [(r["batch_id"],) for r in ledger.batches("landed", "staged")]
+    if counted:
+        con.executemany("INSERT INTO counted VALUES (?)", counted)
     return ledger.batches("rejected")
 
 

@@ -82,7 +82,12 @@ def link_file(
         ),
     ],
     key: Annotated[str | None, typer.Option(help="Key column of each list (default: its first column).")] = None,
-    threshold: Annotated[float, typer.Option(help="Least match probability of a pair written.")] = 0.5,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Least match probability of a pair written (default 0.5 between lists, 0.9 against the lake)."
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the pairs to this CSV (default: print them).")] = None,
     against: Annotated[Path | None, typer.Option(help="Link against this second list instead of the lake.")] = None,
     against_map: Annotated[str | None, typer.Option(help="--map of the second list (default: the same).")] = None,
@@ -99,6 +104,7 @@ def link_file(
     from linkage import files
 
     settings = get_settings()
+    threshold = threshold if threshold is not None else (0.5 if against is not None else 0.9)
     _check_threshold(threshold)
     listing = checked(settings, listing)  # a copy of the caller's own file, never one of xgate's stores
     mapping = files.parse_map(map_)

@@ -258,7 +258,7 @@ def _incremental(con, work, run_id: str, model: tuple[str, dict], threshold: flo
     )
     linked = _build(work, "records", "fresh")
     next_key = _next_key(con)
-    if not linked:  # nothing new: the run is still recorded, in its own transaction
+    if not linked:  # nothing new: the run is still recorded, in the transaction link_lake commits
         persons = con.execute("SELECT count(*) FROM shared.person_cluster").fetchone()[0]
         con.execute("BEGIN TRANSACTION")
         return Run(run_id, "incremental", 0, 0, 0, 0, persons, 0.0, model[0])

@@ -56,13 +56,17 @@ def sync(
 
 @contextmanager
 def progress() -> Iterator[Callable[[str], None]]:
-    """A spinner with the current step and the time spent, on stderr, gone when done."""
+    """A spinner with the current step and the time spent, on stderr, gone when done (a terminal only: a
+    log or a pipe gets the result lines alone)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    err = Console(stderr=True)
+    if not err.is_terminal:
+        yield lambda _: None
+        return
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=True,
-    ) as shown:  # fmt: skip
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
+    ) as shown:
         task = shown.add_task("starting")
         yield lambda text: shown.update(task, description=text)
 

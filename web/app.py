@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from access import acts, identity
+from access import acts, audit, identity, users
 from access.users import Refused, User
 from web import session as sessions
 from xgate.errors import XgateError, shown, unexpected
@@ -53,8 +53,9 @@ def page(request: Request, template: str, status: int = 200, **values: object) -
 
 
 def signed_in(request: Request) -> User:
-    """The user the session's token proves (same token and checks as ``xgate login``), or the sign-in page."""
-    token = session_of(request).token
+    """The user the session's token proves (same token and checks as ``xgate login``), or the sign-in page.
+    With ``XGATE_WEB_USER_HEADER``, a session without a token starts from the user the proxy names there."""
+    token = session_of(request).token or _single_sign_on(request)
     if not token:
         raise NotSignedIn
     try:
@@ -63,6 +64,23 @@ def signed_in(request: Request) -> User:
         raise NotSignedIn from None
     request.state.user = user
     return user
+
+
+def _single_sign_on(request: Request) -> str | None:
+    """A token for the user a trusted proxy names (recorded as a sign-in, ``web sso``), or None."""
+    settings = settings_of(request)
+    name = request.headers.get(settings.web_user_header or "", "").strip() if settings.web_user_header else ""
+    if not name:
+        return None
+    entry = {"user": name, "role": None, "case": None, "purpose": None, "command": "login", "query": "web sso"}
+    try:
+        user = users.find(settings, name)
+    except Refused as exc:
+        audit.append(settings, entry | {"outcome": "refused", "reason": str(exc)})
+        raise NotSignedIn from None
+    audit.append(settings, entry | {"role": user.role, "outcome": "allowed"})
+    session_of(request).token = identity.issue(settings, user)
+    return session_of(request).token
 
 
 def csrf_checked(request: Request, csrf: Annotated[str, Form()] = "") -> None:

@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     query_rows: int = Field(1000, ge=1, description="rows a read returns at most (the rest is cut, and said so)")
     query_bytes: int = Field(10_000_000, ge=1000, description="bytes of values a read returns at most")
     collide_rows: int = Field(200_000, ge=1, description="rows of a person list one 'xgate link file' may collide")
+    web_user_header: str | None = Field(
+        None,
+        description="single sign-on for 'xgate web': the request header in which a trusted reverse proxy names the "
+        "signed-in user (e.g. X-Remote-User); only behind a proxy that sets it and strips it from clients",
+    )
     web_searches: int = Field(30, ge=1, description="look-ups one user may start per minute in the web (then 429)")
     lake_wait: float = Field(120.0, ge=0, description="seconds to wait while another process holds a file catalog")
 

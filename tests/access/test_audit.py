@@ -191,6 +191,8 @@ def test_rotate_keeps_the_damaged_log_and_starts_a_new_one(tmp_path: Path) -> No
     assert [r["case"] for r in audit.who_read(settings, PERSON)] == ["C2"]  # reads before the rotation still answer
     kept.rename(kept.with_suffix(".moved"))  # the evidence taken away
     assert verify(settings).problem == "replaced" and "gone or changed" in verify(settings).detail
+    with pytest.raises(audit.AuditDamaged, match="is missing"):  # who-read says it cannot answer in full
+        audit.who_read(settings, PERSON)
 
 
 def test_a_process_killed_between_log_and_anchor_is_not_damage(tmp_path: Path) -> None:

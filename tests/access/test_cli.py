@@ -236,3 +236,17 @@ def test_through_sudo_only_the_service_accounts_own_settings_count(xgate, access
     _service_config(monkeypatch, access_settings, DATA_DIR="relative/lake")
     code, _, err = xgate("whoami")
     assert code == 2 and "XGATE_DATA_DIR must be absolute" in err
+
+
+def test_logout_ends_a_copied_token_too(xgate, access_settings, tmp_path, monkeypatch) -> None:
+    import time
+
+    from access import identity
+
+    assert xgate("whoami", who="investigator")[0] == 0
+    copied = identity.token_file().read_text()
+    time.sleep(1.1)  # the sign-out counts whole seconds: tokens issued before it end
+    assert xgate("logout")[0] == 0
+    monkeypatch.setenv("XGATE_TOKEN", copied)
+    code, _, err = xgate("whoami")
+    assert code == 2 and "ended by 'xgate logout'" in err

@@ -224,14 +224,27 @@ def test_a_list_collided_with_the_lake_is_a_recorded_read(access_settings, facts
     reader = Reader(access_settings)
     try:
         pairs = reader.collide(lookups.link_file(INVESTIGATOR, path.name, {facts["dead_id"]}, CASE, "tip-off"),
-                               listing, 0.5)  # fmt: skip
+                               listing, 0.9)  # fmt: skip
         with pytest.raises(Refused, match="not on case"):
-            reader.collide(lookups.link_file(OUTSIDER, path.name, set(), CASE, "x"), listing, 0.5)
+            reader.collide(lookups.link_file(OUTSIDER, path.name, set(), CASE, "x"), listing, 0.9)
+        with pytest.raises(Refused, match=r"at least 0\.9"):  # near misses of people it does not name: no
+            reader.collide(lookups.link_file(INVESTIGATOR, path.name, set(), CASE, "x"), listing, 0.01)
+        variants = tmp_path / "variants.csv"  # one person tried twice, an ID digit apart: which one is right?
+        near = facts["dead_id"][:-5] + str((int(facts["dead_id"][-5]) + 1) % 10) + facts["dead_id"][-4:]
+        variants.write_text(f"编号,身份证号\nV1,{facts['dead_id']}\nV2,{near}\n", encoding="utf-8")
+        tried = files.read_list(variants, files.parse_map("id_number=身份证号"), None, "list")
+        try:
+            more = reader.collide(lookups.link_file(INVESTIGATOR, variants.name, set(), CASE, "x"), tried, 0.9)
+            assert set(more.column("key_l").to_pylist()) <= {"V1"}  # if the near one does not match at all
+        except Refused as exc:
+            assert "match one person" in str(exc)
     finally:
         reader.close()
+    assert all("off" not in (r or "") and "swapped" not in (r or "") for r in pairs.column("reason").to_pylist())
     assert isinstance(pairs, pa.Table) and pairs.num_rows >= 1 and set(pairs.column("key_l").to_pylist()) == {"L1"}
     assert facts["dead_id"] not in str(pairs.to_pylist())
-    [read_] = [r for r in audit.reads(access_settings) if r["command"] == "link file" and r["outcome"] == "allowed"]
+    [read_] = [r for r in audit.reads(access_settings)
+               if r["command"] == "link file" and r["outcome"] == "allowed" and r["purpose"] == "tip-off"]  # fmt: skip
     assert read_["case"] == CASE and audit.subject_hash(access_settings, facts["dead_id"]) in read_["subjects"]
 
 
@@ -261,7 +274,7 @@ def test_a_list_that_guesses_masked_digits_is_refused_and_recorded(access_settin
     reader = Reader(access_settings)
     try:
         with pytest.raises(Refused, match="looks like guessing"):
-            reader.collide(lookups.link_file(INVESTIGATOR, path.name, set(guesses), CASE, "x"), listing, 0.5)
+            reader.collide(lookups.link_file(INVESTIGATOR, path.name, set(guesses), CASE, "x"), listing, 0.9)
     finally:
         reader.close()
     [record] = audit.records(access_settings)

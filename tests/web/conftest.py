@@ -13,6 +13,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,22 +58,30 @@ def people(landed: tuple[Settings, dict]) -> list[str]:
     return [r[0] for r in rows]
 
 
+@contextmanager
+def served(app) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free port, until the block ends: its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the web server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
 @pytest.fixture(scope="session")
 def server(web_settings: Settings) -> Iterator[str]:
     from web.app import create_app
 
-    port = free_port()
-    config = uvicorn.Config(create_app(web_settings), host="127.0.0.1", port=port, log_level="warning")
-    served = uvicorn.Server(config)
-    thread = threading.Thread(target=served.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not served.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert served.started, "the web server did not start"
-    yield f"http://127.0.0.1:{port}"
-    served.should_exit = True
-    thread.join(10)
+    with served(create_app(web_settings)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +128,8 @@ def sign_in(page, user: str, password: str = PASSWORD) -> None:
     page.goto("/signin")
     page.fill("input[name=name]", user)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
 
 
 def shot(page, name: str) -> None:
@@ -131,14 +141,16 @@ def pick_case(page, purpose: str = "locate a missing person") -> None:
     page.goto("/cases")
     page.select_option("select[name=case]", CASE)
     page.fill("input[name=purpose]", purpose)
-    page.click("text=Work on this case")
+    with page.expect_navigation():
+        page.click("text=Work on this case")
 
 
 def look_up(page, value: str, kind: str = "person") -> None:
     page.goto("/search")
     page.select_option("select[name=kind]", kind)
     page.fill("input[name=value]", value)
-    page.click("main button[type=submit]")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
 
 
 def csrf_of(html: str) -> str:

@@ -6,7 +6,7 @@ import time
 
 import requests
 
-from tests.web.conftest import csrf_of, http_session
+from tests.web.conftest import csrf_of, http_session, served
 from web import session as sessions
 
 
@@ -43,3 +43,20 @@ def test_a_look_up_reference_is_its_user_alone(server, people) -> None:
     other = http_session(server, "colleague")
     assert "not yours" in other.get(answer.url, timeout=10).text
     assert other.get(f"{server}/auditor", timeout=10).status_code == 403  # an investigator is no auditor
+
+
+def test_a_trusted_proxy_header_signs_in_once_and_is_recorded(web_settings) -> None:
+    from access import audit
+    from web.app import create_app
+
+    settings = web_settings.model_copy(update={"web_user_header": "X-Remote-User"})
+    with served(create_app(settings)) as base:
+        client = requests.Session()
+        assert client.get(f"{base}/search", allow_redirects=False, timeout=10).headers["location"] == "/signin"
+        refused = client.get(f"{base}/search", headers={"X-Remote-User": "nobody"}, allow_redirects=False, timeout=10)
+        assert refused.status_code == 303
+        answer = client.get(f"{base}/search", headers={"X-Remote-User": "colleague"}, timeout=10)
+        assert answer.status_code == 200 and "colleague (investigator)" in answer.text
+        assert "colleague" in client.get(f"{base}/search", timeout=10).text  # the session goes on without the header
+    logins = [(r["user"], r["outcome"]) for r in audit.reads(web_settings) if r.get("query") == "web sso"]
+    assert logins[-2:] == [("nobody", "refused"), ("colleague", "allowed")]

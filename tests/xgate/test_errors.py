@@ -140,3 +140,11 @@ def test_help_loads_no_heavy_library() -> None:
     )
     found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert "sync" in found.stdout and found.stderr.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES, errno.ENOSPC])
+def test_a_read_only_or_full_data_directory_is_a_storage_error(code: int) -> None:
+    from xgate.errors import from_os_error
+
+    error = from_os_error(OSError(code, "as the system says", "/data/xgate/staging/x"))
+    assert error.exit_code == EXIT_STORAGE and len(str(error).splitlines()) == 1 and "/data/xgate" in str(error)
