@@ -10,6 +10,7 @@ reader's life); free SQL runs in :mod:`access.engine`, over masked copies and no
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import unicodedata
 from collections.abc import Callable
@@ -67,6 +68,17 @@ ENUMERATION = 3  # distinct numbers a list may hold behind one mask before it co
 LAKE_THRESHOLD = 0.9  # below it, a list against the lake would return near misses of people it does not name
 
 
+def _most_behind_a_mask(behind: dict[str, set[str]]) -> int:
+    """How many numbers one mask may cover in a list of real people: a few, plus what chance gives a long
+    list. Real numbers spread over every mask their visible prefixes allow (10,000 last-four endings
+    each), so the mean per mask is ``numbers / (prefixes * 10,000)``; allowed: that mean and ten standard
+    deviations of its Poisson tail. A list guessing one person's hidden digits piles hundreds on one."""
+    numbers = sum(len(n) for n in behind.values())
+    prefixes = len({mask.split("*", 1)[0] for mask in behind}) or 1
+    mean = numbers / (prefixes * 10_000)
+    return ENUMERATION + math.ceil(mean + 10 * math.sqrt(mean))
+
+
 def _not_an_enumeration(listing: pa.Table, most: int) -> None:
     """Refuse a list that guesses rather than names: more than a few distinct ID or phone numbers that a mask
     would show the same way (``510422********4055`` tried with every birth date) would turn the collision
@@ -81,7 +93,8 @@ def _not_an_enumeration(listing: pa.Table, most: int) -> None:
             if value:
                 text = unicodedata.normalize("NFKC", str(value)).strip().upper()
                 behind.setdefault(str(mask_value(text)), set()).add(text)
-        if any(len(numbers) > ENUMERATION for numbers in behind.values()):
+        most = _most_behind_a_mask(behind)
+        if any(len(numbers) > most for numbers in behind.values()):
             raise Refused(f"the list holds many {role} numbers that differ only where a mask hides digits: "
                           "it looks like guessing, not a list of people; refused")  # fmt: skip
 

@@ -294,3 +294,30 @@ def test_who_read_follows_values_through_expressions(access_settings, read, fact
     grants.open_case(access_settings, OUTSIDER, "C-OUT", "another case, no subjects")
     read(lookups.query(OUTSIDER, sql, "C-OUT", "masked, aggregated"))
     assert hashed in audit.reads(access_settings)[-1].get("possible_subjects", [])
+
+
+def test_a_long_list_of_real_people_is_not_taken_for_guessing() -> None:
+    """Real numbers share masks by chance (a prefecture's 100,000 residents: up to 7 behind one); the guard
+    allows what chance gives a list that long, and still refuses a year of birth dates behind one mask."""
+    import random
+    from datetime import date, timedelta
+
+    import pyarrow as pa
+    from stdnum.cn import ric
+
+    from access.reader import _not_an_enumeration
+
+    draw = random.Random(7)
+
+    def number(area: str, born: date) -> str:
+        body = area + born.strftime("%Y%m%d") + f"{draw.randrange(1000):03d}"
+        return body + ric.calc_check_digit(body)
+
+    days = [date(1940, 1, 1) + timedelta(days=draw.randrange(25_000)) for _ in range(100_000)]
+    real = [number(f"5104{draw.randrange(10):02d}", d) for d in days]
+    _not_an_enumeration(pa.table({"id_number": real}), 200_000)
+    guesses = [
+        real[0][:6] + (date(1954, 1, 1) + timedelta(days=d)).strftime("%Y%m%d") + real[0][-4:] for d in range(365)
+    ]
+    with pytest.raises(Refused, match="guessing"):
+        _not_an_enumeration(pa.table({"id_number": guesses}), 200_000)
