@@ -200,18 +200,29 @@ def s3_server() -> Iterator[S3Server]:
 _lakes = itertools.count()
 
 
+@contextlib.contextmanager
+def fresh_database(name: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the local server for the block, dropped after it: its name."""
+    import psycopg
+
+    def drop(con) -> None:
+        con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as con:
+        drop(con)
+        con.execute(f"CREATE DATABASE {name}")
+    try:
+        yield name
+    finally:
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as con:
+            drop(con)
+
+
 @pytest.fixture
 def lake_database(run_id: str) -> Iterator[str]:
     """A fresh PostgreSQL database for one DuckLake catalog (dropped after the test): its catalog URL."""
-    import psycopg
-
-    name = f"xgtest_{run_id}_lake{next(_lakes)}"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as con:
-        con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        con.execute(f"CREATE DATABASE {name}")
-    yield f"ducklake:postgres:dbname={name} host=127.0.0.1 user=postgres"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as con:
-        con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with fresh_database(f"xgtest_{run_id}_lake{next(_lakes)}") as name:
+        yield f"ducklake:postgres:dbname={name} host=127.0.0.1 user=postgres"
 
 
 def production_lake(settings: Settings, s3: S3Server, catalog: str) -> Settings:

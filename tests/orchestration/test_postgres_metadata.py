@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -16,7 +17,7 @@ import requests
 
 from orchestration.home import DAGS_DIR
 from sandbox import store
-from tests.conftest import free_port
+from tests.conftest import free_port, fresh_database
 
 RUN = """
 from xgate.settings import get_settings
@@ -29,14 +30,9 @@ if sys.argv[1] == "run":
 
 
 @pytest.fixture
-def metadata_db(run_id: str) -> str:
-    name = f"xgair_{run_id}"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as con:
-        con.execute(f"DROP DATABASE IF EXISTS {name}")
-        con.execute(f"CREATE DATABASE {name}")
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as con:
-        con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+def metadata_db(run_id: str) -> Iterator[str]:
+    with fresh_database(f"xgair_{run_id}") as name:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 
 
 def test_a_dag_runs_with_postgresql_metadata_and_the_local_executor(sandbox_settings, metadata_db, tmp_path) -> None:

@@ -12,13 +12,13 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from orchestration.home import DAGS_DIR
-from tests.conftest import free_port
+from tests.conftest import free_port, fresh_database
 from warehouse import lake, storage
 from xgate.doctor import check_workers
 from xgate.settings import ObjectStore, Settings
@@ -43,14 +43,9 @@ def profile() -> tuple[dict[str, str], list[str]]:
 
 
 @pytest.fixture
-def metadata_db(run_id: str) -> str:
-    name = f"xgair_{run_id}_prod"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as con:
-        con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        con.execute(f"CREATE DATABASE {name}")
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as con:
-        con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+def metadata_db(run_id: str) -> Iterator[str]:
+    with fresh_database(f"xgair_{run_id}_prod") as name:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 
 
 @pytest.mark.timeout(240)

@@ -45,9 +45,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict, tup
     settings = Settings(data_dir=root / "xgate")
     con = lake.connect(settings, read_only=True)
     try:
-        found = con.execute(
-            "SELECT batch_id, status, rows_passed, rows_quarantined, held FROM meta.batches"
-        ).fetchall()
+        found = con.execute("SELECT batch_id, status, rows_passed, rows_quarantined, held FROM meta.batches").fetchall()
         rules = con.execute("SELECT batch_id, rule_key FROM quarantine.rows").fetchall()
     finally:
         con.close()
