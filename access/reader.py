@@ -3,8 +3,9 @@
 Every call ends in audit records and nothing escapes them: a refusal before anything runs is one record;
 a read that runs is recorded as ``started`` first (with the persons it names) and then with its outcome
 (rows, a hash of what was shown, the persons it showed), so a read killed half-way still left its trace.
-Lookups run the fixed queries of :mod:`access.lookups` on a locked-down lake connection (kept for the
-reader's life); free SQL runs in :mod:`access.engine`, over masked copies and nothing else.
+Lookups run the fixed queries of :mod:`access.lookups` on a locked-down lake connection (the process
+keeps it between look-ups: :func:`warehouse.lake.locked`), all sections of one in one transaction; free
+SQL runs in :mod:`access.engine`, over masked copies and nothing else.
 """
 
 from __future__ import annotations

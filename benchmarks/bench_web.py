@@ -2,7 +2,8 @@
 the same look-up through the access layer in this process.
 
 Both sides make the read as their user would: a fresh :class:`access.reader.Reader` per look-up (the web
-opens one per request, as each CLI command does), the case checks, the masked sections, two audit records.
+opens one per request) on the process's kept lake instance (as the web server keeps its own), the case
+checks, the masked sections, two audit records.
 The web side adds HTTP, the session cookie and sign-in token check, the look-up reference and rendering
 the page; a look-up is posted, then its page is fetched, and only the page is timed (that is where the read
 is). The lake is the warehouse suite's (``XGATE_BENCH_WEB_PEOPLE``, default that suite's size).
