@@ -132,7 +132,7 @@ class Settings(BaseSettings):
     web_searches: int = Field(30, ge=1, description="look-ups one user may start per minute in the web (then 429)")
     lake_wait: float = Field(120.0, ge=0, description="seconds to wait while another process holds a file catalog")
     lake_hold: float = Field(
-        2.0,
+        10.0,
         ge=0,
         description="seconds the access layer keeps the lake open after a look-up, for the next one (a file "
         "catalog is locked against writers meanwhile)",
