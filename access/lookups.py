@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from access.probes import normalised
 from access.users import User
 
 
@@ -101,7 +102,7 @@ QUARANTINE = {
 
 
 def person(user: User, id_number: str, case: str | None, purpose: str | None) -> Call:
-    value = id_number.strip().upper()
+    value = normalised(id_number)  # full-width digits, or a 15-digit legacy ID: the 18-digit form the lake holds
     return Call(user, "person", f"person {value}", case, purpose, value=value, sections=PERSON)
 
 

@@ -63,7 +63,7 @@ def test_area_code_years_match_stdnum_at_every_boundary(con) -> None:
 
     def resident(code: str, year: int) -> str:
         body = f"{code}{year}0101001"
-        return body + ric.calc_check_digit(body)
+        return body + ric.calc_check_digit(body + "0")
 
     ids = [resident("999999", 1990)]
     for area in area_codes():
