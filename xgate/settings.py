@@ -127,7 +127,12 @@ class Settings(BaseSettings):
     web_user_header: str | None = Field(
         None,
         description="single sign-on for 'xgate web': the request header in which a trusted reverse proxy names the "
-        "signed-in user (e.g. X-Remote-User); only behind a proxy that sets it and strips it from clients",
+        "signed-in user (e.g. X-Remote-User); needs web_proxy_secret",
+    )
+    web_proxy_secret: SecretStr | None = Field(
+        None,
+        description="with web_user_header: a secret of 32 characters or more that the proxy sends in the header "
+        "X-Xgate-Proxy-Secret; a user header without it is refused (the port is open to every local process)",
     )
     web_searches: int = Field(30, ge=1, description="look-ups one user may start per minute in the web (then 429)")
     lake_wait: float = Field(120.0, ge=0, description="seconds to wait while another process holds a file catalog")
@@ -137,11 +142,11 @@ class Settings(BaseSettings):
     def _zone(cls, value: str) -> str:
         return fixed_offset(value)
 
-    @field_validator("access_key")
+    @field_validator("access_key", "web_proxy_secret")
     @classmethod
     def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:
         if key is not None and len(key.get_secret_value()) < 32:
-            raise ValueError("the access key must be at least 32 characters (e.g. 64 hex digits)")
+            raise ValueError("a secret must be at least 32 characters (e.g. 64 hex digits)")
         return key
 
     @property
