@@ -257,7 +257,7 @@ def users_init() -> None:
     settings = get_settings()
     path = users.users_path(settings)
     account = os.environ.get("SUDO_USER", "?") if through_sudo() else identity.os_account(settings)
-    entry = {"user": f"os:{account}", "role": None, "case": None, "purpose": None, "command": "users init",
+    record = {"user": f"os:{account}", "role": None, "case": None, "purpose": None, "command": "users init",
              "query": "users init" + (" (through sudo)" if through_sudo() else "")}  # fmt: skip
     try:
         if through_sudo():
@@ -265,7 +265,7 @@ def users_init() -> None:
         if path.exists():
             raise Refused(f"users file {path} exists; edit it (or set XGATE_USERS_FILE)")
     except Refused as exc:
-        audit.append(settings, entry | {"outcome": "refused", "reason": audit.scrub(settings, str(exc))})
+        audit.append(settings, record | {"outcome": "refused", "reason": audit.scrub(settings, str(exc))})
         raise
     folder = store.private_dir(store.access_dir(settings) / "passwords")
     entries = []
@@ -279,6 +279,6 @@ def users_init() -> None:
     path.touch(mode=0o600)
     path.write_text("# Demo users, one per role (xgate users init). Production: your own file.\n"
                     + yaml.safe_dump({"users": entries}, sort_keys=False), encoding="utf-8")  # fmt: skip
-    audit.append(settings, entry | {"outcome": "allowed"})
+    audit.append(settings, record | {"outcome": "allowed"})
     console.print(f"users file {path}: {', '.join(users.PERMISSIONS)}; passwords in {folder}/<name>; "
                   f"this OS account is the engineer")  # fmt: skip

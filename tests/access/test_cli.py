@@ -279,6 +279,7 @@ def test_users_init_only_as_the_service_account_itself_and_recorded(xgate, acces
     records = [(r["user"], r["command"], r["outcome"]) for r in audit.records(access_settings)]
     assert records == [(f"os:{other.pw_name}", "users init", "refused"), (f"os:{me}", "users init", "allowed"),
                        (f"os:{me}", "users init", "refused")]  # fmt: skip
+    assert not any("password_hash" in r for r in audit.records(access_settings))
 
 
 def test_audit_commands_refused_by_role_are_recorded(xgate, access_settings) -> None:
