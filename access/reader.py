@@ -27,7 +27,7 @@ from warehouse import lake
 from xgate.errors import XgateError
 from xgate.settings import Settings
 
-NEEDS_CASE = ("person", "address", "phone", "query", "link file")
+NEEDS_CASE = ("person", "address", "phone", "query", "link file", "search", "record", "discrepancy")
 LITERALS = re.compile(r"'((?:[^']|'')*)'|(?<![\w.])([0-9０-９]+)")
 
 
@@ -143,8 +143,11 @@ class Reader:
 
     def read(self, call: Call) -> Shown:
         """What the call may show; refused or failed calls raise after they are recorded."""
+        guard = call.guard
         return self._recorded(
-            call, lambda seen, planned: self._free(planned, seen) if planned else self._lookup(call, seen)
+            call,
+            lambda seen, planned: self._free(planned, seen) if planned else self._lookup(call, seen),
+            check=(lambda: guard(self.settings, call)) if guard else None,
         )
 
     def collide(self, call: Call, listing: pa.Table, threshold: float) -> pa.Table:

@@ -116,6 +116,22 @@ VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
            WHERE r.status = '正常' AND r2.status = '正常' AND r2.resident_id <> r.resident_id""",
         ("raw.civil_residents", "shared.person_link"),
     ),
+    # a person's own records over time, for the person page's timeline (registrations, moves, a death civil
+    # affairs registered, health events: these last need the health grant, their fields being sensitive)
+    "shared.registration": (
+        "SELECT resident_id, id_number, household_id, address_code, address, status, registered_on "
+        "FROM raw.civil_residents",
+        ("raw.civil_residents",),
+    ),
+    "shared.death_registration": (
+        "SELECT death_id, id_number, death_date, registered_on FROM raw.civil_deaths",
+        ("raw.civil_deaths",),
+    ),
+    "shared.health_event": (
+        """SELECT e.encounter_id, p.id_number, e.class_code, e.type_text, e.status, e.period_start, e.period_end
+           FROM raw.health_encounters e JOIN raw.health_patients p ON p.patient_id = e.patient_id""",
+        ("raw.health_encounters", "raw.health_patients"),
+    ),
     "shared.linked_record": (
         """SELECT person_key, dataset, record_key, matched_by, match_probability,
              CASE WHEN matched_by = 'exact_id' THEN 'exact'
