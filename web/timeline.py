@@ -1,9 +1,9 @@
 """A person's timeline, made from the sections their page has just read: no read of its own.
 
-Each dated value of a section becomes an event (registered, moved, a phone activated or cancelled, a rental
-begun or ended, a health event, a death). The dates are shown as the read showed them: a masked date keeps
-only its year (``2019-**-**``) and so sorts by year; a hidden one (a sensitive field without the grant) is
-listed last, as hidden, rather than left out, so the page never suggests an event did not happen.
+Each dated value of a section becomes an event (registered, moved or registered twice, a phone activated or
+cancelled, a rental begun or ended, a health event, a death). The dates are shown as the read showed them: a
+masked date keeps only its year (``2019-**-**``) and so sorts by year; a hidden one (a sensitive field without
+the grant) is listed last, as hidden, rather than left out, so the page never suggests an event did not happen.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from access.reader import Shown
 from contracts.masking import HIDDEN
+
+ACTIVE = "正常"  # civil affairs' status of a registration that stands
 
 
 @dataclass(frozen=True)
@@ -38,15 +40,14 @@ def _join(*values: object) -> str:
 def events(shown: Shown) -> list[Event]:
     """The events of ``shown``, oldest first; undated ones (hidden, unknown) last."""
     found: list[Event] = []
-    addresses: set[object] = set()
+    before: dict | None = None
     for row in sorted(_rows(shown, "registrations"), key=lambda r: str(r.get("registered_on") or "")):
-        what = (
-            "moved: registered at another address"
-            if addresses and row.get("address_code") not in addresses
-            else "registered"
-        )
-        addresses.add(row.get("address_code"))
+        what = "registered"
+        if before is not None and row.get("address_code") != before.get("address_code"):
+            standing = before.get("status") == row.get("status") == ACTIVE  # both stand: a duplicate, not a move
+            what = "registered again elsewhere, the earlier still standing" if standing else "moved"
         found.append(Event(_day(row.get("registered_on")), what, _join(row.get("address"), row.get("status"))))
+        before = row
     for row in _rows(shown, "phones"):
         detail = _join(row.get("msisdn"), row.get("carrier"))
         found.append(Event(_day(row.get("activated_at")), "phone activated", detail))
