@@ -280,7 +280,7 @@ class Reader:
         for part in parts:
             names = part.columns or tuple(visible[part.view.split(".")[1]])
             selects.append(masked.select(part.view, names, seen, part.where, sid=True, constants=part.constants))
-        sql = " UNION ALL ".join(selects)
+        sql = " UNION ALL ".join(selects) + " ORDER BY ALL"  # one order: the same read, the same result hash
         cursor = con.execute(sql, seen.params(sql, value=value))
         columns = [d[0] for d in cursor.description][:-1]
         rows = cursor.fetchmany(self.settings.query_rows)

@@ -55,8 +55,9 @@ def _same_person(alias: str, dataset: str) -> str:
 # view -> (SQL, tables it reads)
 VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
     "shared.person": (
-        """SELECT id_number, any_value(name) AS name, any_value(sex) AS sex, any_value(birth_date) AS birth_date,
-             list(DISTINCT dataset) AS known_to FROM (
+        """SELECT id_number, any_value(name ORDER BY dataset) AS name, any_value(sex ORDER BY dataset) AS sex,
+             any_value(birth_date ORDER BY dataset) AS birth_date, list(DISTINCT dataset ORDER BY dataset) AS known_to
+           FROM (
            SELECT id_number, name, sex, CAST(birth_date AS VARCHAR) AS birth_date, 'civil.residents' AS dataset
              FROM raw.civil_residents
            UNION ALL SELECT id_number, name, NULL, NULL, 'telecom.subscribers' FROM raw.telecom_subscribers
