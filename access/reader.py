@@ -26,7 +26,7 @@ from warehouse import lake
 from xgate.errors import XgateError
 from xgate.settings import Settings
 
-NEEDS_CASE = ("person", "address", "phone", "query", "link file")
+NEEDS_CASE = ("person", "address", "phone", "query", "link file", "search", "record", "discrepancy")
 LITERALS = re.compile(r"'((?:[^']|'')*)'|(?<![\w.])([0-9０-９]+)")
 
 
@@ -140,6 +140,8 @@ class Reader:
         def check() -> None:
             if call.command in ("person", "phone") and call.value:  # "is this number a person?", asked once more
                 probes.tried(self.settings, call.user.name, [call.value])
+            if call.guard:
+                call.guard(self.settings, call)
 
         return self._recorded(
             call, lambda seen, planned: self._free(planned, seen) if planned else self._lookup(call, seen), check
@@ -275,7 +277,7 @@ class Reader:
         for part in parts:
             names = part.columns or tuple(visible[part.view.split(".")[1]])
             selects.append(masked.select(part.view, names, seen, part.where, sid=True, constants=part.constants))
-        sql = " UNION ALL ".join(selects)
+        sql = " UNION ALL ".join(selects) + " ORDER BY ALL"  # one order: the same read, the same result hash
         cursor = con.execute(sql, seen.params(sql, value=value))
         columns = [d[0] for d in cursor.description][:-1]
         rows = cursor.fetchmany(self.settings.query_rows)

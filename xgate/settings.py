@@ -136,6 +136,9 @@ class Settings(BaseSettings):
         "X-Xgate-Proxy-Secret; a user header without it is refused (the port is open to every local process)",
     )
     web_searches: int = Field(30, ge=1, description="look-ups one user may start per minute in the web (then 429)")
+    name_searches: int = Field(
+        50, ge=1, description="searches by name and birth date one user may make in 24 hours (web and CLI together)"
+    )
     lake_wait: float = Field(120.0, ge=0, description="seconds to wait while another process holds a file catalog")
 
     @field_validator("source_timezone")
