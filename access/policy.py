@@ -29,7 +29,6 @@ from warehouse.model import VIEWS
 Origin = tuple[str, str]  # (dataset, field)
 UNTRACED: Origin = ("", "")
 CLEAR, MASK, HIDE = 0, 1, 2
-SUBJECT_CHECKS = ("resident_id", "party_id", "legacy_id")  # a field holding a person's ID number
 QUARANTINE_SAFE = {"dataset", "rule", "rule_key", "check", "column", "column_name", "field", "severity",
                    "contract_version", "batch_id", "row_number"}  # fmt: skip
 QUARANTINED = {"value", "record"}  # a department's values, masked row by row by their own field (access.masked)
@@ -45,7 +44,7 @@ def fields() -> dict[Origin, Field]:
 @cache
 def subject_fields() -> frozenset[Origin]:
     """Fields whose value identifies a person: the ones a contract checks as a resident or party ID."""
-    return frozenset((c.id, k.field) for c in contracts().values() for k in c.checks if k.name in SUBJECT_CHECKS)
+    return frozenset((c.id, name) for c in contracts().values() for name in c.person_ids)
 
 
 @cache

@@ -3,12 +3,14 @@
 Every call ends in audit records and nothing escapes them: a refusal before anything runs is one record;
 a read that runs is recorded as ``started`` first (with the persons it names) and then with its outcome
 (rows, a hash of what was shown, the persons it showed), so a read killed half-way still left its trace.
-Lookups run the fixed queries of :mod:`access.lookups` on a locked-down lake connection (kept for the
-reader's life); free SQL runs in :mod:`access.engine`, over masked copies and nothing else.
+Lookups run the fixed queries of :mod:`access.lookups` on a locked-down lake connection (the process
+keeps it between look-ups: :func:`warehouse.lake.locked`), all sections of one in one transaction; free
+SQL runs in :mod:`access.engine`, over masked copies and nothing else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import re
@@ -120,19 +122,12 @@ def _rows_allowed(table: str, seen: masked.Context) -> None:
 class Reader:
     def __init__(self, settings: Settings, as_of: int | None = None) -> None:
         self.settings, self.as_of = settings, as_of
-        self._con: duckdb.DuckDBPyConnection | None = None
-        self.snapshot: int | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None  # a past snapshot's own connection (as_of)
 
     def close(self) -> None:
         if self._con is not None:
             self._con.close()
             self._con = None
-
-    def _lookup_connection(self) -> duckdb.DuckDBPyConnection:
-        if self._con is None:
-            self._con, self.snapshot = lake.connect_locked(self.settings, self.as_of)
-            self._con.execute(MASK_MACRO)
-        return self._con
 
     def read(self, call: Call) -> Shown:
         """What the call may show; refused or failed calls raise after they are recorded."""
@@ -249,26 +244,45 @@ class Reader:
         return shown, outcome | ({"truncated": result.truncated} if result.truncated else {})
 
     def _lookup(self, call: Call, seen: masked.Context) -> tuple[Shown, dict]:
-        con = self._lookup_connection()
+        """The sections of a lookup in one read-only transaction (one snapshot for all of them), on the
+        kept locked lake (:func:`warehouse.lake.locked`), or on this reader's own connection to a past one."""
+        if self.as_of is not None:
+            if self._con is None:
+                self._con, _ = lake.connect_locked(self.settings, self.as_of)
+            return self._sections(self._con, call, seen)
+        with lake.locked(self.settings) as con:
+            return self._sections(con, call, seen)
+
+    def _sections(self, con: duckdb.DuckDBPyConnection, call: Call, seen: masked.Context) -> tuple[Shown, dict]:
         shown, sids, rows_total = Shown(), set(), 0
         visible = policy.shared_schema()["shared"]
-        with engine.deadline(con, self.settings.query_timeout):
-            for section, parts in call.sections.items():
-                try:
-                    for part in parts:
-                        _rows_allowed(part.view, seen)
-                except Refused as exc:
-                    shown.notes.append(f"{section}: {exc}")
-                    continue
-                try:
-                    columns, rows, found = self._section(con, parts, visible, seen, call.value)
-                except duckdb.CatalogException:  # a view whose departments have not all landed yet
-                    shown.notes.append(f"not available yet (its departments have not all landed): {section}")
-                    continue
-                shown.sections[section] = (columns, rows)
-                sids |= found
-                rows_total += len(rows)
-        return shown, {"rows": rows_total, "snapshot": self.snapshot, "subjects": sorted(sids)}
+        con.execute(MASK_MACRO)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            snapshot = self.as_of if self.as_of is not None else con.execute(
+                f"FROM {lake.LAKE}.current_snapshot()").fetchone()[0]  # fmt: skip
+            with engine.deadline(con, self.settings.query_timeout):
+                for section, parts in call.sections.items():
+                    try:
+                        for part in parts:
+                            _rows_allowed(part.view, seen)
+                    except Refused as exc:
+                        shown.notes.append(f"{section}: {exc}")
+                        continue
+                    try:
+                        columns, rows, found = self._section(con, parts, visible, seen, call.value)
+                    except duckdb.CatalogException:  # a view whose departments have not all landed yet
+                        shown.notes.append(f"not available yet (its departments have not all landed): {section}")
+                        con.execute("ROLLBACK")  # the failed statement ended the transaction's use
+                        con.execute("BEGIN TRANSACTION")
+                        continue
+                    shown.sections[section] = (columns, rows)
+                    sids |= found
+                    rows_total += len(rows)
+        finally:
+            with contextlib.suppress(duckdb.Error):  # it only read; an interrupted one has ended already
+                con.execute("ROLLBACK")
+        return shown, {"rows": rows_total, "snapshot": snapshot, "subjects": sorted(sids)}
 
     def _section(
         self, con: duckdb.DuckDBPyConnection, parts: tuple[Part, ...], visible: dict, seen: masked.Context, value: str

@@ -25,10 +25,11 @@ NOTES = """
   and against `datacontract test` 1.2.8 on the same file with the rules it can express (required,
   unique, valid values, patterns, the ID check character as SQL), from `.venv-datacontract`. Peak RSS
   is sampled the same way for both: a fresh process validating the file once.
-- **access**: `xgate person` through the access layer (role and case checks, grants, the cached plan
-  with column masks at the scan, masking, result hash, one fsynced hash-chained audit append) against
-  the same five queries on a plain read-only DuckDB connection, interleaved lookup by lookup on the
-  warehouse suite's 1M-person lake; the ratio is lookups/s, so 0.67 or more meets the 1.5x target. Audit
+- **access**: `xgate person` through the access layer (role and case checks, grants, column masks at
+  the scan, the sections in one transaction on the kept locked lake instance, result hash, two fsynced
+  hash-chained audit appends) against the same section queries on a plain read-only DuckDB connection,
+  interleaved lookup by lookup on the warehouse suite's lake (`XGATE_BENCH_ACCESS_PEOPLE`, default 1M);
+  the ratio is lookups/s, so 0.67 or more meets the 1.5x target. Audit
   appends against appending the same JSON line to a plain file with fsync. CLI start-up (about 4 s of
   imports on 2 cores, shared by every `xgate` command) is not in these figures.
 - **linkage**: on the warehouse suite's lake of 100k and 1M people (every person-bearing record: about
@@ -42,9 +43,10 @@ NOTES = """
   without its ID) collided with the same lake by `xgate link file`'s engine, and once through the CLI.
 - **web**: the person page fetched over HTTP from `xgate web` running in its own uvicorn process (sign-in
   cookie checked, the look-up reference resolved, the read through the access layer with a fresh
-  `Reader`, the page rendered), against the same look-up through the access layer in the benchmark's
-  process with a fresh `Reader` too, interleaved look-up by look-up; the scale is
-  `XGATE_BENCH_WEB_PEOPLE` (default the warehouse suite's 1M).
+  `Reader` on the server's kept lake instance, the page rendered), against the same look-up through the
+  access layer in the benchmark's process with a fresh `Reader` too, interleaved look-up by look-up; the
+  scale is `XGATE_BENCH_WEB_PEOPLE` (default the warehouse suite's 1M). With `XGATE_BENCH_LAKES` set, the
+  lakes are built once into that folder and reused by later runs.
 """
 
 

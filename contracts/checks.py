@@ -40,6 +40,7 @@ CHECKS = {
     "references": "value exists in another dataset",
 }
 NORMALISERS = ("fullwidth", "trim", "upper", "phone", "date", "legacy_id")
+PERSON_ID_CHECKS = ("resident_id", "party_id", "legacy_id")  # a field these check holds a person's ID number
 SLA_UNIT_HOURS = {
     "h": 1,
     "hour": 1,
@@ -130,6 +131,12 @@ class Contract:
     schema_drift: Literal["evolve", "freeze", "drop"] = "evolve"
     freshness: timedelta | None = None
     freshness_field: str | None = None
+
+    @property
+    def person_ids(self) -> tuple[str, ...]:
+        """Fields holding a person's ID number (checked as one), in the contract's order."""
+        checked = {c.field for c in self.checks if c.name in PERSON_ID_CHECKS}
+        return tuple(name for name in self.fields if name in checked)
 
 
 def _custom(props: list | None) -> dict[str, Any]:

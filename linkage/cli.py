@@ -30,11 +30,14 @@ def link(
 
     operate("link")
     from warehouse import lake
+    from warehouse.model import publish
 
     _check_threshold(threshold)
-    con = lake.connect(get_settings())
+    settings = get_settings()
+    con = lake.connect(settings)
     try:
         run = link_lake(con, full=full, threshold=threshold)
+        publish(con, settings.source_timezone, datasets=(), shared=True)  # the discrepancy lists join on the links
     finally:
         con.close()
     table = Table("run", "mode", "records", "linked", "candidate pairs", "pairs", "persons", "seconds")

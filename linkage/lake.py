@@ -202,7 +202,8 @@ def _write(con: duckdb.DuckDBPyConnection, links: pa.Table, history: pa.Table, r
             "DELETE FROM shared.person_link WHERE dataset || ':' || record_key IN "
             "(SELECT dataset || ':' || record_key FROM _links)"
         )
-    con.execute("INSERT INTO shared.person_link BY NAME SELECT * FROM _links")
+    # in person order: a person's records (what a look-up reads by person key) sit in one row group
+    con.execute("INSERT INTO shared.person_link BY NAME SELECT * FROM _links ORDER BY person_key")
     con.execute(
         "INSERT INTO shared.person_key_history SELECT ?, now(), event, person_key, other_key, records FROM _hist",
         [run_id],

@@ -10,7 +10,11 @@ every table and view to a snapshot (a number) or a time, so a result can be repr
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -38,6 +42,7 @@ def connect(
     object-store credentials needed)."""
     waited, pause = 0.0, 0.05
     while True:
+        _let_go(settings)  # a file catalog is opened once per process: the kept look-up instance gives way
         try:
             return _attach(settings, read_only or not files, as_of, files, config)
         except _Busy:
@@ -52,7 +57,8 @@ def connect(
 
 
 class _Busy(Exception):
-    """Another process holds the file catalog's lock, or is creating the catalog's tables right now."""
+    """Another process holds the file catalog's lock, or is creating the catalog's tables right now, or a
+    look-up of this process is reading it on its kept instance."""
 
 
 def _creating(exc: duckdb.Error) -> bool:
@@ -97,7 +103,7 @@ def _attach(
         duckdb.BinderException,
     ) as exc:
         con.close()
-        if "Could not set lock on file" in str(exc):
+        if "Could not set lock on file" in str(exc) or "Unique file handle conflict" in str(exc):
             raise _Busy from None
         raise SourceUnavailable(
             f"warehouse catalog {storage.shown(settings, catalog)} cannot be opened: "
@@ -120,14 +126,93 @@ def connect_locked(settings: Settings, as_of: int | None = None) -> tuple[duckdb
     run over masked copies in an instance without the lake (:mod:`access.engine`).
     """
     con = connect(settings, read_only=True, as_of=as_of)
-    data = settings.lake_data
-    allowed = [data] if storage.is_remote(settings) else [f"{Path(data).resolve()}/", data]
     try:
         snapshot = as_of if as_of is not None else con.execute(f"FROM {LAKE}.current_snapshot()").fetchone()[0]
-        con.execute(f"SET allowed_directories = [{', '.join(map(literal, allowed))}]")
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
+        _lock_down(con, settings)
     except duckdb.Error:
         con.close()
         raise
     return con, snapshot
+
+
+def _lock_down(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    data = settings.lake_data
+    allowed = [data] if storage.is_remote(settings) else [f"{Path(data).resolve()}/", data]
+    con.execute(f"SET allowed_directories = [{', '.join(map(literal, allowed))}]")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+@dataclass
+class _Kept:
+    con: duckdb.DuckDBPyConnection
+    users: int = 0
+    timer: threading.Timer | None = None
+
+
+_kept: dict[tuple[str, str], _Kept] = {}
+_guard = threading.RLock()
+
+
+@contextmanager
+def locked(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection on the lake as :func:`connect_locked` makes it, on an instance kept for the next look-up.
+
+    Opening the lake costs more than a look-up (loading DuckLake, attaching the catalog, reading its
+    metadata), so the locked instance stays open while look-ups follow each other and is closed once
+    none has come for ``XGATE_LAKE_HOLD`` seconds: a file catalog held open is locked against writers
+    (other processes wait for it; in this process, :func:`connect` closes it first when it is idle), so
+    nothing is committed to it while it is kept; a catalog server gives each transaction its newest
+    snapshot.
+    """
+    key = (settings.lake_catalog, settings.lake_data)
+    with _guard:
+        kept = _kept.get(key)
+        if kept is None:
+            con, _ = connect_locked(settings)
+            kept = _kept[key] = _Kept(con)
+        if kept.timer is not None:
+            kept.timer.cancel()
+            kept.timer = None
+        kept.users += 1
+        cursor = kept.con.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+        with _guard:
+            kept.users -= 1
+            if kept.users == 0:
+                if _kept.get(key) is not kept:
+                    kept.con.close()
+                elif settings.lake_hold > 0:
+                    kept.timer = threading.Timer(settings.lake_hold, _idle, (key, kept))
+                    kept.timer.daemon = True
+                    kept.timer.start()
+                else:
+                    _forget(key, kept)
+
+
+def _idle(key: tuple[str, str], kept: _Kept) -> None:
+    with _guard:
+        if kept.users == 0 and kept.timer is not None:
+            _forget(key, kept)
+
+
+def _forget(key: tuple[str, str], kept: _Kept) -> None:
+    """Stop keeping ``kept``; closed now if no look-up uses it, else by the last one (under ``_guard``)."""
+    if _kept.get(key) is kept:
+        del _kept[key]
+    if kept.timer is not None:
+        kept.timer.cancel()
+        kept.timer = None
+    if kept.users == 0:
+        kept.con.close()
+
+
+def _let_go(settings: Settings) -> None:
+    """Close the kept instance of this lake if no look-up is using it (else the caller waits for it)."""
+    key = (settings.lake_catalog, settings.lake_data)
+    with _guard:
+        if (kept := _kept.get(key)) is not None and kept.users == 0:
+            _forget(key, kept)

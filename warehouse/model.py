@@ -5,7 +5,10 @@
 ``shared.person`` / ``phone`` / ``address`` / ``unit`` are the entities; the facts are the raw tables.
 The discrepancy views answer the reports' questions, joining departments on the person that linkage
 (``xgate link``, :mod:`linkage`) found rather than on the ID number. A view is (re)published only when
-every table it reads exists, so the lake never holds a view that cannot run. "Known to civil affairs"
+every table it reads exists, so the lake never holds a view that cannot run. The discrepancy lists are
+published as tables, computed once at publish (after every sync and linkage run) rather than at every
+read: each joins the person links of whole departments, which a person look-up would otherwise pay for
+every time, and the list stays the one of the snapshot it was published in. "Known to civil affairs"
 counts quarantined civil records too (linkage links them): a record that failed a check is still a
 record civil affairs holds.
 """
@@ -160,11 +163,12 @@ DISCREPANCIES = (
 )
 
 
-def _existing(con: duckdb.DuckDBPyConnection) -> set[str]:
+def _existing(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Every lake table and view, with its kind (``BASE TABLE`` or ``VIEW``)."""
     return {
-        f"{s}.{t}"
-        for s, t in con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = 'lake'"
+        f"{s}.{t}": kind
+        for s, t, kind in con.execute(
+            "SELECT table_schema, table_name, table_type FROM information_schema.tables WHERE table_catalog = 'lake'"
         ).fetchall()
     }
 
@@ -223,9 +227,15 @@ def _publish_once(con: duckdb.DuckDBPyConnection, zone: str, datasets: Iterable[
                 ready.append(name)
         if shared:
             for name, (sql, needs) in VIEWS.items():
-                if set(needs) <= existing:
+                if not set(needs) <= set(existing):
+                    continue
+                if name in DISCREPANCIES:
+                    if existing.get(name) == "VIEW":  # published as a view by an earlier version
+                        con.execute(f"DROP VIEW {name}")
+                    con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+                else:
                     con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
-                    ready.append(name)
+                ready.append(name)
         con.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(duckdb.TransactionException):  # a failed COMMIT has already rolled back

@@ -140,6 +140,12 @@ class Settings(BaseSettings):
         50, ge=1, description="searches by name and birth date one user may make in 24 hours (web and CLI together)"
     )
     lake_wait: float = Field(120.0, ge=0, description="seconds to wait while another process holds a file catalog")
+    lake_hold: float = Field(
+        2.0,
+        ge=0,
+        description="seconds the access layer keeps the lake open after a look-up, for the next one (a file "
+        "catalog is locked against writers meanwhile)",
+    )
 
     @field_validator("source_timezone")
     @classmethod

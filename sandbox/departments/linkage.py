@@ -100,7 +100,8 @@ class _Editor:
             values = table.column(name).to_numpy(zero_copy_only=False).copy()
             if values.dtype != object:
                 values = values.astype(object)
-            for row in np.flatnonzero(np.isin(keys, list(changes))):
+            # a set lookup per key: np.isin over object arrays compares every key with every change
+            for row in np.flatnonzero(np.fromiter((k in changes for k in keys), bool, len(keys))):
                 values[row] = changes[keys[row]]
             self.world.tables[dataset] = table.set_column(
                 index, name, pa.array(values.tolist(), type=table.schema.field(index).type)
