@@ -16,18 +16,29 @@ from access.users import Refused, User
 from xgate.settings import Settings
 
 
-@contextmanager
-def acting(settings: Settings, who: User, action: str, text: str, case: str | None = None) -> Iterator[User]:
-    """``who``, allowed ``action``; the outcome, refused or done, is one audit record."""
+def _entry(who: User, action: str, text: str, case: str | None) -> dict:
     entry = {"user": who.name, "role": who.role, "case": case, "purpose": None, "command": action, "query": text}
-    entry["subjects"] = re.findall(r"<id:([0-9a-f]+)>", text)  # a person named by the act (a subject added)
+    return entry | {"subjects": re.findall(r"<id:([0-9a-f]+)>", text)}  # a person named by the act (a subject added)
+
+
+@contextmanager
+def authorised(settings: Settings, who: User, action: str, text: str, case: str | None = None) -> Iterator[User]:
+    """``who``, allowed ``action``: a refusal, by role or raised inside, is one audit record; an act that is
+    allowed records itself (its outcome says more than "allowed", as ``audit verify``'s verdict does)."""
     try:
         users.authorise(who, action)
         yield who
     except Refused as exc:
-        audit.append(settings, entry | {"outcome": "refused", "reason": str(exc)})
+        audit.append(settings, _entry(who, action, text, case) | {"outcome": "refused", "reason": str(exc)})
         raise
-    audit.append(settings, entry | {"outcome": "allowed"})
+
+
+@contextmanager
+def acting(settings: Settings, who: User, action: str, text: str, case: str | None = None) -> Iterator[User]:
+    """``who``, allowed ``action``; the outcome, refused or done, is one audit record."""
+    with authorised(settings, who, action, text, case):
+        yield who
+    audit.append(settings, _entry(who, action, text, case) | {"outcome": "allowed"})
 
 
 def subject_text(settings: Settings, id_number: str) -> str:

@@ -118,6 +118,29 @@ def phone(
     _read(lookups.phone(caller("phone", f"phone {number}", case, purpose), number, case, purpose), format)
 
 
+def search(
+    name: Annotated[str, typer.Argument(help="The person's full name as written (张三).")],
+    born: Annotated[str, typer.Argument(help="Their full birth date (YYYY-MM-DD).")],
+    case: CaseOpt = None,
+    purpose: PurposeOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """People by exact name and full birth date, with their records, shown without ID number or record keys."""
+    settings = get_settings()
+    who = caller("search", lookups.search_text(settings, name, born), case, purpose)
+    _read(lookups.search(settings, who, name, born, case, purpose), format)
+
+
+def discrepancy(
+    view: Annotated[str, typer.Argument(help="A discrepancy list: dead_with_active_phone, dead_but_registered, ...")],
+    case: CaseOpt = None,
+    purpose: PurposeOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """The rows of one cross-department discrepancy list, masked (counts alone: 'xgate discrepancies')."""
+    _read(lookups.discrepancy(caller("discrepancy", f"discrepancy {view}", case, purpose), view, case, purpose), format)
+
+
 def query(
     sql: Annotated[str, typer.Argument(help="One SELECT over the shared views (shared.person, shared.phone ...).")],
     case: CaseOpt = None,

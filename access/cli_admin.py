@@ -6,6 +6,7 @@ a read an auditor answers for: all of them are recorded in the same audit chain 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Annotated
@@ -19,7 +20,7 @@ from access.cli import CaseOpt, caller, console
 from access.users import Refused, User
 from access.verify import verify
 from xgate.errors import FatalError
-from xgate.settings import get_settings
+from xgate.settings import get_settings, through_sudo
 
 case_app = typer.Typer(help="Cases: who works one, whose data it sees in full.", no_args_is_help=True)
 grant_app = typer.Typer(help="Conditional sharing: a case asks for a dataset's sensitive fields; an admin decides.",
@@ -159,7 +160,8 @@ def audit_verify() -> None:
     """Check the chain, its anchor and the ledger: any edit, cut, reorder or replaced log is named; exit 1."""
     settings = get_settings()
     who = caller("audit verify", "audit verify")
-    users.authorise(who, "audit verify")
+    with acts.authorised(settings, who, "audit verify", "audit verify"):  # a refusal recorded; the verdict below
+        pass
     verdict = verify(settings, acknowledge=True)
     events, ledger_problem = ledger.verify(settings)
     entry = {"user": who.name, "role": who.role, "case": None, "purpose": None, "command": "audit verify"}
@@ -181,9 +183,9 @@ def audit_rotate(
     """Keep a damaged log as evidence and start a new one that says where the old one broke (auditors)."""
     settings = get_settings()
     who = caller("audit rotate", "audit rotate")
-    users.authorise(who, "audit rotate")
-    if not reason.strip():
-        raise Refused("say why with --reason")
+    with acts.authorised(settings, who, "audit rotate", f"audit rotate ({reason})"):  # the rotation records itself
+        if not reason.strip():
+            raise Refused("say why with --reason")
     verdict = verify(settings)
     entry = {"user": who.name, "role": who.role, "case": None, "purpose": None, "command": "audit rotate"}
     kept, _ = audit.rotate(settings, entry | {"query": f"audit rotate ({reason})", "outcome": "allowed"},
@@ -243,15 +245,28 @@ def users_check() -> None:
 @users_app.command("init")
 def users_init() -> None:
     """Write a users file with one demo user per role, each with a generated password (files, 0600), and
-    map this OS account to the engineer; refuses to overwrite an existing file."""
+    map this OS account to the engineer; refuses to overwrite an existing file.
+
+    Only the service account itself may: through sudo the account mapped to the engineer would be the caller,
+    anyone sudo lets in, and every password would be new. Every run, done or refused, is an audit record
+    (there is no user yet to name: the OS account is)."""
     import secrets
 
     import yaml
 
     settings = get_settings()
     path = users.users_path(settings)
-    if path.exists():
-        raise Refused(f"users file {path} exists; edit it (or set XGATE_USERS_FILE)")
+    account = os.environ.get("SUDO_USER", "?") if through_sudo() else identity.os_account(settings)
+    record = {"user": f"os:{account}", "role": None, "case": None, "purpose": None, "command": "users init",
+             "query": "users init" + (" (through sudo)" if through_sudo() else "")}  # fmt: skip
+    try:
+        if through_sudo():
+            raise Refused("users init runs as the service account itself, never through sudo")
+        if path.exists():
+            raise Refused(f"users file {path} exists; edit it (or set XGATE_USERS_FILE)")
+    except Refused as exc:
+        audit.append(settings, record | {"outcome": "refused", "reason": audit.scrub(settings, str(exc))})
+        raise
     folder = store.private_dir(store.access_dir(settings) / "passwords")
     entries = []
     for role in users.PERMISSIONS:
@@ -264,5 +279,6 @@ def users_init() -> None:
     path.touch(mode=0o600)
     path.write_text("# Demo users, one per role (xgate users init). Production: your own file.\n"
                     + yaml.safe_dump({"users": entries}, sort_keys=False), encoding="utf-8")  # fmt: skip
+    audit.append(settings, record | {"outcome": "allowed"})
     console.print(f"users file {path}: {', '.join(users.PERMISSIONS)}; passwords in {folder}/<name>; "
                   f"this OS account is the engineer")  # fmt: skip

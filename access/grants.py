@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from stdnum.cn import ric
 
-from access import ledger, users
+from access import ledger, probes, users
 from access.users import Refused, User
 from xgate.settings import Settings
 
@@ -57,9 +57,8 @@ def add_member(settings: Settings, user: User, number: str, member: str) -> dict
 
 
 def normal_id(id_number: str) -> str:
-    value = id_number.strip().upper()
-    if len(value) == 15 and value.isdigit():
-        return value
+    """The ID as the lake holds it (a full-width or 15-digit legacy form becomes its 18-digit twin)."""
+    value = probes.normalised(id_number)
     if not ric.is_valid(value):
         raise Refused("not a valid resident ID number (18 characters with its check character, or 15 digits)")
     return value
@@ -68,8 +67,14 @@ def normal_id(id_number: str) -> str:
 def add_subject(settings: Settings, user: User, number: str, id_number: str, reason: str) -> dict:
     if not reason.strip():
         raise Refused("adding a subject needs a --reason")
-    event = {"event": "subject added", "case": number, "id_number": normal_id(id_number), "reason": reason.strip()}
-    return ledger.record(settings, event | {"by": user.name}, lambda state: _case(state, user, number))
+    value = normal_id(id_number)
+    event = {"event": "subject added", "case": number, "id_number": value, "reason": reason.strip()}
+
+    def allowed(state: ledger.State) -> None:
+        _case(state, user, number)
+        probes.tried(settings, user.name, [value])  # a subject shown in full answers "is this number a person?"
+
+    return ledger.record(settings, event | {"by": user.name}, allowed)
 
 
 def approve_subject(settings: Settings, user: User, number: str, id_number: str) -> dict:

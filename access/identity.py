@@ -5,7 +5,10 @@ Two proofs, as in X-Road where identity comes from certificates, not from what a
 - a **sign-in token**: ``xgate login NAME`` checks the user's password (argon2id hash in the users
   file) and writes a token signed with the access key, valid for ``XGATE_TOKEN_HOURS``, to the caller's
   own ``~/.config/xgate/token`` (0600; or ``XGATE_TOKEN``). The web sign-in issues the same tokens.
-  A token names the password hash it was issued under, so changing a password ends its tokens;
+  A token names the password hash it was issued under, so changing a password ends its tokens. A token
+  is for one use, the CLI's or the web's (a web session's token, readable in its cookie, proves nobody at
+  the command line), and has an id of its own, so a sign-out can end that one token everywhere (copies
+  included) while the user's other sign-ins go on;
 - else the **operating-system account** the process runs under, mapped in the users file
   (``os_account``). Run through ``sudo -u <service account>``, the account that called sudo counts,
   but only when the process runs as the account that owns the access folder (no one else can set it);
@@ -22,8 +25,10 @@ import hmac
 import json
 import os
 import pwd
+import secrets
 import time
 from pathlib import Path
+from typing import Literal
 
 from access import store, users
 from access.users import Refused, User
@@ -91,20 +96,33 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
-def issue(settings: Settings, user: User, hours: float | None = None) -> str:
-    """A signed token for ``user`` (after a checked password)."""
+Use = Literal["cli", "web"]
+
+
+def issue(settings: Settings, user: User, hours: float | None = None, use: Use = "cli") -> str:
+    """A signed token for ``user`` (after a checked password), good for ``use`` alone."""
     now = int(time.time())
     ttl = int(3600 * (hours or settings.token_hours))
-    body = _b64(json.dumps({"sub": user.name, "iat": now, "exp": now + ttl, "pw": _fingerprint(user)}).encode())
+    claims = {"sub": user.name, "iat": now, "exp": now + ttl, "pw": _fingerprint(user), "use": use,
+              "jti": secrets.token_urlsafe(12)}  # fmt: skip
+    body = _b64(json.dumps(claims).encode())
     return f"{body}.{store.mac(settings, 'token', body.encode())}"
 
 
-def from_token(settings: Settings, token: str) -> User:
-    """The user a token proves, or :class:`Refused` (forged, expired, password since changed)."""
+def _claims(settings: Settings, token: str) -> dict:
+    """What a token says, if it is xgate's own (its MAC right); :class:`Refused` otherwise."""
     body, _, signature = token.strip().partition(".")
     if not hmac.compare_digest(signature, store.mac(settings, "token", body.encode())):
         raise Refused("the sign-in token is not valid: run 'xgate login NAME'")
-    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+
+
+def from_token(settings: Settings, token: str, use: Use = "cli") -> User:
+    """The user a token proves for ``use``, or :class:`Refused` (forged, another use's, expired, password
+    since changed, signed out)."""
+    claims = _claims(settings, token)
+    if claims.get("use") != use or not claims.get("jti"):  # a web session's token is no CLI sign-in, nor back
+        raise Refused("the sign-in token is not valid: run 'xgate login NAME'")
     if claims["exp"] <= time.time():
         raise Refused("the sign-in has expired: run 'xgate login NAME'")
     user = users.find(settings, claims["sub"])
@@ -112,7 +130,32 @@ def from_token(settings: Settings, token: str) -> User:
         raise Refused("the password changed since this sign-in: run 'xgate login NAME'")
     if claims["iat"] < _signed_out(settings).get(user.name, 0):
         raise Refused("this sign-in was ended by 'xgate logout': run 'xgate login NAME'")
+    if claims["jti"] in _revoked(settings):
+        raise Refused("this sign-in was ended by signing out: sign in again")
     return user
+
+
+def _revoked_path(settings: Settings) -> Path:
+    return store.access_dir(settings) / "revoked-tokens.json"
+
+
+def _revoked(settings: Settings) -> dict[str, int]:
+    path = _revoked_path(settings)
+    return json.loads(path.read_bytes()) if path.exists() else {}
+
+
+def revoke(settings: Settings, token: str) -> None:
+    """End this one token (the web's sign-out), a copy of it too, before it expires; the user's other sign-ins
+    go on. Kept until the token would have expired anyway, so the list stays as short as the live tokens."""
+    try:
+        claims = _claims(settings, token)
+        jti, expires = str(claims["jti"]), int(claims["exp"])
+    except (Refused, ValueError, KeyError, TypeError):
+        return  # not a token of ours: it proves nothing, so there is nothing to end
+    with store.exclusive(_revoked_path(settings).with_suffix(".lock")):
+        now = time.time()
+        live = {k: v for k, v in _revoked(settings).items() if v > now}
+        store.write_private(_revoked_path(settings), json.dumps(live | {jti: expires}, sort_keys=True).encode())
 
 
 def _signed_out_path(settings: Settings) -> Path:

@@ -10,9 +10,15 @@ which finding a row is.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 
-from access.users import User
+from access import audit
+from access.probes import normalised
+from access.users import Refused, User
+from xgate.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -31,44 +37,108 @@ class Call:
     case: str | None = None
     purpose: str | None = None
     sql: str | None = None  # free SQL (query, sql); lookups have sections instead
-    value: str | None = None
+    value: str | list[str] | None = None  # $value of the sections' filters
     sections: dict[str, tuple[Part, ...]] = field(default_factory=dict)
     named: set[str] = field(default_factory=set)  # ID numbers the call names besides its text (a list's)
+    guard: Callable[[Settings, Call], None] | None = None  # refuses before the read runs (recorded as any refusal)
 
 
-# the person's records in every department, found through linkage from the records that carry the ID
-LINKED = """person_key IN (SELECT l.person_key FROM lake.shared.person_link l JOIN (
-  SELECT 'civil.residents' AS dataset, resident_id AS record_key FROM lake.raw.civil_residents WHERE id_number = $value
-  UNION ALL SELECT 'telecom.subscribers', subscriber_id FROM lake.raw.telecom_subscribers WHERE id_number = $value
-  UNION ALL SELECT 'health.patients', patient_id FROM lake.raw.health_patients WHERE id_number = $value) r
+def _linked(ids: str) -> str:
+    """The person's records in every department, found through linkage from the records that carry ``ids``."""
+    return f"""person_key IN (SELECT l.person_key FROM lake.shared.person_link l JOIN (
+  SELECT 'civil.residents' AS dataset, resident_id AS record_key FROM lake.raw.civil_residents WHERE id_number {ids}
+  UNION ALL SELECT 'telecom.subscribers', subscriber_id FROM lake.raw.telecom_subscribers WHERE id_number {ids}
+  UNION ALL SELECT 'health.patients', patient_id FROM lake.raw.health_patients WHERE id_number {ids}) r
   ON l.dataset = r.dataset AND l.record_key = r.record_key)"""
-PERSON = {
-    "person": (Part("shared.person", (), "id_number = $value"),),
-    "phones": (
-        Part("shared.phone", ("msisdn", "carrier", "status", "activated_at", "cancelled_at"), "id_number = $value"),
-    ),
-    "rentals": (
-        Part(
-            "shared.rental",
-            ("dataset", "rental_key", "address_code", "address", "start_date", "end_date"),
-            "tenant_id_number = $value",
+
+
+def _person(ids: str, keys: bool = True) -> dict[str, tuple[Part, ...]]:
+    """A person's records in every department, each part filtered by ``ids`` (SQL after the ID column:
+    ``= $value``, ``IN (...)``). Without ``keys``, no ID number and no record or household key is shown:
+    for a person found by name and birth date, whose masked ID (region, sequence) with the birth date the
+    searcher gave is the whole number, and whose keys lead to that masked ID in one more read."""
+
+    def key(*columns: str) -> tuple[str, ...]:
+        return columns if keys else ()
+
+    return {
+        "person": (
+            Part("shared.person", () if keys else ("name", "sex", "birth_date", "known_to"), f"id_number {ids}"),
         ),
-    ),
-    "deaths": (
-        Part(
-            "shared.dead_but_registered", ("deceased_at",), "id_number = $value", (("finding", "dead_but_registered"),)
+        "phones": (
+            Part("shared.phone", ("msisdn", "carrier", "status", "activated_at", "cancelled_at"), f"id_number {ids}"),
         ),
-        Part(
-            "shared.dead_with_active_phone",
-            ("deceased_at",),
-            "id_number = $value",
-            (("finding", "dead_with_active_phone"),),
+        "registrations": (
+            Part(
+                "shared.registration",
+                (*key("household_id"), "address_code", "address", "status", "registered_on"),
+                f"id_number {ids}",
+            ),
         ),
-    ),
-    "duplicate_registrations": (
-        Part("shared.duplicate_registration", ("household_id", "address_code"), "id_number = $value"),
-    ),
-    "linked_records": (Part("shared.linked_record", ("dataset", "record_key", "how"), LINKED),),
+        "rentals": (
+            Part(
+                "shared.rental",
+                ("dataset", *key("rental_key"), "address_code", "address", "start_date", "end_date"),
+                f"tenant_id_number {ids}",
+            ),
+        ),
+        "deaths": (
+            Part(
+                "shared.dead_but_registered",
+                ("deceased_at",),
+                f"id_number {ids}",
+                (("finding", "dead_but_registered"),),
+            ),
+            Part(
+                "shared.dead_with_active_phone",
+                ("deceased_at",),
+                f"id_number {ids}",
+                (("finding", "dead_with_active_phone"),),
+            ),
+        ),
+        "death_registrations": (
+            Part("shared.death_registration", ("death_date", "registered_on"), f"id_number {ids}"),
+        ),
+        "health_events": (
+            Part(
+                "shared.health_event",
+                ("class_code", "type_text", "status", "period_start", "period_end"),
+                f"id_number {ids}",
+            ),
+        ),
+        "duplicate_registrations": (
+            Part("shared.duplicate_registration", (*key("household_id"), "address_code"), f"id_number {ids}"),
+        ),
+        "linked_records": (Part("shared.linked_record", ("dataset", *key("record_key"), "how"), _linked(ids)),),
+    }
+
+
+PERSON = _person("= $value")
+# the people a name and a full birth date name exactly, in the departments that hold both ($value: [name, date])
+MATCHES = """IN (SELECT id_number FROM lake.raw.civil_residents WHERE name = $value[1] AND birth_date = $value[2]
+  UNION SELECT id_number FROM lake.raw.health_patients WHERE name = $value[1] AND birth_date = $value[2])"""
+NAMED = _person(MATCHES, keys=False)
+# the person linkage found behind one record ($value: [dataset, record key]): the IDs of every record linked to it
+RECORD_IDS = """IN (WITH r AS (
+    SELECT 'civil.residents' AS dataset, resident_id AS record_key, id_number AS id FROM lake.raw.civil_residents
+    UNION ALL SELECT 'telecom.subscribers', subscriber_id, id_number FROM lake.raw.telecom_subscribers
+    UNION ALL SELECT 'health.patients', patient_id, id_number FROM lake.raw.health_patients
+    UNION ALL SELECT 'housing.rentals', rental_id, tenant_id_number FROM lake.raw.housing_rentals
+    UNION ALL SELECT 'housing.rental_filings', filing_no, tenant_id_number FROM lake.raw.housing_rental_filings)
+  SELECT id FROM r WHERE dataset = $value[1] AND record_key = $value[2]
+  UNION SELECT r.id FROM r JOIN lake.shared.person_link m ON m.dataset = r.dataset AND m.record_key = r.record_key
+    JOIN lake.shared.person_link l ON l.person_key = m.person_key
+    WHERE l.dataset = $value[1] AND l.record_key = $value[2])"""
+RECORD = _person(RECORD_IDS)
+RECORD_DATASETS = ("civil.residents", "telecom.subscribers", "health.patients", "housing.rentals",
+                   "housing.rental_filings")  # fmt: skip
+# each discrepancy list, and the record of its rows a drill-down opens: (dataset, or the column naming it; key column)
+DISCREPANCY_RECORDS = {
+    "shared.dead_with_active_phone": ("telecom.subscribers", "subscriber_id"),
+    "shared.dead_but_registered": ("civil.residents", "resident_id"),
+    "shared.tenant_not_registered": ("dataset", "rental_key"),
+    "shared.duplicate_registration": ("civil.residents", "resident_id"),
+    "shared.health_unknown_to_civil": ("health.patients", "patient_id"),
 }
 ADDRESS = {
     "address": (Part("shared.address", (), "address_code = $value"),),
@@ -101,7 +171,7 @@ QUARANTINE = {
 
 
 def person(user: User, id_number: str, case: str | None, purpose: str | None) -> Call:
-    value = id_number.strip().upper()
+    value = normalised(id_number)  # full-width digits, or a 15-digit legacy ID: the 18-digit form the lake holds
     return Call(user, "person", f"person {value}", case, purpose, value=value, sections=PERSON)
 
 
@@ -133,3 +203,92 @@ def quarantine(user: User, rule_key: str) -> Call:
     """The quarantined rows and findings of one rule, masked as any read is; no case: they are triage, not a person."""
     value = rule_key.strip()
     return Call(user, "quarantine", f"quarantine {value}", value=value, sections=QUARANTINE)
+
+
+GUESSES = 3  # birth dates one name may be searched with, and names one birth date, in GUESS_DAYS (typos allowed for)
+GUESS_DAYS = 30
+DATE = re.compile(r"([0-9]{4})[-/.年]?([0-9]{1,2})[-/.月]?([0-9]{1,2})日?")
+
+
+def _born(text: str) -> str:
+    """A full birth date as the departments store it (``YYYY-MM-DD``), or the text as given (the guard refuses it)."""
+    found = DATE.fullmatch(text)
+    try:
+        return date(*(int(g) for g in found.groups())).isoformat() if found else text
+    except ValueError:
+        return text
+
+
+def search_text(settings: Settings, name: str, born: str) -> str:
+    """A name and birth date search as recorded: each value as a keyed token (never the value), so the guard
+    and auditors can tell the same name or date tried again, and nothing else."""
+    name_token, born_token = (audit.subject_hash(settings, v)[:12] for v in (name, born))
+    return f"search name <t:{name_token}> born <v:{born_token}>"
+
+
+def search(settings: Settings, user: User, name: str, born: str, case: str | None, purpose: str | None) -> Call:
+    """The people a name and a full birth date name exactly (both required), with their records, shown without
+    their ID number or any key that leads to it (:func:`_person`), and guarded against guessing."""
+    value = [" ".join(unicodedata.normalize("NFKC", name).split()), _born(unicodedata.normalize("NFKC", born).strip())]
+    text = search_text(settings, *value)
+    return Call(user, "search", text, case, purpose, value=value, sections=NAMED, guard=_not_guessing)
+
+
+def _not_guessing(settings: Settings, call: Call) -> None:
+    """Refuse a search that could serve to guess rather than to find: a name or date missing or partial, more
+    than ``XGATE_NAME_SEARCHES`` searches by this user in 24 hours, or a name tried with more than
+    :data:`GUESSES` birth dates (or a birth date with more than as many names) in :data:`GUESS_DAYS` days: one
+    found that way would confirm what the masks hide (``1986-**-**``, ``张*``). Counted from the user's own
+    searches in the read audit, so CLI and web share one count."""
+    name, born = call.value
+    signs = [c for c in name if c.isdigit() or (unicodedata.category(c)[0] in "CPS" and c not in "·-'.")]
+    if not name or len(name) > 64 or signs:
+        raise Refused("a search needs the person's full name as written (letters, no digits or signs)")
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", born):
+        raise Refused("a search needs the full birth date (YYYY-MM-DD): a year or a month finds no one")
+    now = datetime.now(UTC)
+    tried: set[tuple[str, str]] = set()
+    today = 0
+    for entry in audit.records(settings):
+        if (entry.get("user"), entry.get("command"), entry.get("outcome")) != (call.user.name, "search", "started"):
+            continue
+        found = re.fullmatch(r"search name <t:(\w+)> born <v:(\w+)>", entry.get("query") or "")
+        at = datetime.fromisoformat(entry["time"])
+        if found is None or at < now - timedelta(days=GUESS_DAYS):
+            continue
+        tried.add((found[1], found[2]))
+        today += at >= now - timedelta(days=1)
+    if today >= settings.name_searches:
+        raise Refused(f"at most {settings.name_searches} name and birth date searches a day (XGATE_NAME_SEARCHES)")
+    this = re.fullmatch(r"search name <t:(\w+)> born <v:(\w+)>", call.text)
+    pair = (this[1], this[2])
+    tried.add(pair)
+    if len({b for n, b in tried if n == pair[0]}) > GUESSES or len({n for n, b in tried if b == pair[1]}) > GUESSES:
+        raise Refused(f"this name or birth date was searched with more than {GUESSES} others in {GUESS_DAYS} days: "
+                      "it looks like guessing what a mask hides, not finding a person; refused")  # fmt: skip
+
+
+def record(user: User, dataset: str, key: str, case: str | None, purpose: str | None) -> Call:
+    """The person linkage found behind one record (a discrepancy list's row opened): their records, as ``person``."""
+    value = [dataset.strip(), key.strip()]
+    return Call(user, "record", f"record {value[0]} {value[1]}", case, purpose, value=value, sections=RECORD,
+                guard=_known_record)  # fmt: skip
+
+
+def _known_record(settings: Settings, call: Call) -> None:
+    if call.value[0] not in RECORD_DATASETS:
+        raise Refused(f"a record is one of {', '.join(RECORD_DATASETS)}")
+
+
+def discrepancy(user: User, view: str, case: str | None, purpose: str | None) -> Call:
+    """One cross-department discrepancy list, every row the reader may see of it (cut at ``XGATE_QUERY_ROWS``)."""
+    view = view.strip()
+    view = view if "." in view else f"shared.{view}"
+    sections = {view.split(".", 1)[1]: (Part(view, (), ""),)} if view in DISCREPANCY_RECORDS else {}
+    return Call(user, "discrepancy", f"discrepancy {view}", case, purpose, value=view, sections=sections,
+                guard=_known_list)  # fmt: skip
+
+
+def _known_list(settings: Settings, call: Call) -> None:
+    if call.value not in DISCREPANCY_RECORDS:
+        raise Refused(f"a discrepancy list is one of {', '.join(DISCREPANCY_RECORDS)}")

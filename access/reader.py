@@ -14,22 +14,21 @@ import contextlib
 import hashlib
 import math
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
 
-from access import audit, engine, ledger, masked, plan, policy
+from access import audit, engine, ledger, masked, plan, policy, probes
 from access.lookups import Call, Part
 from access.users import Refused, User, authorise
-from contracts.masking import MASK_MACRO, mask_value
+from contracts.masking import MASK_MACRO
 from warehouse import lake
 from xgate.errors import XgateError
 from xgate.settings import Settings
 
-NEEDS_CASE = ("person", "address", "phone", "query", "link file")
+NEEDS_CASE = ("person", "address", "phone", "query", "link file", "search", "record", "discrepancy")
 LITERALS = re.compile(r"'((?:[^']|'')*)'|(?<![\w.])([0-9０-９]+)")
 
 
@@ -64,9 +63,6 @@ def context(settings: Settings, user: User, call: Call) -> masked.Context:
     )
 
 
-ENUMERATION = 3  # distinct numbers a list may hold behind one mask before it counts as guessing
-
-
 LAKE_THRESHOLD = 0.9  # below it, a list against the lake would return near misses of people it does not name
 
 
@@ -78,27 +74,24 @@ def _most_behind_a_mask(behind: dict[str, set[str]]) -> int:
     numbers = sum(len(n) for n in behind.values())
     prefixes = len({mask.split("*", 1)[0] for mask in behind}) or 1
     mean = numbers / (prefixes * 10_000)
-    return ENUMERATION + math.ceil(mean + 10 * math.sqrt(mean))
+    return probes.ENUMERATION + math.ceil(mean + 10 * math.sqrt(mean))
 
 
-def _not_an_enumeration(listing: pa.Table, most: int) -> None:
+def _not_an_enumeration(settings: Settings, user: str, listing: pa.Table, most: int) -> None:
     """Refuse a list that guesses rather than names: more than a few distinct ID or phone numbers that a mask
-    would show the same way (``510422********4055`` tried with every birth date) would turn the collision
-    into a way to unmask; and lists past ``XGATE_COLLIDE_ROWS``. The refusal is recorded like any."""
+    would show the same way (``510422********4055`` tried with every birth date), in this list or counted
+    with the user's earlier tries (:mod:`access.probes`), would turn the collision into a way to unmask;
+    and lists past ``XGATE_COLLIDE_ROWS``. The refusal is recorded like any."""
     if listing.num_rows > most:
         raise Refused(f"the list has {listing.num_rows:,} rows; at most {most:,} (XGATE_COLLIDE_ROWS)")
     for role in ("id_number", "phone"):
         if role not in listing.column_names:
             continue
+        numbers = [str(v) for v in listing.column(role).to_pylist() if v and str(v).strip()]
         behind: dict[str, set[str]] = {}
-        for value in listing.column(role).to_pylist():
-            if value:
-                text = unicodedata.normalize("NFKC", str(value)).strip().upper()
-                behind.setdefault(str(mask_value(text)), set()).add(text)
-        most = _most_behind_a_mask(behind)
-        if any(len(numbers) > most for numbers in behind.values()):
-            raise Refused(f"the list holds many {role} numbers that differ only where a mask hides digits: "
-                          "it looks like guessing, not a list of people; refused")  # fmt: skip
+        for number in numbers:
+            behind.setdefault(probes.masked_as(number), set()).add(probes.normalised(number))
+        probes.tried(settings, user, numbers, _most_behind_a_mask(behind))
 
 
 def _one_row_a_person(pairs: pa.Table) -> pa.Table:
@@ -138,8 +131,15 @@ class Reader:
 
     def read(self, call: Call) -> Shown:
         """What the call may show; refused or failed calls raise after they are recorded."""
+
+        def check() -> None:
+            if call.command in ("person", "phone") and call.value:  # "is this number a person?", asked once more
+                probes.tried(self.settings, call.user.name, [call.value])
+            if call.guard:
+                call.guard(self.settings, call)
+
         return self._recorded(
-            call, lambda seen, planned: self._free(planned, seen) if planned else self._lookup(call, seen)
+            call, lambda seen, planned: self._free(planned, seen) if planned else self._lookup(call, seen), check
         )
 
     def collide(self, call: Call, listing: pa.Table, threshold: float) -> pa.Table:
@@ -169,7 +169,7 @@ class Reader:
         def check() -> None:
             if threshold < LAKE_THRESHOLD:
                 raise Refused(f"against the lake, a match is at least {LAKE_THRESHOLD} probable (--threshold)")
-            _not_an_enumeration(listing, self.settings.collide_rows)
+            _not_an_enumeration(self.settings, call.user.name, listing, self.settings.collide_rows)
 
         self._recorded(call, run, check=check)
         return found[0]
@@ -291,7 +291,7 @@ class Reader:
         for part in parts:
             names = part.columns or tuple(visible[part.view.split(".")[1]])
             selects.append(masked.select(part.view, names, seen, part.where, sid=True, constants=part.constants))
-        sql = " UNION ALL ".join(selects)
+        sql = " UNION ALL ".join(selects) + " ORDER BY ALL"  # one order: the same read, the same result hash
         cursor = con.execute(sql, seen.params(sql, value=value))
         columns = [d[0] for d in cursor.description][:-1]
         rows = cursor.fetchmany(self.settings.query_rows)

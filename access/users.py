@@ -36,6 +36,7 @@ CASE_WORK = frozenset({"case open", "case add-member", "case add-subject", "case
 PERMISSIONS: dict[str, frozenset[str]] = {
     "investigator": frozenset(
         {"person", "address", "phone", "query", "link file", "link files", "grant request", "grant list"}
+        | {"search", "record", "discrepancy"}
     )
     | CASE_WORK,
     "engineer": frozenset({"sql", "quarantine", "link files", "batches release", "batches replay"}) | OPERATIONS,

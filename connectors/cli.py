@@ -63,11 +63,13 @@ def extract(
 ) -> None:
     """Extract a source into staged Parquet batches with lineage."""
     from connectors import runner
+    from xgate.progress import progress
 
     mode = extract_mode(full, since, until)
     settings = get_settings()
     table = Table("batch", "mode", "rows", "schema changes", "staged at")
-    results = runner.extract(settings, source, stream, mode, since, until)
+    with progress() as step:
+        results = runner.extract(settings, source, stream, mode, since, until, step)
     for result in results:
         if commit and not result.rejected:
             runner.commit(settings, result.batch_id)

@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from connectors.declarations import Source, Stream
 from connectors.reader import Bounds, Chunk
+from connectors.records import texts
 from xgate.errors import SkippableError, SourceRefused
 from xgate.settings import Connection, Settings
 
@@ -91,10 +92,10 @@ class FileReader:
                 raise SkippableError(f"{name}: line {number} has {len(row)} fields, the header has {len(header)}")
         at = {h: i for i, h in enumerate(header)}
         rows = [row for _, row in sheet.rows]
-        columns = {column: pa.array([row[at[h]] for row in rows], pa.string()) for h, column in declared.items()}
+        columns = {column: texts([row[at[h]] for row in rows]) for h, column in declared.items()}
         extra = [h for h in header if h not in declared and h]
         for h in extra:  # an undeclared column is kept and shows up as schema drift
-            columns[h] = pa.array([row[at[h]] for row in rows], pa.string())
+            columns[h] = texts([row[at[h]] for row in rows])
         return pa.table(columns)
 
     def _reject(self, path: Path, reason: str) -> None:

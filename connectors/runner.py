@@ -10,6 +10,7 @@ here, row by row, for sources that cannot filter on modification time themselves
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ from connectors.sql import SqlReader
 from connectors.state import Checkpoint, StateStore
 from contracts.checks import for_source
 from xgate.errors import ConfigError
+from xgate.progress import quiet
 from xgate.settings import Settings
 
 Mode = Literal["incremental", "full", "backfill"]
@@ -146,8 +148,10 @@ def extract_stream(
     since: datetime | None = None,
     until: datetime | None = None,
     file: str | None = None,
+    step: Callable[[str], None] = quiet,
 ) -> BatchResult:
-    """Stage one batch of a stream; for a file drop, ``file`` is the one file the batch reads."""
+    """Stage one batch of a stream; for a file drop, ``file`` is the one file the batch reads. ``step``
+    hears each page (the CLI shows it as progress)."""
     state = StateStore(settings.state_dir)
     checkpoint = state.checkpoint(source.name, stream.name)
     staging.sweep_partials(settings, source.name, stream.name)
@@ -171,7 +175,9 @@ def extract_stream(
     window = _Window(stream.lookback)
     kinds: dict[str, str] = {}
     try:
-        for chunk in reader.read(bounds):
+        for page, chunk in enumerate(reader.read(bounds), start=1):
+            where = f"{source.name}.{stream.name}" + (f" {file}" if file else "")
+            step(f"extracting {where}: page {page:,}, {writer.rows:,} rows")
             rows, origin = chunk.rows, chunk.origin
             for name, kind in chunk.kinds.items():
                 if kinds.get(name, "null") == "null":
@@ -233,6 +239,7 @@ def extract(
     mode: Mode = "incremental",
     since: datetime | None = None,
     until: datetime | None = None,
+    step: Callable[[str], None] = quiet,
 ) -> list[BatchResult]:
     source = declarations.source(source_name, settings.sources_dir)
     streams = [source.stream(stream_name)] if stream_name else list(source.streams)
@@ -240,17 +247,19 @@ def extract(
     with source_lock(settings, source.name):
         for stream in streams:
             if source.kind == "files":
-                results += extract_files(settings, source, stream, mode)
+                results += extract_files(settings, source, stream, mode, step)
             else:
-                results.append(extract_stream(settings, source, stream, mode, since, until))
+                results.append(extract_stream(settings, source, stream, mode, since, until, step=step))
     return results
 
 
-def extract_files(settings: Settings, source: Source, stream: Stream, mode: Mode = "incremental") -> list[BatchResult]:
+def extract_files(
+    settings: Settings, source: Source, stream: Stream, mode: Mode = "incremental", step: Callable[[str], None] = quiet
+) -> list[BatchResult]:
     """One batch per file in the inbox, so a bad file holds only itself (an empty inbox: no batch)."""
     key = for_source(source.name, stream.name).primary_key
     files, _ = open_reader(source, stream, key, settings).listing()
-    return [extract_stream(settings, source, stream, mode, file=path.name) for path in files]
+    return [extract_stream(settings, source, stream, mode, file=path.name, step=step) for path in files]
 
 
 def skipped_files(settings: Settings, source_name: str, stream_name: str | None = None) -> dict[str, str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from connectors.records import instants, texts
 from xgate.errors import ConfigError
 from xgate.settings import Settings
 
@@ -47,13 +48,12 @@ class BatchWriter:
         if table.num_rows == 0:
             return
         n = table.num_rows
-        origins = pa.array([origin] * n if isinstance(origin, str) else origin, pa.string())
         lineage = {
-            "_source": pa.array([self.source] * n, pa.string()),
-            "_stream": pa.array([self.stream] * n, pa.string()),
-            "_batch_id": pa.array([self.batch_id] * n, pa.string()),
-            "_extracted_at": pa.array([self.extracted_at] * n, pa.timestamp("us", tz="UTC")),
-            "_origin": origins,
+            "_source": texts([self.source] * n),
+            "_stream": texts([self.stream] * n),
+            "_batch_id": texts([self.batch_id] * n),
+            "_extracted_at": instants(self.extracted_at, n),
+            "_origin": texts([origin] * n if isinstance(origin, str) else origin),
         }
         for name, column in lineage.items():
             table = table.append_column(name, column)

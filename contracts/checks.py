@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import yaml
 
-from contracts.loader import ContractError, _line_of, contract_paths, read_contract
+from contracts.loader import ContractError, _line_of, contract_paths, paths_by_dataset, read_contract
 
 Severity = Literal["error", "warn"]
 # check name -> what it means; the only checks a contract may name.
@@ -334,6 +334,21 @@ def contracts(folder: Path | None = None) -> dict[str, Contract]:
     for contract in known.values():
         check_references(contract, known)
     return known
+
+
+def contract(dataset: str, folder: Path | None = None) -> Contract:
+    """One dataset's contract, checked whole like ``contracts()`` but reading only it and the datasets its
+    ``references`` rules name: what a one-file ``xgate validate`` needs, in a fraction of the time."""
+    from xgate.errors import ConfigError
+
+    paths = paths_by_dataset(folder)
+    if dataset not in paths:
+        raise ConfigError(f"unknown contract {dataset!r}; known: {', '.join(sorted(paths))}")
+    found = compile_contract(paths[dataset])
+    named = {c.arg.get("dataset") for c in found.checks if c.name == "references"} - {found.id}
+    known = {found.id: found} | {name: compile_contract(paths[name]) for name in named if name in paths}
+    check_references(found, known)
+    return found
 
 
 def check_references(contract: Contract, known: dict[str, Contract]) -> None:

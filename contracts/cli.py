@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from contracts.checks import compile_contract, contracts
+from contracts.checks import compile_contract, contract
 from xgate.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_HELD, EXIT_REJECTED, ConfigError, XgateError
 from xgate.settings import Connection, Settings, get_settings
 
@@ -33,10 +33,7 @@ def _contract(name: str):
         if problems:
             raise ContractError(path.resolve(), problems[0].line, problems[0].reason)
         return compile_contract(copy)
-    known = contracts()
-    if name not in known:
-        raise ConfigError(f"unknown contract {name!r}; known: {', '.join(known)}")
-    return known[name]
+    return contract(name)
 
 
 def read_local(path: Path) -> pa.Table:
@@ -50,7 +47,7 @@ def read_local(path: Path) -> pa.Table:
         text = path.read_text(encoding="utf-8")
         records = json.loads(text) if text.lstrip().startswith("[") else [json.loads(x) for x in text.splitlines() if x]
         return json_table(records)[0]
-    raise ConfigError(f"{path}: unsupported file type {suffix!r} (CSV, XLSX, XLS, Parquet or JSON)")
+    raise ConfigError(f"{path.name}: unsupported file type {suffix!r} (CSV, XLSX, XLS, Parquet or JSON)")
 
 
 # What the department can do about a failing cell, by rule name.
@@ -92,6 +89,11 @@ def _staged(settings: Settings, spec, file: Path, tmp: Path) -> tuple[list[Path]
             return [], "; ".join(reader.rejected.values()), []
         notes = [note for said in reader.notes.values() for note in said]
     else:
+        if file.suffix.lower() in (".csv", ".xlsx", ".xls"):
+            raise ConfigError(
+                f"{file.name}: {spec.id} is not fed by file drops, so CSV and spreadsheets are not how it arrives; "
+                "give its export as Parquet or JSON"
+            )
         table = read_local(file)
         writer.write(table, [f"file={file.name}#row={i + 2}" for i in range(table.num_rows)])
         notes = []

@@ -12,32 +12,26 @@ expectation the query it writes for the failing rows (custom expectations includ
 the rows alone (``SELECT ... FROM prepared WHERE <predicate>``) becomes a row predicate, and all of
 them are evaluated together in one scan; one over the whole column (``unique``: a join on the
 duplicated keys) runs as it is. The failing rows, with every rule they fail, are all that is kept.
+
+The compiled form is kept on disk (the data directory's ``cache/checks``), keyed by the contract's
+checks, the batch's shape, the GX version and the compiler's own source, so GX (seconds to import)
+loads only when a contract or shape is new: a ten-row file validates in about a second.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import hashlib
+import json
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
 
 import duckdb
-import great_expectations as gx
-import sqlalchemy as sa
-import sqlglot
-from sqlglot import expressions as exp
 
 from contracts.checks import Check, Contract
-from contracts.expectations import EXPECTATIONS
-from contracts.gx_duckdb import context
-from contracts.loader import ContractError
-from contracts.sql import NORMALISE_SQL, ON_ORIGINAL, install, literal, normalised, quote, split_steps
-
-COMPILE_FORMAT = {
-    "result_format": "COMPLETE",
-    "unexpected_index_column_names": ["_row"],
-    "return_unexpected_index_query": True,
-}
+from contracts.sql import NORMALISE_SQL, install, literal, normalised, quote, split_steps
 
 
 @dataclass
@@ -62,7 +56,8 @@ class CompiledCheck:
     skipped: str = ""
 
 
-def _helper(check: Check) -> str:
+def helper_column(check: Check) -> str:
+    """The prepared column a comparing check reads (its inputs computed once, beside the fields)."""
     return f"__{check.name}__{check.field}"
 
 
@@ -107,99 +102,33 @@ def prepare_sql(
                 contract.fields[check.field].logical_type
             )
             cast = f"TRY_CAST(CAST({value} AS VARCHAR) AS {typed})" if typed else value
-            helpers.append(f"{cast} AS {quote(_helper(check))}")
+            helpers.append(f"{cast} AS {quote(helper_column(check))}")
         elif check.name == "type":
-            helpers.append(f"xg_type_ok({value}, {literal(arg['logical_type'])}) AS {quote(_helper(check))}")
+            helpers.append(f"xg_type_ok({value}, {literal(arg['logical_type'])}) AS {quote(helper_column(check))}")
         elif check.name == "id_birth_date":
             ident = quote(arg["id_field"])
             helpers += [
-                f"TRY_CAST(xg_to_date(CAST({value} AS VARCHAR)) AS DATE) AS {quote(_helper(check))}",
-                f"CASE WHEN xg_ric_ok({ident}) THEN xg_ric_birth({ident}) END AS {quote(_helper(check) + '_id')}",
+                f"TRY_CAST(xg_to_date(CAST({value} AS VARCHAR)) AS DATE) AS {quote(helper_column(check))}",
+                f"CASE WHEN xg_ric_ok({ident}) THEN xg_ric_birth({ident}) END AS {quote(helper_column(check) + '_id')}",
             ]
         elif check.name == "id_sex":
             ident = quote(arg["id_field"])
             helpers.append(
                 f"CASE WHEN xg_ric_ok({ident}) THEN CASE WHEN CAST(substr({ident}, 17, 1) AS INT) % 2 = 1 "
-                f"THEN '{arg['male']}' ELSE '{arg['female']}' END END AS {quote(_helper(check))}"
+                f"THEN '{arg['male']}' ELSE '{arg['female']}' END END AS {quote(helper_column(check))}"
             )
         elif check.name == "unique_active":
             helpers.append(
                 f"CASE WHEN {quote(arg['status_field'])} = {literal(arg['active'])} THEN {value} END "
-                f"AS {quote(_helper(check))}"
+                f"AS {quote(helper_column(check))}"
             )
         elif check.name == "references" and check.key in references:
             helpers.append(
                 f"CASE WHEN {value} IS NULL THEN NULL ELSE {value} IN (SELECT ref FROM {references[check.key]}) "
-                f"END AS {quote(_helper(check))}"
+                f"END AS {quote(helper_column(check))}"
             )
     # helpers read the normalised values, so they sit one level above the normalising SELECT
     return f"SELECT *{''.join(', ' + h for h in helpers)} FROM ({base})"
-
-
-def expectation(check: Check, columns: list[str]) -> gx.expectations.Expectation | None:
-    """The GX expectation for one check, or None when the batch lacks what it needs."""
-    meta = {"key": check.key}
-    column, helper = check.field, _helper(check)
-    if check.name == "not_null":
-        return gx.expectations.ExpectColumnValuesToNotBeNull(column=column, meta=meta)
-    if check.name == "unique":
-        return gx.expectations.ExpectColumnValuesToBeUnique(column=column, meta=meta)
-    if check.name == "in_set":
-        return gx.expectations.ExpectColumnValuesToBeInSet(
-            column=column, value_set=list(check.arg["values"]), meta=meta
-        )
-    if check.name == "pattern":
-        return gx.expectations.ExpectColumnValuesToMatchRegex(column=column, regex=check.arg["regex"], meta=meta)
-    if check.name == "between":
-        return gx.expectations.ExpectColumnValuesToBeBetween(
-            column=helper, min_value=check.arg.get("min"), max_value=check.arg.get("max"), meta=meta
-        )
-    if check.name in EXPECTATIONS:
-        target = f"{column}__original" if check.name in ON_ORIGINAL and f"{column}__original" in columns else column
-        return EXPECTATIONS[check.name](column=target, meta=meta)
-    if check.name == "id_birth_date":
-        return gx.expectations.ExpectColumnPairValuesToBeEqual(
-            column_A=helper, column_B=f"{helper}_id", ignore_row_if="either_value_is_missing", meta=meta
-        )
-    if check.name == "id_sex":
-        return gx.expectations.ExpectColumnPairValuesToBeEqual(
-            column_A=column, column_B=helper, ignore_row_if="either_value_is_missing", meta=meta
-        )
-    if check.name == "unique_active":
-        return gx.expectations.ExpectColumnValuesToBeUnique(column=helper, meta=meta)
-    if check.name in ("type", "references"):
-        return (
-            gx.expectations.ExpectColumnValuesToBeInSet(column=helper, value_set=[True], meta=meta)
-            if helper in columns
-            else None
-        )
-    raise AssertionError(check.name)
-
-
-@contextmanager
-def duckdb_session() -> Iterator[tuple[object, object]]:
-    """A GX SQL datasource on a private, named in-memory DuckDB; yields (datasource, run(sql)).
-
-    Named, because GX opens the datasource's engine and the execution engine separately, and both
-    must see the tables we create; DuckDB shares a named in-memory database within the process.
-    """
-    ctx = context()
-    name = f"xgate_{uuid.uuid4().hex[:12]}"
-    source = ctx.data_sources.add_sql(name, connection_string=f"duckdb:///:memory:{name}")
-    engine = source.get_execution_engine()
-
-    def run(statement: str) -> list[tuple]:
-        """Reads return their rows; writes are committed, so GX's other connection sees them."""
-        if statement.lstrip().upper().startswith(("SELECT", "DESCRIBE", "WITH")):
-            return engine.execute_query(sa.text(statement)).fetchall()
-        engine.execute_query_in_transaction(sa.text(statement))
-        return []
-
-    try:
-        yield source, run
-    finally:
-        engine.close()
-        ctx.data_sources.delete(name)
 
 
 def checking_connection(memory_limit: str) -> duckdb.DuckDBPyConnection:
@@ -212,94 +141,61 @@ def checking_connection(memory_limit: str) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _first_error(info: dict) -> str:
-    """GX keeps a metric's error either at the top or under each metric id."""
-    if info.get("exception_message"):
-        return str(info["exception_message"]).splitlines()[0]
-    nested = [v for v in info.values() if isinstance(v, dict) and v.get("exception_message")]
-    return str(nested[0]["exception_message"]).splitlines()[0] if nested else "unknown error"
+_compiled: dict[str, list[CompiledCheck]] = {}
+_COMPILER = ("gx_compile.py", "gx_duckdb.py", "expectations.py", "sql.py", "engine.py")
 
 
-def _row_predicate(query: str) -> str:
-    """The WHERE of ``SELECT <columns> FROM prepared WHERE p``; empty for any other shape (a join, a
-    grouping, an alias, a clause we do not know), which then runs whole as GX wrote it."""
+def _cache_key(contract: Contract, schema: list[tuple[str, str]]) -> str:
+    """Everything the compiled SQL depends on: the checks, the shape, GX and the code that drives it."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256(repr((contract.id, contract.version, contract.checks, schema)).encode())
+    digest.update(version("great_expectations").encode())
+    for name in _COMPILER:
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _load(path: Path, contract: Contract) -> list[CompiledCheck] | None:
+    by_key = {c.key: c for c in contract.checks}
     try:
-        tree = sqlglot.parse_one(query, read="duckdb")
-    except sqlglot.errors.SqlglotError:
-        return ""
-    source = tree.args.get("from_") or tree.args.get("from")
-    table = source.this if source else None
-    used = {key for key, value in tree.args.items() if value}
-    if (
-        isinstance(tree, exp.Select)
-        and used <= {"expressions", "from", "from_", "where"}
-        and "where" in used
-        and isinstance(table, exp.Table)
-        and table.name == "prepared"
-        and not (table.alias or table.db or table.catalog)
-    ):
-        return tree.args["where"].this.sql(dialect="duckdb")
-    return ""
+        items = json.loads(path.read_text(encoding="utf-8"))
+        return [CompiledCheck(by_key[i["key"]], i["predicate"], i["query"], i["skipped"]) for i in items]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing, torn or stale: compile again
 
 
-def _ignored_rows(kwargs: dict) -> str:
-    """GX skips some rows of a column-pair check when it counts, but its failing-row query does not:
-    the condition that skips them, to AND with the predicate."""
-    a, b = quote(str(kwargs.get("column_A"))), quote(str(kwargs.get("column_B")))
-    return {
-        "either_value_is_missing": f"{a} IS NOT NULL AND {b} IS NOT NULL",
-        "both_values_are_missing": f"NOT ({a} IS NULL AND {b} IS NULL)",
-    }.get(kwargs.get("ignore_row_if") or "", "")
+def _store(path: Path, compiled: list[CompiledCheck]) -> None:
+    """Written whole under a temporary name and renamed, owner-only: the SQL in it is run on every batch."""
+    items = [{"key": c.check.key, "predicate": c.predicate, "query": c.query, "skipped": c.skipped} for c in compiled]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(items, out)
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a read-only data directory only costs the next run a compile
 
 
-_compiled: dict[tuple, list[CompiledCheck]] = {}
-
-
-def compile_checks(contract: Contract, schema: list[tuple[str, str]]) -> list[CompiledCheck]:
-    """GX's SQL for every check of ``contract`` on a prepared batch of ``schema`` [(column, type)].
-
-    Validated on an empty table of that shape, so compiling costs the same for ten rows or ten million;
-    kept per contract version and shape for the life of the process.
-    """
-    key = (contract.id, contract.version, repr(contract.checks), tuple(schema))
+def compile_checks(
+    contract: Contract, schema: list[tuple[str, str]], cache_dir: Path | None = None
+) -> list[CompiledCheck]:
+    """The compiled checks of ``contract`` on a prepared batch of ``schema`` [(column, type)]: from this
+    process's memory, else from ``cache_dir``, else compiled by GX (and kept in both)."""
+    key = _cache_key(contract, schema)
     if key in _compiled:
         return _compiled[key]
-    columns = [name for name, _ in schema]
-    context()  # GX builds suites only inside a context
-    suite = gx.ExpectationSuite(name=f"{contract.id}@{contract.version}")
-    skipped: list[CompiledCheck] = []
-    for check in contract.checks:
-        built = expectation(check, columns) if check.field in columns else None
-        if built is None:
-            reason = "column missing" if check.field not in columns else "reference not available"
-            skipped.append(CompiledCheck(check, skipped=reason))
-        else:
-            suite.add_expectation(built)
-    with duckdb_session() as (source, run):
-        run(f"CREATE TABLE prepared ({', '.join(f'{quote(name)} {kind}' for name, kind in schema)})")
-        batch = (
-            source.add_table_asset("prepared", table_name="prepared")
-            .add_batch_definition_whole_table("all")
-            .get_batch()
-        )
-        outcome = batch.validate(suite, result_format=COMPILE_FORMAT)
-    by_key = {c.key: c for c in contract.checks}
-    compiled: list[CompiledCheck] = []
-    for item in outcome.results:
-        check = by_key[item.expectation_config.meta["key"]]
-        query = (item.result or {}).get("unexpected_index_query")
-        if item.exception_info.get("raised_exception") or not query:
-            raise ContractError(
-                contract.path, 1, f"{check.key} could not be evaluated: {_first_error(item.exception_info)}"
-            )
-        body = query.rstrip().rstrip(";")
-        predicate, kept = _row_predicate(body), _ignored_rows(item.expectation_config.kwargs)
-        if kept:
-            predicate = predicate and f"({predicate}) AND {kept}"
-            body = f"SELECT * FROM ({body}) WHERE {kept}"
-        compiled.append(CompiledCheck(check, predicate=predicate, query="" if predicate else body))
-    _compiled[key] = compiled + skipped
-    return _compiled[key]
+    path = cache_dir / f"{key}.json" if cache_dir else None
+    compiled = _load(path, contract) if path else None
+    if compiled is None:
+        from contracts.gx_compile import compile_with_gx  # GX loads here, and only here
+
+        compiled = compile_with_gx(contract, schema)
+        if path:
+            _store(path, compiled)
+    _compiled[key] = compiled
+    return compiled
 
 
 def run_checks(run: Callable[[str], list[tuple]], compiled: list[CompiledCheck], rows_in: int) -> list[RuleResult]:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from open_data_contract_standard.model import OpenDataContractStandard
 
 CONTRACTS_DIR = Path(__file__).parent / "datasets"
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ten times faster
 
 
 @cache
@@ -57,8 +58,8 @@ def read_contract(path: Path) -> tuple[OpenDataContractStandard, yaml.Node]:
     """Parse and validate one contract file; returns the ODCS model and the YAML tree (for line numbers)."""
     text = path.read_text(encoding="utf-8")
     try:
-        tree = yaml.compose(text)
-        data = yaml.safe_load(text)
+        tree = yaml.compose(text, Loader=YAML_LOADER)
+        data = yaml.load(text, Loader=YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ContractError(path, mark.line + 1 if mark else 1, f"not valid YAML: {exc}") from None
@@ -85,6 +86,21 @@ def contract_paths(folder: Path | None = None) -> list[Path]:
     return sorted((folder or CONTRACTS_DIR).glob("*.yaml"))
 
 
+def _headlines(folder: Path | None) -> list[tuple[Path, dict]]:
+    """(path, top-level mapping) of every contract file, read from the YAML alone (no schema check)."""
+    found = []
+    for path in contract_paths(folder):
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
+        if isinstance(data, dict) and "id" in data:
+            found.append((path, data))
+    return found
+
+
+def paths_by_dataset(folder: Path | None = None) -> dict[str, Path]:
+    """Dataset id -> contract file, so one contract can be checked without checking them all."""
+    return {str(data["id"]): path for path, data in _headlines(folder)}
+
+
 def datasets_by_stream(folder: Path | None = None) -> dict[str, str]:
     """``source.stream`` -> dataset id, read from the YAML alone.
 
@@ -92,10 +108,7 @@ def datasets_by_stream(folder: Path | None = None) -> dict[str, str]:
     when a batch is validated against it.
     """
     index = {}
-    for path in contract_paths(folder):
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        if not isinstance(data, dict) or "id" not in data:
-            continue
+    for _, data in _headlines(folder):
         custom = {p.get("property"): p.get("value") for p in data.get("customProperties") or [] if isinstance(p, dict)}
         index[str(custom.get("source", data["id"]))] = str(data["id"])
     return index

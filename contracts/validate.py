@@ -58,6 +58,9 @@ def _drift(contract: Contract, columns: list[str]) -> dict:
     return {k: v for k, v in (("added", added), ("missing", missing)) if v}
 
 
+SMALL_BATCH_ROWS = 100_000
+
+
 def quality_dir(settings: Settings, kind: str) -> Path:
     path = settings.data_dir / "quality" / kind
     path.mkdir(parents=True, exist_ok=True)
@@ -78,7 +81,7 @@ def validate(
     ``into``'s data directory when given: ``xgate validate`` keeps them apart from the lake's). Without
     ``hold`` the batch is never held as a whole (an engineer released it after review): failing rows are
     still quarantined one by one."""
-    from contracts.engine import checking_connection, compile_checks, prepare_sql, run_checks  # GX loads here
+    from contracts.engine import checking_connection, compile_checks, prepare_sql, run_checks
 
     started = time.perf_counter()
     con = checking_connection(settings.validation_memory)
@@ -100,11 +103,14 @@ def validate(
             columns = [c for c in columns if c not in drift["added"]]
         references = _references(settings, contract, run)
         row_id = f"(list_position([{listing}], filename) - 1) * 4294967296 + file_row_number"  # stable, parallel
-        run(f"CREATE VIEW prepared AS {prepare_sql(contract, 'incoming', columns, references, row_id, text)}")
-        schema = [(row[0], row[1]) for row in run("DESCRIBE prepared")]
         rows_in = run("SELECT count(*) FROM incoming")[0][0]
+        # A view keeps a large batch out of memory; a small one is worth a table, since binding the view's
+        # normalising SQL again for each of the ten queries below costs more than its rows do.
+        kind = "TABLE" if rows_in <= SMALL_BATCH_ROWS else "VIEW"
+        run(f"CREATE {kind} prepared AS {prepare_sql(contract, 'incoming', columns, references, row_id, text)}")
+        schema = [(row[0], row[1]) for row in run("DESCRIBE prepared")]
         try:
-            rules = run_checks(run, compile_checks(contract, schema), rows_in)
+            rules = run_checks(run, compile_checks(contract, schema, settings.data_dir / "cache" / "checks"), rows_in)
         except (duckdb.BinderException, duckdb.ConversionException, duckdb.InvalidInputException) as exc:
             # what the contract asks cannot be computed on this data; anything else (memory, disk) is retried
             raise ContractError(contract.path, 1, f"checks could not be evaluated on this batch: {exc}") from None
@@ -326,50 +332,67 @@ def _write(
 
 
 def _write_results(settings: Settings, contract: Contract, outcome: Outcome) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     now = datetime.now(UTC)
     rules = outcome.rules
-    pq.write_table(
-        pa.table(
-            {
-                "batch_id": [outcome.batch_id] * len(rules),
-                "dataset": [contract.id] * len(rules),
-                "department": [contract.department] * len(rules),
-                "contract_version": [contract.version] * len(rules),
-                "rule_key": [r.check.key for r in rules],
-                "field": [r.check.field for r in rules],
-                "check": [r.check.name for r in rules],
-                "severity": [r.check.severity for r in rules],
-                "checked": [r.checked for r in rules],
-                "failed": [r.unexpected for r in rules],
-                "pass_ratio": [1 - r.unexpected / r.checked if r.checked else None for r in rules],
-                "threshold": [r.check.describe_threshold() or None for r in rules],
-                "threshold_met": [r.meets() if r.check.threshold else None for r in rules],
-                "skipped": [r.skipped for r in rules],
-                "validated_at": [now] * len(rules),
-            }
-        ),
+    _write_rows(
         quality_dir(settings, "results") / f"{outcome.batch_id}.parquet",
+        {
+            "batch_id": ("VARCHAR", [outcome.batch_id] * len(rules)),
+            "dataset": ("VARCHAR", [contract.id] * len(rules)),
+            "department": ("VARCHAR", [contract.department] * len(rules)),
+            "contract_version": ("VARCHAR", [contract.version] * len(rules)),
+            "rule_key": ("VARCHAR", [r.check.key for r in rules]),
+            "field": ("VARCHAR", [r.check.field for r in rules]),
+            "check": ("VARCHAR", [r.check.name for r in rules]),
+            "severity": ("VARCHAR", [r.check.severity for r in rules]),
+            "checked": ("BIGINT", [r.checked for r in rules]),
+            "failed": ("BIGINT", [r.unexpected for r in rules]),
+            "pass_ratio": ("DOUBLE", [1 - r.unexpected / r.checked if r.checked else None for r in rules]),
+            "threshold": ("VARCHAR", [r.check.describe_threshold() or None for r in rules]),
+            "threshold_met": ("BOOLEAN", [r.meets() if r.check.threshold else None for r in rules]),
+            "skipped": ("VARCHAR", [r.skipped for r in rules]),
+            "validated_at": ("TIMESTAMPTZ", [now] * len(rules)),
+        },
     )
-    pq.write_table(
-        pa.table(
-            {
-                "batch_id": [outcome.batch_id],
-                "dataset": [contract.id],
-                "department": [contract.department],
-                "contract_version": [contract.version],
-                "rows_in": [outcome.rows_in],
-                "rows_passed": [outcome.rows_passed],
-                "rows_quarantined": [outcome.rows_quarantined],
-                "held": [outcome.held],
-                "drift": [json.dumps(outcome.drift, ensure_ascii=False)],
-                "freshness_hours": [outcome.freshness_hours],
-                "freshness_ok": [outcome.freshness_ok],
-                "seconds": [outcome.seconds],
-                "validated_at": [now],
-            }
-        ),
+    _write_rows(
         quality_dir(settings, "batches") / f"{outcome.batch_id}.parquet",
+        {
+            "batch_id": ("VARCHAR", [outcome.batch_id]),
+            "dataset": ("VARCHAR", [contract.id]),
+            "department": ("VARCHAR", [contract.department]),
+            "contract_version": ("VARCHAR", [contract.version]),
+            "rows_in": ("BIGINT", [outcome.rows_in]),
+            "rows_passed": ("BIGINT", [outcome.rows_passed]),
+            "rows_quarantined": ("BIGINT", [outcome.rows_quarantined]),
+            "held": ("VARCHAR", [outcome.held]),
+            "drift": ("VARCHAR", [json.dumps(outcome.drift, ensure_ascii=False)]),
+            "freshness_hours": ("DOUBLE", [outcome.freshness_hours]),
+            "freshness_ok": ("BOOLEAN", [outcome.freshness_ok]),
+            "seconds": ("DOUBLE", [outcome.seconds]),
+            "validated_at": ("TIMESTAMPTZ", [now]),
+        },
     )
+
+
+def _sql_value(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return literal(value.isoformat() if isinstance(value, datetime) else value)
+
+
+def _write_rows(path: Path, columns: dict[str, tuple[str, list]]) -> None:
+    """A few rows written as Parquet by DuckDB, typed in SQL (pa.table on Python lists imports pandas, which
+    costs a small batch half its time)."""
+    names = list(columns)
+    count = len(columns[names[0]][1])
+    rows = [f"({', '.join(_sql_value(columns[n][1][i]) for n in names)})" for i in range(count)]
+    values = f"VALUES {', '.join(rows)}" if rows else f"SELECT {', '.join(['NULL'] * len(names))} WHERE false"
+    typed = ", ".join(f"CAST({quote(n)} AS {kind}) AS {quote(n)}" for n, (kind, _) in columns.items())
+    listed = ", ".join(quote(n) for n in names)
+    select = f"SELECT {typed} FROM ({values}) AS given({listed})"
+    with duckdb.connect() as con:
+        con.execute(f"COPY ({select}) TO {literal(str(path))} (FORMAT parquet)")

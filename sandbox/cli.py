@@ -48,12 +48,13 @@ def generate(
     """Generate the population, every department's data, the GBK/XLSX inbox and the ground-truth manifest."""
     from sandbox import store
     from sandbox.servers import process
+    from xgate.progress import progress
 
     settings = sandbox_settings()
     if process.running_pid(settings):
         raise ConfigError("sandbox servers are running; 'xgate sandbox stop' before regenerating")
-    with console.status(f"generating {people:,} people (seed {seed})"):
-        summary = store.generate(settings, people, seed)
+    with progress() as step:
+        summary = store.generate(settings, people, seed, step)
     table = Table("dataset", "rows", title=f"sandbox in {store.paths(settings).root}")
     for name, rows in summary["rows"].items():
         table.add_row(name, f"{rows:,}")

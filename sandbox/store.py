@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from sandbox.filedrops import write_drops
 from sandbox.population import REFERENCE_TIME, build_population
 from sandbox.settings import SandboxSettings
 from xgate.errors import ConfigError
+from xgate.progress import quiet
 
 LAST_WAVE = 1
 
@@ -71,20 +73,26 @@ def paths(settings: SandboxSettings) -> SandboxPaths:
     return SandboxPaths(settings.root)
 
 
-def generate(settings: SandboxSettings, people: int, seed: int) -> dict:
-    """(Re)build the whole sandbox; the same (people, seed) gives the same bytes."""
+def generate(settings: SandboxSettings, people: int, seed: int, step: Callable[[str], None] = quiet) -> dict:
+    """(Re)build the whole sandbox; the same (people, seed) gives the same bytes. ``step`` hears each stage."""
     if people < 1:
         raise ConfigError(f"--people must be at least 1, got {people}")
     where = paths(settings)
     for old in (where.data, where.inbox, where.pending.parent):
         shutil.rmtree(old, ignore_errors=True)
     where.data.mkdir(parents=True)
-    tables, manifest = build_departments(build_population(people, seed), seed)
+    step(f"generating {people:,} people")
+    population = build_population(people, seed)
+    step("generating every department's records of them")
+    tables, manifest = build_departments(population, seed)
     tables = {name: follow_the_clock(table, datetime.now(UTC)) for name, table in tables.items()}
-    for name, table in tables.items():
+    for n, (name, table) in enumerate(tables.items(), start=1):
+        step(f"writing {name} ({n} of {len(tables)}, {table.num_rows:,} rows)")
         pq.write_table(table, where.dataset(name), compression="zstd", row_group_size=256_000)
+    step("writing the GBK/XLSX file drops")
     write_drops(tables["housing.rental_filings"], 0, where.inbox)
     write_drops(tables["housing.rental_filings"], 1, where.pending)
+    step("writing the ground-truth manifest")
     manifest.write(where.manifest)
     pq.write_table(manifest.truth, where.truth, compression="zstd")
     ensure_token(settings)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated
 
@@ -13,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from warehouse import lake
+from xgate.progress import progress
 from xgate.settings import get_settings
 
 console = Console()
@@ -52,23 +51,6 @@ def sync(
     code = report_files(settings, source, stream, results)
     if code:
         raise typer.Exit(code)
-
-
-@contextmanager
-def progress() -> Iterator[Callable[[str], None]]:
-    """A spinner with the current step and the time spent, on stderr, gone when done (a terminal only: a
-    log or a pipe gets the result lines alone)."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    err = Console(stderr=True)
-    if not err.is_terminal:
-        yield lambda _: None
-        return
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
-    ) as shown:
-        task = shown.add_task("starting")
-        yield lambda text: shown.update(task, description=text)
 
 
 def tables() -> None:

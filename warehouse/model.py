@@ -58,8 +58,9 @@ def _same_person(alias: str, dataset: str) -> str:
 # view -> (SQL, tables it reads)
 VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
     "shared.person": (
-        """SELECT id_number, any_value(name) AS name, any_value(sex) AS sex, any_value(birth_date) AS birth_date,
-             list(DISTINCT dataset) AS known_to FROM (
+        """SELECT id_number, any_value(name ORDER BY dataset) AS name, any_value(sex ORDER BY dataset) AS sex,
+             any_value(birth_date ORDER BY dataset) AS birth_date, list(DISTINCT dataset ORDER BY dataset) AS known_to
+           FROM (
            SELECT id_number, name, sex, CAST(birth_date AS VARCHAR) AS birth_date, 'civil.residents' AS dataset
              FROM raw.civil_residents
            UNION ALL SELECT id_number, name, NULL, NULL, 'telecom.subscribers' FROM raw.telecom_subscribers
@@ -118,6 +119,22 @@ VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
            {_same_person("b", "civil.residents")} JOIN raw.civil_residents r2 ON r2.resident_id = b.record_key
            WHERE r.status = '正常' AND r2.status = '正常' AND r2.resident_id <> r.resident_id""",
         ("raw.civil_residents", "shared.person_link"),
+    ),
+    # a person's own records over time, for the person page's timeline (registrations, moves, a death civil
+    # affairs registered, health events: these last need the health grant, their fields being sensitive)
+    "shared.registration": (
+        "SELECT resident_id, id_number, household_id, address_code, address, status, registered_on "
+        "FROM raw.civil_residents",
+        ("raw.civil_residents",),
+    ),
+    "shared.death_registration": (
+        "SELECT death_id, id_number, death_date, registered_on FROM raw.civil_deaths",
+        ("raw.civil_deaths",),
+    ),
+    "shared.health_event": (
+        """SELECT e.encounter_id, p.id_number, e.class_code, e.type_text, e.status, e.period_start, e.period_end
+           FROM raw.health_encounters e JOIN raw.health_patients p ON p.patient_id = e.patient_id""",
+        ("raw.health_encounters", "raw.health_patients"),
     ),
     "shared.linked_record": (
         """SELECT person_key, dataset, record_key, matched_by, match_probability,

@@ -21,6 +21,7 @@ from contracts.validate import Outcome, stored_outcome
 from warehouse import lake, storage
 from warehouse.land import land, record_rejected
 from warehouse.model import publish
+from xgate.progress import quiet
 from xgate.settings import Settings
 
 
@@ -106,7 +107,7 @@ def sync(
     mode: str = "incremental",
     since: datetime | None = None,
     until: datetime | None = None,
-    step: Callable[[str], None] = lambda _: None,
+    step: Callable[[str], None] = quiet,
 ) -> list[StreamSync]:
     """``step`` hears what is being done (the CLI shows it as progress)."""
     from orchestration.stages import report_held, report_rejected
@@ -114,7 +115,7 @@ def sync(
     done = []
     with source_lock(settings, source):  # a second sync of the source waits for this one (up to a bound)
         step(f"extracting {source}")
-        batches = extract(settings, source, stream, mode, since, until)
+        batches = extract(settings, source, stream, mode, since, until, step)
         for n, batch in enumerate(batches, start=1):
             step(f"validating batch {n} of {len(batches)} ({batch.rows:,} rows)")
             report_held(validate(settings, batch.batch_id))

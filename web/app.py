@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from access import acts, audit, identity, users
 from access.users import Refused, User
 from web import session as sessions
-from xgate.errors import XgateError, shown, unexpected
+from xgate.errors import ConfigError, XgateError, shown, unexpected
 from xgate.settings import Settings
 
 HERE = Path(__file__).parent
@@ -59,27 +59,41 @@ def signed_in(request: Request) -> User:
     if not token:
         raise NotSignedIn
     try:
-        user = identity.from_token(settings_of(request), token)
+        user = identity.from_token(settings_of(request), token, use="web")
     except (Refused, ValueError, KeyError, TypeError):
         raise NotSignedIn from None
     request.state.user = user
     return user
 
 
+PROXY_SECRET = "X-Xgate-Proxy-Secret"  # the header in which the proxy proves it is the proxy
+
+
 def _single_sign_on(request: Request) -> str | None:
-    """A token for the user a trusted proxy names (recorded as a sign-in, ``web sso``), or None."""
+    """A token for the user a trusted proxy names (recorded as a sign-in, ``web sso``), or None.
+
+    The port is open to every local account, not only to the proxy: a name counts only beside the secret
+    the proxy adds (``XGATE_WEB_PROXY_SECRET`` in :data:`PROXY_SECRET`, compared in constant time), and only
+    as the exact user name (no blank or other character around it that a lookup might forgive)."""
     settings = settings_of(request)
-    name = request.headers.get(settings.web_user_header or "", "").strip() if settings.web_user_header else ""
+    name = request.headers.get(settings.web_user_header) if settings.web_user_header else None
     if not name:
         return None
-    entry = {"user": name, "role": None, "case": None, "purpose": None, "command": "login", "query": "web sso"}
+    plain = name if 0 < len(name) <= 64 and name == name.strip() and name.isprintable() else "-"
+    entry = {"user": plain, "role": None, "case": None, "purpose": None, "command": "login", "query": "web sso"}
+    secret = settings.web_proxy_secret.get_secret_value().encode() if settings.web_proxy_secret else b""
+    sent = request.headers.get(PROXY_SECRET, "").encode("latin-1")
     try:
+        if not secret or not hmac.compare_digest(sent, secret):
+            raise Refused(f"the request did not come through the trusted proxy ({PROXY_SECRET} missing or wrong)")
+        if plain != name:
+            raise Refused("the proxy named no plain user name")
         user = users.find(settings, name)
     except Refused as exc:
         audit.append(settings, entry | {"outcome": "refused", "reason": str(exc)})
         raise NotSignedIn from None
     audit.append(settings, entry | {"role": user.role, "outcome": "allowed"})
-    session_of(request).token = identity.issue(settings, user)
+    session_of(request).token = identity.issue(settings, user, use="web")
     return session_of(request).token
 
 
@@ -96,6 +110,9 @@ def create_app(settings: Settings) -> FastAPI:
     """The web workbench over ``settings`` (its lake, users, ledger and audit)."""
     from web import auditor, investigator
 
+    if settings.web_user_header and not settings.web_proxy_secret:
+        raise ConfigError("XGATE_WEB_USER_HEADER needs XGATE_WEB_PROXY_SECRET: the secret the proxy adds in "
+                          f"{PROXY_SECRET}, without which any local process could name any user")  # fmt: skip
     app = FastAPI(title="xgate", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.searches = sessions.RateLimit(settings.web_searches)
@@ -157,11 +174,15 @@ def create_app(settings: Settings) -> FastAPI:
         except Refused as exc:
             return page(request, "signin.html", 401, error=str(exc), name=name)
         request.state.session = sessions.fresh(settings)  # a new session (and CSRF token) for the signed-in user
-        request.state.session.token = identity.issue(settings, user)
+        request.state.session.token = identity.issue(settings, user, use="web")
         return RedirectResponse(HOME[user.role], status_code=303)
 
     @app.post("/signout", dependencies=[Checked])
     def signout(request: Request) -> Response:
+        """End the session's sign-in on the server, not just in this browser: a copy of the cookie (or of
+        the token in it) reads no more. The user's other sign-ins (another browser, the CLI) go on."""
+        if session_of(request).token:
+            identity.revoke(settings, session_of(request).token)
         request.state.session = sessions.fresh(settings)
         return RedirectResponse("/signin", status_code=303)
 

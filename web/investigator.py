@@ -1,8 +1,10 @@
-"""Investigators' pages: pick or open a case, look a person up, add a case subject, export what is shown.
+"""Investigators' pages: pick or open a case, look a person up (by ID, name and birth date, phone or address),
+see their timeline, go through the discrepancy lists row by row, add a case subject, export what is shown.
 
 A look-up is posted (the value never goes into a URL), kept behind an opaque reference, and each time its
 page is shown it is read again through :class:`access.reader.Reader` with the session's case and purpose,
-exactly as ``xgate person|phone|address`` reads: refused without a case, masked, and recorded.
+exactly as ``xgate person|search|phone|address|discrepancy`` reads: refused without a case, masked, and
+recorded. A discrepancy row opens the person behind its record the same way (posted, then a reference).
 """
 
 from __future__ import annotations
@@ -15,11 +17,26 @@ from fastapi.responses import RedirectResponse, Response
 from access import acts, exports, grants, ledger, lookups
 from access.reader import Reader
 from access.users import Refused, User
+from web import timeline
 from web.app import Checked, Signed, page, session_of, settings_of
 from web.session import Lookup
+from xgate.settings import Settings
 
 router = APIRouter()
 KINDS = {"person": lookups.person, "phone": lookups.phone, "address": lookups.address}
+TITLES = {
+    "name": "Person by name and birth date",
+    "record": "Person behind a record",
+    "discrepancy": "Discrepancy list",
+}
+PEOPLE = ("person", "name", "record")  # kinds whose page is one person's records: they get a timeline
+LISTS = {
+    "shared.dead_but_registered": "registered residents health reports dead (needs the health grant)",
+    "shared.dead_with_active_phone": "active phones of people health reports dead (needs the health grant)",
+    "shared.tenant_not_registered": "tenants not registered where they rent",
+    "shared.duplicate_registration": "people registered more than once",
+    "shared.health_unknown_to_civil": "patients civil affairs does not know",
+}
 
 
 def _my_cases(request: Request, user: User) -> list[ledger.Case]:
@@ -63,21 +80,82 @@ def search_page(request: Request, user: Signed) -> Response:
 def search(request: Request, user: Signed, kind: Annotated[str, Form()], value: Annotated[str, Form()]) -> Response:
     if kind not in KINDS or not value.strip():
         return page(request, "search.html", 400, error="choose what to look up and give its value")
+    return _looked_up(request, user, Lookup(user.name, kind, value.strip()), "search.html")
+
+
+@router.post("/search/name", dependencies=[Checked])
+def search_name(
+    request: Request, user: Signed, name: Annotated[str, Form()] = "", born: Annotated[str, Form()] = ""
+) -> Response:
+    """Posted like every look-up; both values are needed, and the read (not this page) judges them, so a
+    refusal is recorded in the audit like any."""
+    if not name.strip() or not born.strip():
+        return page(request, "search.html", 400, error="give both the full name and the full birth date")
+    return _looked_up(request, user, Lookup(user.name, "name", f"{name.strip()}\n{born.strip()}"), "search.html")
+
+
+def _looked_up(request: Request, user: User, lookup: Lookup, form: str) -> Response:
+    """The look-up behind a new reference (its page reads it), within the per-minute limit of look-ups."""
     if not request.app.state.searches.allow(user.name):
         most = settings_of(request).web_searches
-        return page(
-            request, "search.html", 429, error=f"too many look-ups: at most {most} a minute (XGATE_WEB_SEARCHES)"
-        )
-    ref = request.app.state.lookups.add(Lookup(user.name, kind, value.strip()))
+        return page(request, form, 429, error=f"too many look-ups: at most {most} a minute (XGATE_WEB_SEARCHES)",
+                    lists=LISTS)  # fmt: skip
+    ref = request.app.state.lookups.add(lookup)
     return RedirectResponse(f"/look/{ref}", status_code=303)
+
+
+def _made(settings: Settings, user: User, found: Lookup, case: str | None, purpose: str | None) -> lookups.Call:
+    if found.kind == "name":
+        return lookups.search(settings, user, *found.value.split("\n", 1), case, purpose)
+    if found.kind == "record":
+        return lookups.record(user, *found.value.split("\n", 1), case, purpose)
+    if found.kind == "discrepancy":
+        return lookups.discrepancy(user, found.value, case, purpose)
+    return KINDS[found.kind](user, found.value, case, purpose)
 
 
 def _call(request: Request, user: User, ref: str) -> tuple[Lookup, lookups.Call]:
     found = request.app.state.lookups.get(ref, user.name)
-    if found is None or found.kind not in KINDS:
+    if found is None or found.kind not in (*KINDS, *TITLES):
         raise Refused("this look-up is not yours or has expired: look the person up again")
     session = session_of(request)
-    return found, KINDS[found.kind](user, found.value, session.case, session.purpose)
+    return found, _made(settings_of(request), user, found, session.case, session.purpose)
+
+
+@router.get("/discrepancies")
+def discrepancies(request: Request, user: Signed) -> Response:
+    """The discrepancy lists an investigator may go through under the case (each one a read when opened)."""
+    return page(request, "discrepancies.html", lists=LISTS)
+
+
+@router.post("/discrepancies", dependencies=[Checked])
+def discrepancy(request: Request, user: Signed, view: Annotated[str, Form()]) -> Response:
+    if view not in LISTS:
+        return page(request, "discrepancies.html", 400, lists=LISTS, error="choose one of the lists")
+    return _looked_up(request, user, Lookup(user.name, "discrepancy", view), "discrepancies.html")
+
+
+@router.post("/look/{ref}/open", dependencies=[Checked])
+def open_record(
+    request: Request, user: Signed, ref: str, dataset: Annotated[str, Form()], key: Annotated[str, Form()]
+) -> Response:
+    """A row of a discrepancy list opened: the person behind its record, read (and recorded) as a look-up."""
+    found, _ = _call(request, user, ref)
+    if found.kind != "discrepancy" or dataset not in lookups.RECORD_DATASETS:
+        raise Refused("a record is opened from a discrepancy list's row")
+    return _looked_up(request, user, Lookup(user.name, "record", f"{dataset}\n{key.strip()}"), "discrepancies.html")
+
+
+def _opens(found: Lookup, shown) -> list[tuple[str, str] | None]:
+    """For each row of a discrepancy list, the record its drill-down opens (dataset, key), if the row names one."""
+    if found.kind != "discrepancy" or not shown.sections:
+        return []
+    ((columns, rows),) = shown.sections.values()
+    dataset, key = lookups.DISCREPANCY_RECORDS[found.value]
+    at = {c: i for i, c in enumerate(columns)}
+    if key not in at:
+        return [None] * len(rows)
+    return [((row[at[dataset]] if dataset in at else dataset), row[at[key]]) if row[at[key]] else None for row in rows]
 
 
 @router.get("/look/{ref}")
@@ -85,10 +163,11 @@ def look(request: Request, user: Signed, ref: str) -> Response:
     found, call = _call(request, user, ref)
     settings = settings_of(request)
     reader = Reader(settings)
+    title = TITLES.get(found.kind, found.kind.capitalize())
     try:
         shown = reader.read(call)
     except Refused as exc:
-        return page(request, "look.html", 403, ref=ref, kind=found.kind, refused=str(exc), shown=None)
+        return page(request, "look.html", 403, ref=ref, kind=found.kind, title=title, refused=str(exc), shown=None)
     finally:
         reader.close()
     subject = None  # not a person under a case; else whether they are a subject of it, and shown in full yet
@@ -96,7 +175,9 @@ def look(request: Request, user: Signed, ref: str) -> Response:
         case = ledger.state(settings).cases.get(call.case)
         known = case.subjects.get(grants.normal_id(found.value)) if case else None
         subject = "no" if known is None else "shown" if known.shown(settings.subject_approval) else "pending"
-    return page(request, "look.html", ref=ref, kind=found.kind, shown=shown, subject=subject, refused=None)
+    events = timeline.events(shown) if found.kind in PEOPLE else None
+    return page(request, "look.html", ref=ref, kind=found.kind, title=title, shown=shown, subject=subject, refused=None,
+                events=events, opens=_opens(found, shown), about=LISTS.get(found.value))  # fmt: skip
 
 
 def _valid(id_number: str) -> bool:

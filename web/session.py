@@ -1,9 +1,13 @@
 """The browser's session: a signed cookie holding the sign-in token, the case picked and a CSRF token.
 
 The cookie is HttpOnly and SameSite=Strict, MACed with the access key (:func:`access.store.mac`, as sign-in
-tokens are) and carries its own expiry; inside is the same token ``xgate login`` issues, so a changed
-password or an expired sign-in ends the session too. It is signed, not encrypted: it holds no personal
-value (a case number, a purpose, a token), and look-ups are kept server-side behind opaque references.
+tokens are) and carries its own expiry; inside is a sign-in token like those ``xgate login`` issues, so a
+changed password, an expired sign-in or ``xgate logout`` ends the session too, and signing out ends that
+token on the server (a copy of the cookie reads no more). It is signed, not encrypted: it holds no personal
+value (a case number, a purpose, a token), and look-ups are kept server-side behind opaque references. The
+token in it is readable by whoever holds the cookie, but it gives them nothing the cookie does not: it is
+marked for the web alone (refused at the command line, so it cannot slip past the web's rate limit), and
+the cookie is already the bearer of the session.
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "person": ("access.cli", "person", "A person by ID number: identity, phones, rentals, deaths, duplicates."),
     "address": ("access.cli", "address", "An address by code: its rentals, tenants, duplicate registrations."),
     "phone": ("access.cli", "phone", "A phone number: its subscriber and, under a grant, a death health knows of."),
+    "search": ("access.cli", "search", "People by exact name and full birth date, with their records (no ID shown)."),
+    "discrepancy": ("access.cli", "discrepancy", "The rows of one discrepancy list, masked, under a case."),
     "query": ("access.cli", "query", "Free SQL for investigators over the shared views: checked, masked, audited."),
     "login": ("access.cli", "login", "Sign in with your password; later commands act as you until it expires."),
     "logout": ("access.cli", "logout", "Forget this account's sign-in."),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -127,9 +128,17 @@ class Settings(BaseSettings):
     web_user_header: str | None = Field(
         None,
         description="single sign-on for 'xgate web': the request header in which a trusted reverse proxy names the "
-        "signed-in user (e.g. X-Remote-User); only behind a proxy that sets it and strips it from clients",
+        "signed-in user (e.g. X-Remote-User); needs web_proxy_secret",
+    )
+    web_proxy_secret: SecretStr | None = Field(
+        None,
+        description="with web_user_header: a secret of 32 characters or more that the proxy sends in the header "
+        "X-Xgate-Proxy-Secret; a user header without it is refused (the port is open to every local process)",
     )
     web_searches: int = Field(30, ge=1, description="look-ups one user may start per minute in the web (then 429)")
+    name_searches: int = Field(
+        50, ge=1, description="searches by name and birth date one user may make in 24 hours (web and CLI together)"
+    )
     lake_wait: float = Field(120.0, ge=0, description="seconds to wait while another process holds a file catalog")
     lake_hold: float = Field(
         10.0,
@@ -143,11 +152,11 @@ class Settings(BaseSettings):
     def _zone(cls, value: str) -> str:
         return fixed_offset(value)
 
-    @field_validator("access_key")
+    @field_validator("access_key", "web_proxy_secret")
     @classmethod
     def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:
         if key is not None and len(key.get_secret_value()) < 32:
-            raise ValueError("the access key must be at least 32 characters (e.g. 64 hex digits)")
+            raise ValueError("a secret must be at least 32 characters (e.g. 64 hex digits)")
         return key
 
     @property
@@ -225,6 +234,18 @@ def service_config() -> Path:
     return Path(pwd.getpwuid(os.getuid()).pw_dir) / ".config" / "xgate" / "xgate.env"
 
 
+def _safe_folders(path: Path) -> None:
+    """Whoever may write a folder on the way to the settings file may put another file in its place: every
+    folder up to ``/`` (of the name and of where it leads) must belong to this account or root and be
+    writable by its owner alone; a root-owned sticky folder such as ``/tmp`` lets no one rename others'."""
+    for folder in dict.fromkeys([*path.parents, *path.resolve().parents]):
+        info = folder.stat()
+        sticky = info.st_uid == 0 and info.st_mode & stat.S_ISVTX
+        if info.st_uid not in (os.getuid(), 0) or (info.st_mode & 0o022 and not sticky):
+            raise ConfigError(f"{folder} (on the way to {path.name}) must belong to this account or root and be "
+                              "writable by its owner alone")  # fmt: skip
+
+
 def _through_sudo(**overrides: object) -> Settings:
     """Settings for a process started by ``sudo``: the service account's file alone, which it must own and
     no one else may write; every path in it absolute."""
@@ -237,6 +258,7 @@ def _through_sudo(**overrides: object) -> Settings:
         ) from None
     if info.st_uid != os.getuid() or info.st_mode & 0o022:
         raise ConfigError(f"{path} must belong to this account and be writable by it alone")
+    _safe_folders(path)
     settings = _ServiceSettings(_env_file=path, **overrides)
     relative = [name for name, value in settings if isinstance(value, Path) and not value.is_absolute()]
     if relative:  # the working directory is the caller's
@@ -245,10 +267,15 @@ def _through_sudo(**overrides: object) -> Settings:
     return _ServiceSettings(_env_file=(path, profile), **overrides) if profile.is_file() else settings
 
 
+def through_sudo() -> bool:
+    """Whether sudo started this process: then it acts with the service account's rights for someone else."""
+    return bool(os.environ.get("SUDO_USER") or os.environ.get("SUDO_UID"))
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment and ``.env``, plus the connection profile when there is one. Run
     through sudo, only the service account's own file counts (:func:`service_config`)."""
-    if os.environ.get("SUDO_USER") or os.environ.get("SUDO_UID"):
+    if through_sudo():
         return _through_sudo(**overrides)
     settings = Settings(_env_file=".env", **overrides)
     profile = profile_path(settings)

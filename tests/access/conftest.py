@@ -109,3 +109,21 @@ def carrier_not_shared(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.undo()
     policy.shared_schema.cache_clear()
     plan.shared_plan.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def named_person(landed: tuple[Settings, dict]) -> dict[str, str]:
+    """A registered resident with a phone and a rental whose name and birth date no one else shares (read
+    directly, to choose whom the search tests look for): id_number, name, birth_date."""
+    con = lake.connect(landed[0], read_only=True)
+    try:
+        found = con.execute(
+            """SELECT r.id_number, r.name, r.birth_date FROM raw.civil_residents r
+               JOIN shared.phone f ON f.id_number = r.id_number JOIN shared.rental t ON t.tenant_id_number = r.id_number
+               WHERE length(r.id_number) = 18 AND (SELECT count(DISTINCT o.id_number) FROM raw.civil_residents o
+                 WHERE o.name = r.name AND o.birth_date = r.birth_date) = 1
+               ORDER BY r.id_number LIMIT 1"""
+        ).fetchone()
+    finally:
+        con.close()
+    return dict(zip(("id_number", "name", "birth_date"), found))

@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import json
 import multiprocessing
+import re
 import uuid
 from pathlib import Path
 
@@ -310,3 +311,8 @@ def test_purposes_cases_and_ledger_words_keep_no_number(tmp_path: Path) -> None:
     grants.request(settings, investigator, "2026-031", "health.patients", f"death of {PERSON}?")
     kept = ledger.path(settings).read_text(encoding="utf-8")
     assert PERSON not in kept and "missing: <id:" in kept and "death of <id:" in kept
+    grouped = f"{PERSON[:4]} {PERSON[4:8]} {PERSON[8:12]} {PERSON[12:16]} {PERSON[16:]}"  # as people write them
+    for written in (grouped, f"{PERSON[:6]}-{PERSON[6:14]}-{PERSON[14:]}", "+86 138 1234 1234", "138.1234.1234"):
+        record = audit.append(settings, {"purpose": f"查 {written} 的情况 2026-03-01", "outcome": "refused"})
+        assert re.sub(r"\D", "", written)[-11:] not in json.dumps(record) and "2026-03-01" in record["purpose"]
+    assert len(audit.who_read(settings, PERSON)) == 3  # the grouped forms of the ID name the person too

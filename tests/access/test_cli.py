@@ -233,6 +233,14 @@ def test_through_sudo_only_the_service_accounts_own_settings_count(xgate, access
     path.chmod(0o666)
     code, _, err = xgate("whoami")
     assert code == 2 and "writable by it alone" in err
+    path.chmod(0o600)
+    folder = path.parent
+    for change in (lambda: folder.chmod(0o777), lambda: os.chown(folder, other.pw_uid, -1)):
+        change()  # a folder on the way that others may write: the file in it could be swapped
+        code, _, err = xgate("whoami")
+        assert code == 2 and "writable by its owner alone" in err
+        folder.chmod(0o700)
+        os.chown(folder, os.getuid(), -1)
     _service_config(monkeypatch, access_settings, DATA_DIR="relative/lake")
     code, _, err = xgate("whoami")
     assert code == 2 and "XGATE_DATA_DIR must be absolute" in err
@@ -250,3 +258,32 @@ def test_logout_ends_a_copied_token_too(xgate, access_settings, tmp_path, monkey
     monkeypatch.setenv("XGATE_TOKEN", copied)
     code, _, err = xgate("whoami")
     assert code == 2 and "ended by 'xgate logout'" in err
+
+
+def test_users_init_only_as_the_service_account_itself_and_recorded(xgate, access_settings, monkeypatch) -> None:
+    """Through sudo, whoever sudo lets in would be mapped to the engineer and every password made anew."""
+    import pwd
+
+    other = next(p for p in pwd.getpwall() if p.pw_uid != os.getuid())
+    me = pwd.getpwuid(os.getuid()).pw_name
+    access_settings.users_file.unlink()  # a fresh or broken deployment
+    _service_config(monkeypatch, access_settings)
+    monkeypatch.setenv("SUDO_USER", other.pw_name)
+    monkeypatch.setenv("SUDO_UID", str(other.pw_uid))
+    code, _, err = xgate("users", "init")
+    assert code == 2 and "never through sudo" in err and not access_settings.users_file.exists()
+    monkeypatch.delenv("SUDO_USER")
+    monkeypatch.delenv("SUDO_UID")
+    assert xgate("users", "init")[0] == 0 and access_settings.users_file.exists()
+    assert xgate("users", "init")[0] == 2  # never over an existing file
+    records = [(r["user"], r["command"], r["outcome"]) for r in audit.records(access_settings)]
+    assert records == [(f"os:{other.pw_name}", "users init", "refused"), (f"os:{me}", "users init", "allowed"),
+                       (f"os:{me}", "users init", "refused")]  # fmt: skip
+    assert not any("password_hash" in r for r in audit.records(access_settings))
+
+
+def test_audit_commands_refused_by_role_are_recorded(xgate, access_settings) -> None:
+    assert xgate("audit", "rotate", "--reason", "covering tracks", who="investigator")[0] == 2
+    assert xgate("audit", "verify")[0] == 2
+    records = [(r["user"], r["command"], r["outcome"]) for r in audit.records(access_settings)]
+    assert records[-2:] == [("investigator", "audit rotate", "refused"), ("investigator", "audit verify", "refused")]

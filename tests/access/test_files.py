@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from access import files, store
+from access import audit, files, store
 from access.users import Refused
 from tests.access.conftest import write_users
 from xgate.cli import main
@@ -47,9 +47,8 @@ def test_links_into_the_stores_are_refused(settings: Settings, tmp_path: Path) -
 
 def test_a_link_swapped_in_after_the_check_leads_nowhere(settings: Settings, tmp_path: Path) -> None:
     """Checked, then written seconds later: the write goes into the file opened at the check, so replacing
-    the name by a link to the audit in between changes nothing (it overwrote the audit before)."""
-    audit_log = store.audit_dir(settings) / "reads.jsonl"
-    audit_log.parent.mkdir(parents=True, exist_ok=True)
+    the name by a link to a store's file in between changes nothing (it overwrote the audit before)."""
+    audit_log = store.access_dir(settings) / "ledger.jsonl"  # a store's file (the audit records the refusals)
     audit_log.write_text("the audit\n")
     out = tmp_path / "out.csv"
     out.write_text("old\n")
@@ -114,3 +113,25 @@ def test_a_sudo_caller_uses_only_files_their_account_may(settings: Settings, tmp
             pass  # the folder is not the caller's to write
     finally:
         shutil.rmtree(shared)
+
+
+def test_every_refused_path_is_recorded(settings: Settings, tmp_path: Path) -> None:
+    """Probing for xgate's files, or handing it something that is no file, leaves an audit record like a
+    refused read, whichever command asked; the path is kept scrubbed (an ID number in a name is hashed)."""
+    named = tmp_path / "list_510422198602092173.csv"
+    named.symlink_to(store.access_dir(settings) / "access.key")
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    for given in (named, settings.users_file, fifo, Path("/dev/zero"), tmp_path / "missing.csv"):
+        with pytest.raises(Refused):
+            files.checked(settings, given)
+    with pytest.raises(Refused), files.written(settings, tmp_path / "no" / "such" / "folder.csv"):
+        pass
+    with pytest.raises(Refused), files.written(settings, store.access_dir(settings) / "out.csv"):
+        pass
+    records = audit.records(settings)
+    found = [(r["command"], r["outcome"], r["query"][:10]) for r in records]
+    assert found == [("file", "refused", "read file ")] * 5 + [("file", "refused", "write file")] * 2
+    assert records[0]["user"].startswith("os:") and "own storage" in records[0]["reason"]
+    assert "not a regular file" in records[2]["reason"] and "not a regular file" in records[3]["reason"]
+    assert not any("510422198602092173" in r["query"] + r["reason"] for r in records)

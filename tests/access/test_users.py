@@ -49,7 +49,8 @@ def test_a_key_given_twice_refuses_the_entry(tmp_path: Path) -> None:
     assert users.find(settings, "li").role == "auditor"
 
 
-def test_an_os_account_mapped_twice_is_refused(tmp_path: Path) -> None:
+def test_an_os_account_mapped_twice_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no sign-in token of the machine's own
     settings = _settings(tmp_path, f"users:\n  - {{name: a, role: engineer, os_account: {ACCOUNT}}}\n"
                          f"  - {{name: b, role: admin, os_account: {ACCOUNT}}}\n")  # fmt: skip
     with pytest.raises(Refused, match="not an xgate user"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -35,7 +36,12 @@ def rows_of(settings, batch) -> dict[str, dict]:
 
 
 def test_faulty_run_equals_clean_run(extract_settings, faults) -> None:
-    [clean] = extract(extract_settings, "telecom", mode="full")
+    heard: list[str] = []
+    [clean] = extract(extract_settings, "telecom", mode="full", step=heard.append)
+    said = [re.fullmatch(r"extracting telecom\.subscribers: page ([\d,]+), ([\d,]+) rows", h) for h in heard]
+    pages, rows = zip(*[(int(m[1].replace(",", "")), int(m[2].replace(",", ""))) for m in said])  # the CLI's progress
+    assert pages == tuple(range(1, len(heard) + 1))
+    assert rows[0] == 0 and list(rows) == sorted(rows) and rows[-1] < clean.rows
     faults("telecom", script=["500", "429", "drop", "ok", "truncate", "503", "slow", "ok", "drop"], slow_seconds=1.5)
     settings = extract_settings.model_copy(update={"http_timeout": 0.5})
     [faulty] = extract(settings, "telecom", mode="full")

@@ -94,7 +94,8 @@ def test_one_pass_counts_what_great_expectations_counts(validated) -> None:
     prepared batch itself, for every dataset of the sandbox."""
     import great_expectations as gx
 
-    from contracts.engine import duckdb_session, expectation, prepare_sql
+    from contracts.engine import prepare_sql
+    from contracts.gx_compile import duckdb_session, expectation
     from contracts.validate import _references
 
     settings, flagged = validated["settings"], 0

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -22,13 +23,17 @@ def _digest(root: Path) -> dict[str, str]:
 
 def test_same_seed_gives_identical_bytes(tmp_path: Path) -> None:
     first, second, other = (make_settings(tmp_path / n) for n in ("a", "b", "c"))
-    store.generate(first, 800, 11)
+    heard: list[str] = []
+    store.generate(first, 800, 11, step=heard.append)
     store.generate(second, 800, 11)
     store.generate(other, 800, 12)
     a, b = _digest(store.paths(first).root), _digest(store.paths(second).root)
     assert len(a) > len(DATASETS)  # parquet, manifest, csv and xlsx drops all compared
     assert a == b
     assert a != _digest(store.paths(other).root)
+    assert heard[0] == "generating 800 people" and heard[-1] == "writing the ground-truth manifest"  # the progress
+    written = [h for h in heard if re.fullmatch(rf"writing [a-z_.]+ \(\d+ of {len(DATASETS)}, [\d,]+ rows\)", h)]
+    assert len(written) == len(DATASETS)
 
 
 def test_clean_ids_are_valid_and_local(sandbox_settings) -> None:

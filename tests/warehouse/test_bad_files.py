@@ -4,6 +4,7 @@ the two agree on every file, a bad file holds only itself, and each failure is o
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,3 +160,32 @@ def test_held_and_rejected_batches_are_listed_released_and_replayed_by_an_engine
     done = [(r["user"], r["command"], r["outcome"]) for r in lines if r]
     assert ("investigator", "batches release", "refused") in done and ("engineer", "batches release", "allowed") in done
     assert ("engineer", "batches replay", "allowed") in done
+
+
+def test_a_small_file_validates_without_loading_great_expectations_or_pandas(synced) -> None:
+    """Once a contract and shape have been compiled (here by the sync), ``xgate validate`` takes the
+    compiled checks from the data directory: neither GX nor pandas is imported (seconds of start-up)."""
+    import os
+    import subprocess
+
+    _, _, env = synced
+    ran = subprocess.run(
+        [sys.executable, "-m", "xgate", "validate", "housing.rental_filings", str(DROPS / "租赁备案_held.csv")],
+        env={**os.environ, **env, "PYTHONPROFILEIMPORTTIME": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == EXIT_HELD, ran.stderr[-500:]
+    imported = {line.split("|")[-1].strip() for line in ran.stderr.splitlines() if line.startswith("import time:")}
+    assert "duckdb" in imported and not {"great_expectations", "pandas"} & imported
+
+
+def test_a_spreadsheet_for_a_dataset_that_never_arrives_as_files_is_one_clear_line(synced) -> None:
+    _, _, env = synced
+    code, _, err = run_xgate(env, "validate", "housing.rentals", str(DROPS / "租赁备案_held.csv"))
+    assert code == 2
+    assert err.strip() == (
+        "error: 租赁备案_held.csv: housing.rentals is not fed by file drops, so CSV and spreadsheets are not how it "
+        "arrives; give its export as Parquet or JSON"
+    )

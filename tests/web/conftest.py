@@ -21,12 +21,13 @@ import requests
 import uvicorn
 
 from access import grants
-from tests.access.conftest import CASE, COLLEAGUE, INVESTIGATOR, PASSWORD, write_users
+from tests.access.conftest import CASE, COLLEAGUE, INVESTIGATOR, PASSWORD, named_person, write_users
 from tests.conftest import free_port
 from warehouse import lake
 from xgate.settings import Settings
 
 ARTIFACTS = Path(__file__).parents[1] / "artifacts" / "web"
+__all__ = ["named_person"]  # the search tests' person, a fixture shared with the access tests
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 

@@ -60,3 +60,20 @@ def test_xgate_web_serves_as_the_readme_says(web_settings, tmp_path) -> None:
     finally:
         served.terminate()
         served.wait(10)
+
+
+def test_a_web_search_by_name_is_recorded_exactly_like_a_cli_search(server, web_settings, named_person) -> None:
+    name, born, purpose = named_person["name"], named_person["birth_date"], "parity of the name search"
+    code, out, err = run_xgate(_env(web_settings, "investigator"), "search", name, born, "--case", CASE,
+                               "--purpose", purpose, "--format", "json")  # fmt: skip
+    assert code == 0, err
+    assert named_person["id_number"] not in out
+    client = http_session(server, "investigator")
+    page = client.get(f"{server}/cases", timeout=10).text
+    client.post(f"{server}/cases/pick", data={"csrf": csrf_of(page), "case": CASE, "purpose": purpose}, timeout=10)
+    page = client.get(f"{server}/search", timeout=10).text
+    shown = client.post(f"{server}/search/name", data={"csrf": csrf_of(page), "name": name, "born": born}, timeout=30)
+    assert shown.status_code == 200 and "/look/" in shown.url
+    cli, web = [r for r in audit.who_read(web_settings, named_person["id_number"]) if r["purpose"] == purpose]
+    assert {k: cli.get(k) for k in SAME} == {k: web.get(k) for k in SAME}
+    assert cli["command"] == "search" and name not in cli["query"]

@@ -52,6 +52,7 @@ def test_a_look_up_then_a_subject_added_is_shown_in_full(visit, web_settings, pe
     assert sections.count() >= 4
     text = page.inner_text("main")
     assert person not in text and "*" in text  # masked: not a subject of the case yet
+    assert "phone activated" in page.inner_text("#timeline")  # the timeline, from the records read
     shot(page, "person-masked")
     page.click("#add-subject summary")
     page.fill("#add-subject input[name=reason]", "named by a witness")

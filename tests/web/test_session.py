@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import requests
+from pydantic import SecretStr
 
 from tests.web.conftest import csrf_of, http_session, served
 from web import session as sessions
+from xgate.errors import ConfigError
 
 
 def test_a_session_cookie_is_signed_and_expires(web_settings) -> None:
@@ -45,18 +48,55 @@ def test_a_look_up_reference_is_its_user_alone(server, people) -> None:
     assert other.get(f"{server}/auditor", timeout=10).status_code == 403  # an investigator is no auditor
 
 
+def test_sign_out_ends_the_sign_in_on_the_server(server, web_settings) -> None:
+    """A copy of the cookie taken before sign-out reads no more, and the token inside it never proved anyone
+    at the command line (it is a web session's)."""
+    from access import identity
+    from access.users import Refused
+
+    client = http_session(server, "investigator")
+    copied = requests.Session()
+    copied.cookies.update(client.cookies)
+    assert copied.get(f"{server}/cases", allow_redirects=False, timeout=10).status_code == 200
+    token = sessions.load(web_settings, client.cookies[sessions.COOKIE]).token
+    with pytest.raises(Refused, match="not valid"):
+        identity.from_token(web_settings, token)  # the CLI's use: refused
+    page = client.get(f"{server}/cases", timeout=10).text
+    client.post(f"{server}/signout", data={"csrf": csrf_of(page)}, timeout=10)
+    assert copied.get(f"{server}/cases", allow_redirects=False, timeout=10).headers["location"] == "/signin"
+    with pytest.raises(Refused, match="signing out"):
+        identity.from_token(web_settings, token, use="web")
+    other = http_session(server, "investigator")  # the user's other sign-ins go on
+    assert other.get(f"{server}/cases", allow_redirects=False, timeout=10).status_code == 200
+
+
+SECRET = "the proxy's own secret, 32 characters or more"
+
+
 def test_a_trusted_proxy_header_signs_in_once_and_is_recorded(web_settings) -> None:
     from access import audit
-    from web.app import create_app
+    from web.app import PROXY_SECRET, create_app
 
-    settings = web_settings.model_copy(update={"web_user_header": "X-Remote-User"})
+    with pytest.raises(ConfigError, match="XGATE_WEB_PROXY_SECRET"):  # a header anyone may send: not started
+        create_app(web_settings.model_copy(update={"web_user_header": "X-Remote-User"}))
+    settings = web_settings.model_copy(
+        update={"web_user_header": "X-Remote-User", "web_proxy_secret": SecretStr(SECRET)}
+    )
+    proxy = {PROXY_SECRET: SECRET}
     with served(create_app(settings)) as base:
         client = requests.Session()
         assert client.get(f"{base}/search", allow_redirects=False, timeout=10).headers["location"] == "/signin"
-        refused = client.get(f"{base}/search", headers={"X-Remote-User": "nobody"}, allow_redirects=False, timeout=10)
-        assert refused.status_code == 303
-        answer = client.get(f"{base}/search", headers={"X-Remote-User": "colleague"}, timeout=10)
+        for header in ({"X-Remote-User": "auditor"}, {"X-Remote-User": "auditor", PROXY_SECRET: SECRET[:-1] + "x"},
+                       {"X-Remote-User": "auditor\xa0"} | proxy, {"X-Remote-User": "nobody"} | proxy):  # fmt: skip
+            refused = client.get(f"{base}/auditor/audit", headers=header, allow_redirects=False, timeout=10)
+            assert refused.status_code == 303 and refused.headers["location"] == "/signin", header
+        answer = client.get(f"{base}/search", headers={"X-Remote-User": "colleague"} | proxy, timeout=10)
         assert answer.status_code == 200 and "colleague (investigator)" in answer.text
         assert "colleague" in client.get(f"{base}/search", timeout=10).text  # the session goes on without the header
-    logins = [(r["user"], r["outcome"]) for r in audit.reads(web_settings) if r.get("query") == "web sso"]
-    assert logins[-2:] == [("nobody", "refused"), ("colleague", "allowed")]
+    logins = [(r["user"], r["outcome"], r.get("reason", "")[:30]) for r in audit.reads(web_settings)
+              if r.get("query") == "web sso"]  # fmt: skip
+    assert logins[-5:] == [("auditor", "refused", "the request did not come throu"),
+                           ("auditor", "refused", "the request did not come throu"),
+                           ("-", "refused", "the proxy named no plain user "),
+                           ("nobody", "refused", "unknown user 'nobody'"),
+                           ("colleague", "allowed", "")]  # fmt: skip

@@ -1,0 +1,88 @@
+"""Guessing what a mask hides, one try at a time (look-ups, subjects, lists over several runs), is refused."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from stdnum.cn import ric
+
+from access import audit, grants, lookups, probes
+from access.reader import _not_an_enumeration
+from access.users import Refused
+from tests.access.conftest import CASE, COLLEAGUE, INVESTIGATOR
+from xgate.settings import Settings
+
+
+def behind_one_mask(count: int, area: str = "510421", year: int = 1980, tail: str = "123") -> list[str]:
+    """``count`` valid IDs that the mask shows alike (same area code, sequence and check character), as an
+    attacker lists the birth dates of one masked person's year."""
+    found, wanted = [], None
+    for day in range(366):
+        body = f"{area}{(date(year, 1, 1) + timedelta(days=day)):%Y%m%d}{tail}"
+        check = ric.calc_check_digit(body + "0")
+        wanted = wanted or check
+        if check == wanted:
+            found.append(body + check)
+    assert len(found) >= count
+    return found[:count]
+
+
+def test_written_forms_are_one_number() -> None:
+    [legacy] = behind_one_mask(1)  # born 1980: it has a 15-digit twin
+    assert probes.normalised(legacy[:6] + legacy[8:17]) == legacy  # the 15-digit twin
+    assert probes.normalised("５１０４２１ " + legacy[6:]) == legacy  # full-width, a space
+    assert probes.masked_as(legacy) == legacy[:6] + "*" * 8 + legacy[-4:]
+
+
+def test_a_few_numbers_behind_one_mask_then_refused_whatever_the_form(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    first, second, third, fourth = behind_one_mask(4)
+    probes.tried(settings, "alice", [first])
+    probes.tried(settings, "alice", [second, first[:6] + first[8:17]])  # the legacy form of a number tried
+    probes.tried(settings, "alice", [third])
+    with pytest.raises(Refused, match="guessing"):
+        probes.tried(settings, "alice", [fourth])
+    probes.tried(settings, "alice", [first, behind_one_mask(1, area="510402")[0]])  # tried before; another mask
+    probes.tried(settings, "bob", [fourth])  # each user's own tries
+    assert all(first not in p.read_text() for p in (tmp_path / "access" / "probes").glob("*.json"))
+
+
+def test_a_damaged_record_vouches_for_nothing(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    probes.tried(settings, "alice", behind_one_mask(1))
+    [kept] = (tmp_path / "access" / "probes").glob("*.json")
+    kept.write_text("{")
+    with pytest.raises(Refused):
+        probes.tried(settings, "alice", behind_one_mask(2)[1:])
+
+
+def test_look_ups_one_candidate_at_a_time_are_refused_and_audited(access_settings, read) -> None:
+    candidates = behind_one_mask(4)
+    for number in candidates[:3]:
+        read(lookups.person(INVESTIGATOR, number, CASE, "who is this"))
+    with pytest.raises(Refused, match="guessing"):
+        read(lookups.person(INVESTIGATOR, candidates[3], CASE, "who is this"))
+    last = audit.records(access_settings)[-1]
+    assert last["outcome"] == "refused" and "guessing" in last["reason"]
+    assert audit.subject_hash(access_settings, candidates[3]) in last["subjects"]
+    read(lookups.person(COLLEAGUE, candidates[3], CASE, "who is this"))  # a colleague's first try
+    phones = [f"199{n:04d}5427" for n in range(4)]
+    for number in phones[:3]:
+        read(lookups.phone(INVESTIGATOR, number, CASE, "whose phone"))
+    with pytest.raises(Refused, match="guessing"):
+        read(lookups.phone(INVESTIGATOR, phones[3], CASE, "whose phone"))
+
+
+def test_subjects_and_lists_count_with_the_same_tries(access_settings) -> None:
+    candidates = behind_one_mask(8)
+    for number in candidates[:3]:
+        grants.add_subject(access_settings, INVESTIGATOR, CASE, number, "suspect")
+    with pytest.raises(Refused, match="guessing"):
+        grants.add_subject(access_settings, INVESTIGATOR, CASE, candidates[3], "suspect")
+    # lists, run after run: each list of 3 passes alone, the second is refused with the first counted
+    _not_an_enumeration(access_settings, "colleague", pa.table({"id_number": candidates[4:7]}), 1000)
+    with pytest.raises(Refused, match="guessing"):
+        _not_an_enumeration(access_settings, "colleague", pa.table({"id_number": candidates[:3]}), 1000)
