@@ -31,7 +31,7 @@ from benchmarks import bench_warehouse
 from benchmarks.report import Result
 from warehouse import lake
 
-LOOKUPS = 200
+LOOKUPS = int(os.environ.get("XGATE_BENCH_ACCESS_LOOKUPS", 200))
 APPENDS = 2000
 INVESTIGATOR = User(name="investigator", role="investigator")
 CASE = "BENCH-1"
