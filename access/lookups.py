@@ -13,9 +13,9 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
-from access import audit
+from access import audit, probes
 from access.probes import normalised
 from access.users import Refused, User
 from xgate.settings import Settings
@@ -205,8 +205,7 @@ def quarantine(user: User, rule_key: str) -> Call:
     return Call(user, "quarantine", f"quarantine {value}", value=value, sections=QUARANTINE)
 
 
-GUESSES = 3  # birth dates one name may be searched with, and names one birth date, in GUESS_DAYS (typos allowed for)
-GUESS_DAYS = 30
+GUESSES = 3  # birth dates one name may be searched with, and names one birth date, in 30 days (typos allowed for)
 DATE = re.compile(r"([0-9]{4})[-/.年]?([0-9]{1,2})[-/.月]?([0-9]{1,2})日?")
 
 
@@ -237,35 +236,16 @@ def search(settings: Settings, user: User, name: str, born: str, case: str | Non
 def _not_guessing(settings: Settings, call: Call) -> None:
     """Refuse a search that could serve to guess rather than to find: a name or date missing or partial, more
     than ``XGATE_NAME_SEARCHES`` searches by this user in 24 hours, or a name tried with more than
-    :data:`GUESSES` birth dates (or a birth date with more than as many names) in :data:`GUESS_DAYS` days: one
-    found that way would confirm what the masks hide (``1986-**-**``, ``张*``). Counted from the user's own
-    searches in the read audit, so CLI and web share one count."""
+    :data:`GUESSES` birth dates (or a birth date with more than as many names) in 30 days: one
+    found that way would confirm what the masks hide (``1986-**-**``, ``张*``). Counted per user in
+    :mod:`access.probes` (CLI and web share one count; rotating the audit resets nothing)."""
     name, born = call.value
     signs = [c for c in name if c.isdigit() or (unicodedata.category(c)[0] in "CPS" and c not in "·-'.")]
     if not name or len(name) > 64 or signs:
         raise Refused("a search needs the person's full name as written (letters, no digits or signs)")
     if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", born):
         raise Refused("a search needs the full birth date (YYYY-MM-DD): a year or a month finds no one")
-    now = datetime.now(UTC)
-    tried: set[tuple[str, str]] = set()
-    today = 0
-    for entry in audit.records(settings):
-        if (entry.get("user"), entry.get("command"), entry.get("outcome")) != (call.user.name, "search", "started"):
-            continue
-        found = re.fullmatch(r"search name <t:(\w+)> born <v:(\w+)>", entry.get("query") or "")
-        at = datetime.fromisoformat(entry["time"])
-        if found is None or at < now - timedelta(days=GUESS_DAYS):
-            continue
-        tried.add((found[1], found[2]))
-        today += at >= now - timedelta(days=1)
-    if today >= settings.name_searches:
-        raise Refused(f"at most {settings.name_searches} name and birth date searches a day (XGATE_NAME_SEARCHES)")
-    this = re.fullmatch(r"search name <t:(\w+)> born <v:(\w+)>", call.text)
-    pair = (this[1], this[2])
-    tried.add(pair)
-    if len({b for n, b in tried if n == pair[0]}) > GUESSES or len({n for n, b in tried if b == pair[1]}) > GUESSES:
-        raise Refused(f"this name or birth date was searched with more than {GUESSES} others in {GUESS_DAYS} days: "
-                      "it looks like guessing what a mask hides, not finding a person; refused")  # fmt: skip
+    probes.searched(settings, call.user.name, name, born, GUESSES, settings.name_searches)
 
 
 def record(user: User, dataset: str, key: str, case: str | None, purpose: str | None) -> Call:
