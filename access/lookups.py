@@ -52,33 +52,26 @@ def _linked(ids: str) -> str:
   ON l.dataset = r.dataset AND l.record_key = r.record_key)"""
 
 
-def _person(ids: str, keys: bool = True) -> dict[str, tuple[Part, ...]]:
+def _person(ids: str) -> dict[str, tuple[Part, ...]]:
     """A person's records in every department, each part filtered by ``ids`` (SQL after the ID column:
-    ``= $value``, ``IN (...)``). Without ``keys``, no ID number and no record or household key is shown:
-    for a person found by name and birth date, whose masked ID (region, sequence) with the birth date the
-    searcher gave is the whole number, and whose keys lead to that masked ID in one more read."""
-
-    def key(*columns: str) -> tuple[str, ...]:
-        return columns if keys else ()
+    ``= $value``, ``IN (...)``)."""
 
     return {
-        "person": (
-            Part("shared.person", () if keys else ("name", "sex", "birth_date", "known_to"), f"id_number {ids}"),
-        ),
+        "person": (Part("shared.person", (), f"id_number {ids}"),),
         "phones": (
             Part("shared.phone", ("msisdn", "carrier", "status", "activated_at", "cancelled_at"), f"id_number {ids}"),
         ),
         "registrations": (
             Part(
                 "shared.registration",
-                (*key("household_id"), "address_code", "address", "status", "registered_on"),
+                ("household_id", "address_code", "address", "status", "registered_on"),
                 f"id_number {ids}",
             ),
         ),
         "rentals": (
             Part(
                 "shared.rental",
-                ("dataset", *key("rental_key"), "address_code", "address", "start_date", "end_date"),
+                ("dataset", "rental_key", "address_code", "address", "start_date", "end_date"),
                 f"tenant_id_number {ids}",
             ),
         ),
@@ -107,9 +100,9 @@ def _person(ids: str, keys: bool = True) -> dict[str, tuple[Part, ...]]:
             ),
         ),
         "duplicate_registrations": (
-            Part("shared.duplicate_registration", (*key("household_id"), "address_code"), f"id_number {ids}"),
+            Part("shared.duplicate_registration", ("household_id", "address_code"), f"id_number {ids}"),
         ),
-        "linked_records": (Part("shared.linked_record", ("dataset", *key("record_key"), "how"), _linked(ids)),),
+        "linked_records": (Part("shared.linked_record", ("dataset", "record_key", "how"), _linked(ids)),),
     }
 
 
@@ -117,7 +110,11 @@ PERSON = _person("= $value")
 # the people a name and a full birth date name exactly, in the departments that hold both ($value: [name, date])
 MATCHES = """IN (SELECT id_number FROM lake.raw.civil_residents WHERE name = $value[1] AND birth_date = $value[2]
   UNION SELECT id_number FROM lake.raw.health_patients WHERE name = $value[1] AND birth_date = $value[2])"""
-NAMED = _person(MATCHES, keys=False)
+# Found by name and birth date, a person is shown by who they are and which departments know them, and nothing
+# more: their masked ID (region, sequence) with the birth date the searcher gave is the whole number, and any
+# other value shown (a key, a registration date, a masked phone or address) finds that masked ID in one more
+# read. Their records are read by ID (a look-up, or as a subject of the case).
+NAMED = {"person": (Part("shared.person", ("name", "sex", "birth_date", "known_to"), f"id_number {MATCHES}"),)}
 # the person linkage found behind one record ($value: [dataset, record key]): the IDs of every record linked to it
 RECORD_IDS = """IN (WITH r AS (
     SELECT 'civil.residents' AS dataset, resident_id AS record_key, id_number AS id FROM lake.raw.civil_residents

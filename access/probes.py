@@ -15,6 +15,7 @@ Kept as keyed hashes only (of the mask and of the number), owner-only, under ``<
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import unicodedata
 from collections.abc import Iterable
@@ -27,13 +28,17 @@ from access.users import Refused
 from contracts.masking import mask_value
 from xgate.settings import Settings
 
-ENUMERATION = 3  # distinct numbers a user may try behind one mask within the window
+ENUMERATION = 3  # distinct IDs a user may try behind one mask and year of birth within the window
+PHONES = 10  # distinct phone numbers behind one mask (10,000 numbers hide behind each: guessing needs thousands)
 WINDOW = timedelta(days=30)
 
 
 def normalised(value: str) -> str:
-    """The number as the lake holds it: half-width, trimmed, upper-case, a 15-digit ID as its 18-digit twin."""
-    text = unicodedata.normalize("NFKC", str(value)).replace(" ", "").strip().upper()
+    """The number as the linker and the lake read it: half-width, every sign and blank gone (dashes, dots,
+    tabs...), upper-case, a phone without its +86 / 0086, a 15-digit ID as its 18-digit twin."""
+    text = re.sub(r"[^0-9A-Z]", "", unicodedata.normalize("NFKC", str(value)).upper())
+    if text.isdigit() and len(text) in (13, 15) and text.removeprefix("00").startswith("861"):
+        return text.removeprefix("00")[2:]  # a mobile number with its country code
     if len(text) == 15 and text.isdigit():
         body = f"{text[:6]}19{text[6:]}"
         return body + ric.calc_check_digit(body + "0")
@@ -41,29 +46,69 @@ def normalised(value: str) -> str:
 
 
 def masked_as(value: str) -> str:
-    """How policy would show the number: what the tries of one guess have in common."""
-    return str(mask_value(normalised(value)))
+    """What the tries of one guess have in common: the number as policy shows it, and for an 18-digit ID the
+    year of birth too (shown beside it as ``1944-**-**``), so people who merely share a region and last four
+    digits (thirty in a county) are not taken for one person guessed at."""
+    number = normalised(value)
+    shown = str(mask_value(number))
+    return f"{shown}/{number[6:10]}" if len(number) == 18 and shown != number else shown
+
+
+def _date(value: object) -> str:
+    """A birth date however it is written (1944-04-08, 1944/4/8, 19440408, 1944年4月8日) as YYYY-MM-DD; any other
+    text as it is (it still counts as a date tried)."""
+    text = unicodedata.normalize("NFKC", str(value or "")).strip()
+    parts = re.findall(r"[0-9]+", text)
+    if len(parts) == 1 and len(parts[0]) == 8:
+        parts = [parts[0][:4], parts[0][4:6], parts[0][6:]]
+    if len(parts) >= 3 and len(parts[0]) == 4:
+        return f"{parts[0]}-{int(parts[1]):02d}-{int(parts[2]):02d}"
+    return text
+
+
+def allowance(number: str) -> int:
+    return PHONES if re.fullmatch(r"1[0-9]{10}", normalised(number)) else ENUMERATION
 
 
 def _token(settings: Settings, text: str) -> str:
     return store.mac(settings, "subject", text.encode())[:24]
 
 
-def tried(settings: Settings, user: str, values: Iterable[str], allowance: int = ENUMERATION) -> None:
+def tried(settings: Settings, user: str, values: Iterable[str]) -> None:
     """Record that ``user`` tries ``values`` now; refuse (before anything runs) when one mask would then cover
-    more than ``allowance`` distinct numbers within the window. Nothing is recorded for a refused call."""
-    wanted: dict[str, set[str]] = {}
+    more distinct numbers than it allows within the window. Nothing is recorded for a refused call."""
+    wanted: dict[str, tuple[set[str], int, timedelta, str]] = {}
     for value in values:
         if value and str(value).strip():
             number = normalised(value)
-            wanted.setdefault(_token(settings, f"mask:{masked_as(number)}"), set()).add(
-                _token(settings, f"number:{number}")
+            most = allowance(number)
+            refusal = (
+                "too many different numbers tried behind one mask (they differ only in digits the mask hides): "
+                f"more than {most} in {WINDOW.days} days looks like guessing, not a look-up; refused"
             )
+            bucket = wanted.setdefault(_token(settings, f"mask:{masked_as(number)}"), (set(), most, WINDOW, refusal))
+            bucket[0].add(_token(settings, f"number:{number}"))
+    counted(settings, user, wanted)
+
+
+def named(settings: Settings, user: str, pairs: Iterable[tuple[str, str]]) -> None:
+    """A list's rows that name a person by name and birth date: refused when one name and year of birth would
+    then have been tried with more than :data:`ENUMERATION` dates (what a masked ``1944-**-**`` hides), or
+    one date and first character with as many names (``张*``), within the window."""
     refusal = (
-        "too many different numbers tried behind one mask (they differ only in digits the mask hides): more than "
-        f"{allowance} in {WINDOW.days} days looks like guessing, not a look-up; refused"
+        f"the list tries one name with more than {ENUMERATION} birth dates of a year, or one birth date with more "
+        f"than {ENUMERATION} names of one family name, in {WINDOW.days} days: it looks like guessing; refused"
     )
-    counted(settings, user, {mask: (numbers, allowance, WINDOW, refusal) for mask, numbers in wanted.items()})
+    wanted: dict[str, tuple[set[str], int, timedelta, str]] = {}
+    for name, given in pairs:
+        name, born = "".join(unicodedata.normalize("NFKC", name or "").split()), _date(given)
+        if not name or not born:
+            continue
+        by_name = wanted.setdefault(_token(settings, f"name:{name}/{born[:4]}"), (set(), ENUMERATION, WINDOW, refusal))
+        by_name[0].add(_token(settings, f"born:{born}"))
+        by_date = wanted.setdefault(_token(settings, f"born:{born}/{name[0]}"), (set(), ENUMERATION, WINDOW, refusal))
+        by_date[0].add(_token(settings, f"name:{name}"))
+    counted(settings, user, wanted)
 
 
 def searched(settings: Settings, user: str, name: str, born: str, guesses: int, per_day: int) -> None:
