@@ -261,11 +261,13 @@ def faults(sandbox_settings: SandboxSettings, token: str) -> Iterator[Callable[.
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No test sees another's XGATE_* environment or cached settings."""
+    """No test sees another's XGATE_* environment, cached settings or sign-in token (an ``xgate login`` run on
+    this machine leaves one in ~/.config/xgate)."""
     for name in list(os.environ):
         if name.startswith("XGATE_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("XGATE_DATA_DIR", str(tmp_path / "default-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     reset_settings()
     yield
     reset_settings()
