@@ -71,15 +71,20 @@ def named_ids(*texts: str) -> set[str]:
 VALUE_LIKE = re.compile(r"'(?:[^']|'')*'")  # a string literal
 # digits written in groups (5104 2219 8602 0921 73, 199-1234-5427, +86 139.1234.5678): joined before the
 # patterns above look, from 9 digits on (a date such as 2023-04-02 stays as written)
-GROUPED = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[ \-.]?)?[0-9](?:[ \-.]?[0-9]){7,}(?:[ \-.]?[0-9Xx])(?![0-9A-Za-z])")
+SEPARATOR = r"[\s\-._/()\u2010-\u2015\u2212~]"  # blanks, dashes of every width, dots, underscores, slashes, brackets
+GROUPED = re.compile(
+    rf"(?<![0-9A-Za-z])(?:\+?(?:00)?86{SEPARATOR}{{0,2}})?\(?[0-9](?:{SEPARATOR}{{0,2}}[0-9]){{7,}}"
+    rf"(?:{SEPARATOR}{{0,2}}[0-9Xx])(?![0-9A-Za-z])"
+)
 
 
 def _joined(text: str) -> str:
     def join(found: re.Match) -> str:
-        digits = re.sub(r"[^0-9Xx]", "", found.group(0))
-        if found.group(0).startswith(("+86", "86")) and len(digits) == 13:
-            digits = digits[2:]  # a phone with its country code
-        return digits if re.search(r"[ \-.]", found.group(0)) or found.group(0).startswith("+") else found.group(0)
+        written = found.group(0)
+        digits = re.sub(r"[^0-9Xx]", "", written)
+        if re.match(r"\+?(?:00)?86", written) and len(digits) in (13, 15):
+            digits = digits[-11:]  # a phone with its country code
+        return digits if re.search(SEPARATOR, written) or written.startswith("+") else written
 
     return GROUPED.sub(join, text)
 

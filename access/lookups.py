@@ -13,9 +13,9 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
-from access import audit
+from access import audit, probes
 from access.probes import normalised
 from access.users import Refused, User
 from xgate.settings import Settings
@@ -52,33 +52,26 @@ def _linked(ids: str) -> str:
   ON l.dataset = r.dataset AND l.record_key = r.record_key)"""
 
 
-def _person(ids: str, keys: bool = True) -> dict[str, tuple[Part, ...]]:
+def _person(ids: str) -> dict[str, tuple[Part, ...]]:
     """A person's records in every department, each part filtered by ``ids`` (SQL after the ID column:
-    ``= $value``, ``IN (...)``). Without ``keys``, no ID number and no record or household key is shown:
-    for a person found by name and birth date, whose masked ID (region, sequence) with the birth date the
-    searcher gave is the whole number, and whose keys lead to that masked ID in one more read."""
-
-    def key(*columns: str) -> tuple[str, ...]:
-        return columns if keys else ()
+    ``= $value``, ``IN (...)``)."""
 
     return {
-        "person": (
-            Part("shared.person", () if keys else ("name", "sex", "birth_date", "known_to"), f"id_number {ids}"),
-        ),
+        "person": (Part("shared.person", (), f"id_number {ids}"),),
         "phones": (
             Part("shared.phone", ("msisdn", "carrier", "status", "activated_at", "cancelled_at"), f"id_number {ids}"),
         ),
         "registrations": (
             Part(
                 "shared.registration",
-                (*key("household_id"), "address_code", "address", "status", "registered_on"),
+                ("household_id", "address_code", "address", "status", "registered_on"),
                 f"id_number {ids}",
             ),
         ),
         "rentals": (
             Part(
                 "shared.rental",
-                ("dataset", *key("rental_key"), "address_code", "address", "start_date", "end_date"),
+                ("dataset", "rental_key", "address_code", "address", "start_date", "end_date"),
                 f"tenant_id_number {ids}",
             ),
         ),
@@ -107,9 +100,9 @@ def _person(ids: str, keys: bool = True) -> dict[str, tuple[Part, ...]]:
             ),
         ),
         "duplicate_registrations": (
-            Part("shared.duplicate_registration", (*key("household_id"), "address_code"), f"id_number {ids}"),
+            Part("shared.duplicate_registration", ("household_id", "address_code"), f"id_number {ids}"),
         ),
-        "linked_records": (Part("shared.linked_record", ("dataset", *key("record_key"), "how"), _linked(ids)),),
+        "linked_records": (Part("shared.linked_record", ("dataset", "record_key", "how"), _linked(ids)),),
     }
 
 
@@ -117,7 +110,11 @@ PERSON = _person("= $value")
 # the people a name and a full birth date name exactly, in the departments that hold both ($value: [name, date])
 MATCHES = """IN (SELECT id_number FROM lake.raw.civil_residents WHERE name = $value[1] AND birth_date = $value[2]
   UNION SELECT id_number FROM lake.raw.health_patients WHERE name = $value[1] AND birth_date = $value[2])"""
-NAMED = _person(MATCHES, keys=False)
+# Found by name and birth date, a person is shown by who they are and which departments know them, and nothing
+# more: their masked ID (region, sequence) with the birth date the searcher gave is the whole number, and any
+# other value shown (a key, a registration date, a masked phone or address) finds that masked ID in one more
+# read. Their records are read by ID (a look-up, or as a subject of the case).
+NAMED = {"person": (Part("shared.person", ("name", "sex", "birth_date", "known_to"), f"id_number {MATCHES}"),)}
 # the person linkage found behind one record ($value: [dataset, record key]): the IDs of every record linked to it
 RECORD_IDS = """IN (WITH r AS (
     SELECT 'civil.residents' AS dataset, resident_id AS record_key, id_number AS id FROM lake.raw.civil_residents
@@ -205,8 +202,7 @@ def quarantine(user: User, rule_key: str) -> Call:
     return Call(user, "quarantine", f"quarantine {value}", value=value, sections=QUARANTINE)
 
 
-GUESSES = 3  # birth dates one name may be searched with, and names one birth date, in GUESS_DAYS (typos allowed for)
-GUESS_DAYS = 30
+GUESSES = 3  # birth dates one name may be searched with, and names one birth date, in 30 days (typos allowed for)
 DATE = re.compile(r"([0-9]{4})[-/.年]?([0-9]{1,2})[-/.月]?([0-9]{1,2})日?")
 
 
@@ -237,35 +233,16 @@ def search(settings: Settings, user: User, name: str, born: str, case: str | Non
 def _not_guessing(settings: Settings, call: Call) -> None:
     """Refuse a search that could serve to guess rather than to find: a name or date missing or partial, more
     than ``XGATE_NAME_SEARCHES`` searches by this user in 24 hours, or a name tried with more than
-    :data:`GUESSES` birth dates (or a birth date with more than as many names) in :data:`GUESS_DAYS` days: one
-    found that way would confirm what the masks hide (``1986-**-**``, ``张*``). Counted from the user's own
-    searches in the read audit, so CLI and web share one count."""
+    :data:`GUESSES` birth dates (or a birth date with more than as many names) in 30 days: one
+    found that way would confirm what the masks hide (``1986-**-**``, ``张*``). Counted per user in
+    :mod:`access.probes` (CLI and web share one count; rotating the audit resets nothing)."""
     name, born = call.value
     signs = [c for c in name if c.isdigit() or (unicodedata.category(c)[0] in "CPS" and c not in "·-'.")]
     if not name or len(name) > 64 or signs:
         raise Refused("a search needs the person's full name as written (letters, no digits or signs)")
     if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", born):
         raise Refused("a search needs the full birth date (YYYY-MM-DD): a year or a month finds no one")
-    now = datetime.now(UTC)
-    tried: set[tuple[str, str]] = set()
-    today = 0
-    for entry in audit.records(settings):
-        if (entry.get("user"), entry.get("command"), entry.get("outcome")) != (call.user.name, "search", "started"):
-            continue
-        found = re.fullmatch(r"search name <t:(\w+)> born <v:(\w+)>", entry.get("query") or "")
-        at = datetime.fromisoformat(entry["time"])
-        if found is None or at < now - timedelta(days=GUESS_DAYS):
-            continue
-        tried.add((found[1], found[2]))
-        today += at >= now - timedelta(days=1)
-    if today >= settings.name_searches:
-        raise Refused(f"at most {settings.name_searches} name and birth date searches a day (XGATE_NAME_SEARCHES)")
-    this = re.fullmatch(r"search name <t:(\w+)> born <v:(\w+)>", call.text)
-    pair = (this[1], this[2])
-    tried.add(pair)
-    if len({b for n, b in tried if n == pair[0]}) > GUESSES or len({n for n, b in tried if b == pair[1]}) > GUESSES:
-        raise Refused(f"this name or birth date was searched with more than {GUESSES} others in {GUESS_DAYS} days: "
-                      "it looks like guessing what a mask hides, not finding a person; refused")  # fmt: skip
+    probes.searched(settings, call.user.name, name, born, GUESSES, settings.name_searches)
 
 
 def record(user: User, dataset: str, key: str, case: str | None, purpose: str | None) -> Call:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,32 +65,23 @@ def context(settings: Settings, user: User, call: Call) -> masked.Context:
 LAKE_THRESHOLD = 0.9  # below it, a list against the lake would return near misses of people it does not name
 
 
-def _most_behind_a_mask(behind: dict[str, set[str]]) -> int:
-    """How many numbers one mask may cover in a list of real people: a few, plus what chance gives a long
-    list. Real numbers spread over every mask their visible prefixes allow (10,000 last-four endings
-    each), so the mean per mask is ``numbers / (prefixes * 10,000)``; allowed: that mean and ten standard
-    deviations of its Poisson tail. A list guessing one person's hidden digits piles hundreds on one."""
-    numbers = sum(len(n) for n in behind.values())
-    prefixes = len({mask.split("*", 1)[0] for mask in behind}) or 1
-    mean = numbers / (prefixes * 10_000)
-    return probes.ENUMERATION + math.ceil(mean + 10 * math.sqrt(mean))
-
-
 def _not_an_enumeration(settings: Settings, user: str, listing: pa.Table, most: int) -> None:
     """Refuse a list that guesses rather than names: more than a few distinct ID or phone numbers that a mask
-    would show the same way (``510422********4055`` tried with every birth date), in this list or counted
-    with the user's earlier tries (:mod:`access.probes`), would turn the collision into a way to unmask;
-    and lists past ``XGATE_COLLIDE_ROWS``. The refusal is recorded like any."""
+    would show the same way (``510422********4055`` tried with every birth date of a year), or one name with
+    several birth dates, in this list or counted with the user's earlier tries (:mod:`access.probes`), would
+    turn the collision into a way to unmask; and lists past ``XGATE_COLLIDE_ROWS``. The refusal is recorded."""
     if listing.num_rows > most:
         raise Refused(f"the list has {listing.num_rows:,} rows; at most {most:,} (XGATE_COLLIDE_ROWS)")
-    for role in ("id_number", "phone"):
-        if role not in listing.column_names:
-            continue
-        numbers = [str(v) for v in listing.column(role).to_pylist() if v and str(v).strip()]
-        behind: dict[str, set[str]] = {}
-        for number in numbers:
-            behind.setdefault(probes.masked_as(number), set()).add(probes.normalised(number))
-        probes.tried(settings, user, numbers, _most_behind_a_mask(behind))
+    numbers = [
+        str(v) for role in ("id_number", "phone", "other_id") if role in listing.column_names
+        for v in listing.column(role).to_pylist() if v and str(v).strip()
+    ]  # fmt: skip
+    probes.tried(settings, user, numbers)
+    columns = set(listing.column_names)
+    if "birth_date" in columns and columns & {"name", "family_name", "given_name"}:
+        parts = [listing.column(c).to_pylist() for c in ("name", "family_name", "given_name") if c in columns]
+        names = ["".join(str(p or "") for p in row) for row in zip(*parts)]
+        probes.named(settings, user, zip(names, listing.column("birth_date").to_pylist()))
 
 
 def _one_row_a_person(pairs: pa.Table) -> pa.Table:

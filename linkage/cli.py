@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -11,6 +12,11 @@ from rich.table import Table
 
 from xgate.errors import ConfigError
 from xgate.settings import get_settings
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from xgate.settings import Settings
 
 app = typer.Typer(help="Link one person's records across departments (数据碰撞).", no_args_is_help=False)
 console = Console()
@@ -57,6 +63,48 @@ def link(
 def _check_threshold(value: float) -> None:
     if not 0 < value <= 1:
         raise ConfigError(f"--threshold must be in (0, 1], got {value}")
+
+
+def _pairs(
+    settings: Settings,
+    listing: Path,
+    mapping: dict[str, str],
+    key: str | None,
+    against: Path | None,
+    against_map: str | None,
+    threshold: float,
+    case: str | None,
+    purpose: str | None,
+) -> pa.Table:
+    """The candidate pairs of the list with a second list, or with the lake's people through the access layer."""
+    from access.files import checked
+    from linkage import files
+
+    if against is not None:  # two of the caller's lists, no lake: still a proven person, and recorded
+        from access.cli_admin import acting
+
+        against = checked(settings, against)
+        with acting("link files", f"link files {listing.name} {against.name}"):
+            table = files.read_list(listing, mapping, key, "list")
+            other = files.read_list(against, files.parse_map(against_map) if against_map else mapping, key, "against")
+            try:
+                pairs = files.link_files(table, other, threshold)
+            except (ValueError, ZeroDivisionError):  # splink cannot estimate a model from a handful of rows
+                raise ConfigError("these lists are too small to learn a model from; link against the lake") from None
+    else:  # an investigator's read: bound to a case, recorded, through the access layer
+        from access import lookups
+        from access.cli import caller
+        from access.reader import Reader
+
+        user = caller("link file", f"link file {listing.name}", case, purpose)
+        table = files.read_list(listing, mapping, key, "list")
+        ids = {i for i in table.column("id_number").to_pylist() if i} if "id_number" in table.column_names else set()
+        reader = Reader(settings)
+        try:
+            pairs = reader.collide(lookups.link_file(user, listing.name, ids, case, purpose), table, threshold)
+        finally:
+            reader.close()
+    return pairs
 
 
 @app.command("file")
@@ -111,33 +159,12 @@ def link_file(
     _check_threshold(threshold)
     listing = checked(settings, listing)  # a copy of the caller's own file, never one of xgate's stores
     mapping = files.parse_map(map_)
-    if against is not None:  # two of the caller's lists, no lake: still a proven person, and recorded
-        from access.cli_admin import acting
-
-        against = checked(settings, against)
-        with acting("link files", f"link files {listing.name} {against.name}"):
-            table = files.read_list(listing, mapping, key, "list")
-            other = files.read_list(against, files.parse_map(against_map) if against_map else mapping, key, "against")
-            try:
-                pairs = files.link_files(table, other, threshold)
-            except (ValueError, ZeroDivisionError):  # splink cannot estimate a model from a handful of rows
-                raise ConfigError("these lists are too small to learn a model from; link against the lake") from None
-    else:  # an investigator's read: bound to a case, recorded, through the access layer
-        from access import lookups
-        from access.cli import caller
-        from access.reader import Reader
-
-        user = caller("link file", f"link file {listing.name}", case, purpose)
-        table = files.read_list(listing, mapping, key, "list")
-        ids = {i for i in table.column("id_number").to_pylist() if i} if "id_number" in table.column_names else set()
-        reader = Reader(settings)
-        try:
-            pairs = reader.collide(lookups.link_file(user, listing.name, ids, case, purpose), table, threshold)
-        finally:
-            reader.close()
-    if out is not None:
-        with written(settings, out) as staged:
+    with contextlib.ExitStack() as stack:  # --out is opened (and judged) before anything is read
+        staged = stack.enter_context(written(settings, out)) if out is not None else None
+        pairs = _pairs(settings, listing, mapping, key, against, against_map, threshold, case, purpose)
+        if staged is not None:
             pacsv.write_csv(pairs, staged)
+    if out is not None:
         console.print(f"{pairs.num_rows:,} pairs at or above {threshold} written to {out}")
         return
     shown = Table(*pairs.column_names)

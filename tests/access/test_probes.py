@@ -34,7 +34,7 @@ def test_written_forms_are_one_number() -> None:
     [legacy] = behind_one_mask(1)  # born 1980: it has a 15-digit twin
     assert probes.normalised(legacy[:6] + legacy[8:17]) == legacy  # the 15-digit twin
     assert probes.normalised("５１０４２１ " + legacy[6:]) == legacy  # full-width, a space
-    assert probes.masked_as(legacy) == legacy[:6] + "*" * 8 + legacy[-4:]
+    assert probes.masked_as(legacy) == legacy[:6] + "*" * 8 + legacy[-4:] + "/1980"  # with the year shown beside it
 
 
 def test_a_few_numbers_behind_one_mask_then_refused_whatever_the_form(tmp_path: Path) -> None:
@@ -48,6 +48,34 @@ def test_a_few_numbers_behind_one_mask_then_refused_whatever_the_form(tmp_path: 
     probes.tried(settings, "alice", [first, behind_one_mask(1, area="510402")[0]])  # tried before; another mask
     probes.tried(settings, "bob", [fourth])  # each user's own tries
     assert all(first not in p.read_text() for p in (tmp_path / "access" / "probes").glob("*.json"))
+
+
+def test_every_written_form_is_one_number_and_phones_get_more_tries(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    first, second, third, fourth = behind_one_mask(4)
+    dashed = [f"{n[:6]}-{n[6:14]}-{n[14:]}" for n in (first, second, third)]
+    probes.tried(settings, "alice", [*dashed, f"{first[:6]}--{first[6:]}", first.lower(), f"{second}\t"])
+    with pytest.raises(Refused, match="guessing"):
+        probes.tried(settings, "alice", [f"{fourth[:9]}-{fourth[9:]}"])
+    probes.tried(settings, "alice", behind_one_mask(1, year=1981))  # another year of birth: another person
+    phones = [f"199-{n:04d}-5427" for n in range(11)]
+    probes.tried(settings, "alice", [*phones[:9], "+86 19900005427", "(199)0009-5427"])
+    with pytest.raises(Refused, match="guessing"):
+        probes.tried(settings, "alice", [phones[10]])
+
+
+def test_a_list_guessing_birth_dates_for_a_name_is_refused(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    dates = ["1944-04-08", "1944/4/9", "19440410", "1944年4月11日"]
+    guesses = pa.table({"name": ["余鹏利"] * 4, "birth_date": dates, "id_number": [None] * 4})
+    with pytest.raises(Refused, match="guessing"):
+        _not_an_enumeration(settings, "alice", guesses, 1000)
+    split = pa.table({"family_name": ["余"] * 2, "given_name": ["鹏利"] * 2, "birth_date": dates[:2]})
+    _not_an_enumeration(settings, "alice", split, 1000)  # refused lists count nothing: two dates so far
+    with pytest.raises(Refused, match="guessing"):
+        _not_an_enumeration(settings, "alice", pa.table({"name": ["余 鹏利"] * 2, "birth_date": dates[2:]}), 1000)
+    people = pa.table({"name": ["余鹏利", "王伟", "王伟"], "birth_date": ["1944-04-08", "1980-01-01", "1990-01-01"]})
+    _not_an_enumeration(settings, "bob", people, 1000)
 
 
 def test_a_damaged_record_vouches_for_nothing(tmp_path: Path) -> None:
@@ -69,11 +97,6 @@ def test_look_ups_one_candidate_at_a_time_are_refused_and_audited(access_setting
     assert last["outcome"] == "refused" and "guessing" in last["reason"]
     assert audit.subject_hash(access_settings, candidates[3]) in last["subjects"]
     read(lookups.person(COLLEAGUE, candidates[3], CASE, "who is this"))  # a colleague's first try
-    phones = [f"199{n:04d}5427" for n in range(4)]
-    for number in phones[:3]:
-        read(lookups.phone(INVESTIGATOR, number, CASE, "whose phone"))
-    with pytest.raises(Refused, match="guessing"):
-        read(lookups.phone(INVESTIGATOR, phones[3], CASE, "whose phone"))
 
 
 def test_subjects_and_lists_count_with_the_same_tries(access_settings) -> None:

@@ -89,3 +89,9 @@ def test_bad_lists_are_one_line_and_exit_2(tmp_path: Path) -> None:
         result = _xgate(tmp_path, "link", "file", *args)
         assert result.returncode == 2, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr, result.stderr
+    log = tmp_path / "data" / "audit" / "reads.jsonl"
+    before = log.read_text(encoding="utf-8").count("link file")
+    result = _xgate(tmp_path, "link", "file", "a.csv", "--map", "name=编号", "--case", "C-1", "--purpose", "p",
+                    "--out", "gone/pairs.csv")  # fmt: skip
+    assert result.returncode == 2 and "gone/pairs.csv" in result.stderr
+    assert log.read_text(encoding="utf-8").count("link file") == before  # --out judged before any read

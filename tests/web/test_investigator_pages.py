@@ -13,7 +13,7 @@ from tests.web.conftest import pick_case, shot
 FULL_ID = re.compile(r"(?<![0-9A-Za-z*])[0-9]{17}[0-9X](?![0-9A-Za-z])")
 
 
-def test_a_search_by_name_and_birth_date_shows_the_timeline_and_no_id(visit, web_settings, named_person) -> None:
+def test_a_search_by_name_and_birth_date_shows_who_and_no_id(visit, web_settings, named_person) -> None:
     person = named_person
     page = visit("investigator")
     pick_case(page, "find by name")
@@ -27,9 +27,8 @@ def test_a_search_by_name_and_birth_date_shows_the_timeline_and_no_id(visit, web
     html = page.content()
     assert person["id_number"] not in html and str(mask_value(person["id_number"])) not in html
     assert page.locator("section[data-section=person] tbody tr").count() == 1
-    events = page.locator("#timeline tbody tr").all_inner_texts()
-    assert any("phone activated" in e for e in events) and any("rental began" in e for e in events)
-    assert any("registered" in e for e in events)
+    assert page.locator("section[data-section]").count() == 1  # no record: any value would find the masked ID
+    assert page.locator("#timeline tbody tr").count() == 0
     shot(page, "search-by-name")
     read = audit.reads(web_settings)[-1]
     assert (read["command"], read["outcome"], read["purpose"]) == ("search", "allowed", "find by name")
