@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.8
 	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -e '.[dev,sandbox,web,prod]'
+	$(BIN)/python -m compileall -q access connectors contracts dags linkage orchestration sandbox warehouse web xgate
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 venv: $(STAMP)

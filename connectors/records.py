@@ -19,7 +19,7 @@ def texts(values: list[str | None]) -> pa.Array:
     """A string column from Python strings."""
     builder = pa.lib.StringBuilder()
     builder.append_values(values)
-    return builder.finish().cast(pa.string())
+    return builder.finish()
 
 
 def instants(moment: datetime, count: int) -> pa.Array:

@@ -95,15 +95,15 @@ def area_years() -> tuple[list[str], list[str]]:
     """Every county code once, and for each the years it was in force as a string of bits, one per year
     from FIRST_BIRTH_YEAR to LAST_BIRTH_YEAR (a code listed several times, for several spans, is the union)."""
     width = LAST_BIRTH_YEAR - FIRST_BIRTH_YEAR + 1
-    spans: dict[str, list[str]] = {}
+    spans: dict[str, bytearray] = {}
     for area in area_codes():
-        bits = spans.setdefault(area.code, ["0"] * width)
+        bits = spans.setdefault(area.code, bytearray(b"0" * width))
         first = FIRST_BIRTH_YEAR if area.first_year is None else max(area.first_year, FIRST_BIRTH_YEAR)
         last = LAST_BIRTH_YEAR if area.last_year is None else min(area.last_year, LAST_BIRTH_YEAR)
-        for year in range(first, last + 1):
-            bits[year - FIRST_BIRTH_YEAR] = "1"
+        if first <= last:
+            bits[first - FIRST_BIRTH_YEAR : last - FIRST_BIRTH_YEAR + 1] = b"1" * (last - first + 1)
     codes = sorted(spans)
-    return codes, ["".join(spans[code]) for code in codes]
+    return codes, [spans[code].decode() for code in codes]
 
 
 def install(execute) -> None:

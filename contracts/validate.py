@@ -334,7 +334,9 @@ def _write(
 def _write_results(settings: Settings, contract: Contract, outcome: Outcome) -> None:
     now = datetime.now(UTC)
     rules = outcome.rules
+    con = duckdb.connect()
     _write_rows(
+        con,
         quality_dir(settings, "results") / f"{outcome.batch_id}.parquet",
         {
             "batch_id": ("VARCHAR", [outcome.batch_id] * len(rules)),
@@ -355,6 +357,7 @@ def _write_results(settings: Settings, contract: Contract, outcome: Outcome) -> 
         },
     )
     _write_rows(
+        con,
         quality_dir(settings, "batches") / f"{outcome.batch_id}.parquet",
         {
             "batch_id": ("VARCHAR", [outcome.batch_id]),
@@ -372,6 +375,7 @@ def _write_results(settings: Settings, contract: Contract, outcome: Outcome) -> 
             "validated_at": ("TIMESTAMPTZ", [now]),
         },
     )
+    con.close()
 
 
 def _sql_value(value: object) -> str:
@@ -384,7 +388,7 @@ def _sql_value(value: object) -> str:
     return literal(value.isoformat() if isinstance(value, datetime) else value)
 
 
-def _write_rows(path: Path, columns: dict[str, tuple[str, list]]) -> None:
+def _write_rows(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, tuple[str, list]]) -> None:
     """A few rows written as Parquet by DuckDB, typed in SQL (pa.table on Python lists imports pandas, which
     costs a small batch half its time)."""
     names = list(columns)
@@ -394,5 +398,4 @@ def _write_rows(path: Path, columns: dict[str, tuple[str, list]]) -> None:
     typed = ", ".join(f"CAST({quote(n)} AS {kind}) AS {quote(n)}" for n, (kind, _) in columns.items())
     listed = ", ".join(quote(n) for n in names)
     select = f"SELECT {typed} FROM ({values}) AS given({listed})"
-    with duckdb.connect() as con:
-        con.execute(f"COPY ({select}) TO {literal(str(path))} (FORMAT parquet)")
+    con.execute(f"COPY ({select}) TO {literal(str(path))} (FORMAT parquet)")

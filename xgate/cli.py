@@ -86,8 +86,9 @@ app = typer.Typer(
 def _operators_only(ctx: typer.Context) -> None:
     """Operating commands through sudo need a proven engineer (``link`` checks its own: ``link file`` is a read)."""
     from access.users import OPERATIONS
+    from xgate.settings import through_sudo
 
-    if ctx.invoked_subcommand in OPERATIONS - {"link"}:
+    if ctx.invoked_subcommand in OPERATIONS - {"link"} and through_sudo():  # else no one is lent the account
         from access import cli_admin
 
         cli_admin.operate(ctx.invoked_subcommand)
