@@ -120,7 +120,7 @@ def stop(settings: SandboxSettings) -> bool:
     if pid is None:
         return False
     os.kill(pid, signal.SIGTERM)
-    for _ in range(100):
+    for _ in range(20):  # a second to end; then killed (it keeps nothing: its data is on disk already)
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
