@@ -125,7 +125,7 @@ def search(
     purpose: PurposeOpt = None,
     format: FormatOpt = Format.table,
 ) -> None:
-    """People by exact name and full birth date, with their records, shown without ID number or record keys."""
+    """People by exact name and full birth date: who they are and which departments know them, nothing more."""
     settings = get_settings()
     who = caller("search", lookups.search_text(settings, name, born), case, purpose)
     _read(lookups.search(settings, who, name, born, case, purpose), format)

@@ -139,9 +139,13 @@ def _revoked_path(settings: Settings) -> Path:
     return store.access_dir(settings) / "revoked-tokens.json"
 
 
-def _revoked(settings: Settings) -> dict[str, int]:
-    path = _revoked_path(settings)
+def _ended(path: Path) -> dict[str, int]:
+    """A list of ended sign-ins (token ids or users, with the time that counts)."""
     return json.loads(path.read_bytes()) if path.exists() else {}
+
+
+def _revoked(settings: Settings) -> dict[str, int]:
+    return _ended(_revoked_path(settings))
 
 
 def revoke(settings: Settings, token: str) -> None:
@@ -163,8 +167,7 @@ def _signed_out_path(settings: Settings) -> Path:
 
 
 def _signed_out(settings: Settings) -> dict[str, int]:
-    path = _signed_out_path(settings)
-    return json.loads(path.read_bytes()) if path.exists() else {}
+    return _ended(_signed_out_path(settings))
 
 
 def sign_out(settings: Settings, user: User) -> None:

@@ -223,8 +223,8 @@ def search_text(settings: Settings, name: str, born: str) -> str:
 
 
 def search(settings: Settings, user: User, name: str, born: str, case: str | None, purpose: str | None) -> Call:
-    """The people a name and a full birth date name exactly (both required), with their records, shown without
-    their ID number or any key that leads to it (:func:`_person`), and guarded against guessing."""
+    """The people a name and a full birth date name exactly (both required): who they are and which departments
+    know them (:data:`NAMED`: any other value would find the masked ID), guarded against guessing."""
     value = [" ".join(unicodedata.normalize("NFKC", name).split()), _born(unicodedata.normalize("NFKC", born).strip())]
     text = search_text(settings, *value)
     return Call(user, "search", text, case, purpose, value=value, sections=NAMED, guard=_not_guessing)
