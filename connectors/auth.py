@@ -10,16 +10,16 @@ and key are presented whenever they are set, whatever the kind.
 
 from __future__ import annotations
 
-import threading
-import time
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urljoin
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from xgate.errors import ConfigError, SourceRefused, SourceUnavailable
+from xgate.errors import ConfigError
 from xgate.settings import Connection
+
+if TYPE_CHECKING:
+    import requests
 
 
 class _Auth(BaseModel):
@@ -59,7 +59,9 @@ class Bearer(_Auth):
     type: Literal["bearer"] = "bearer"
 
     def build(self, connection: Connection, name: str) -> requests.auth.AuthBase:
-        return _Header("Authorization", "Bearer " + _need(connection, name, "token")[0])
+        from connectors.http_auth import Header
+
+        return Header("Authorization", "Bearer " + _need(connection, name, "token")[0])
 
 
 class ApiKey(_Auth):
@@ -68,15 +70,19 @@ class ApiKey(_Auth):
     location: Literal["header", "query"] = "header"
 
     def build(self, connection: Connection, name: str) -> requests.auth.AuthBase:
+        from connectors.http_auth import Header, Query
+
         [key] = _need(connection, name, "token")
-        return _Header(self.name, key) if self.location == "header" else _Query(self.name, key)
+        return Header(self.name, key) if self.location == "header" else Query(self.name, key)
 
 
 class HttpBasic(_Auth):
     type: Literal["http_basic"]
 
     def build(self, connection: Connection, name: str) -> requests.auth.AuthBase:
-        return requests.auth.HTTPBasicAuth(*_need(connection, name, "username", "password"))
+        from requests.auth import HTTPBasicAuth
+
+        return HTTPBasicAuth(*_need(connection, name, "username", "password"))
 
 
 class OAuth2ClientCredentials(_Auth):
@@ -86,82 +92,13 @@ class OAuth2ClientCredentials(_Auth):
     client_auth: Literal["basic", "body"] = Field("basic", description="client id and secret as HTTP basic or form")
 
     def build(self, connection: Connection, name: str) -> requests.auth.AuthBase:
+        from connectors.http_auth import ClientCredentialsGrant
+
         client_id, secret = _need(connection, name, "username", "password")
-        return _OAuth2(self, urljoin(connection.url.rstrip("/") + "/", self.token_url.lstrip("/")), client_id, secret)
+        token_url = urljoin(connection.url.rstrip("/") + "/", self.token_url.lstrip("/"))
+        return ClientCredentialsGrant(self, token_url, client_id, secret)
 
 
 Auth = Annotated[
     NoAuth | ClientCertificate | Bearer | ApiKey | HttpBasic | OAuth2ClientCredentials, Field(discriminator="type")
 ]
-
-
-class _Header(requests.auth.AuthBase):
-    def __init__(self, header: str, value: str) -> None:
-        self.header, self.value = header, value
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers[self.header] = self.value
-        return request
-
-
-class _Query(_Header):
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.prepare_url(request.url, {self.header: self.value})
-        return request
-
-
-class _OAuth2(requests.auth.AuthBase):
-    """Client-credentials grant (RFC 6749 4.4): one token per source run, renewed before it expires."""
-
-    def __init__(self, spec: OAuth2ClientCredentials, token_url: str, client_id: str, secret: str) -> None:
-        self.spec, self.token_url, self.client_id, self.secret = spec, token_url, client_id, secret
-        self.requests_args: dict = {"timeout": (5.0, 30.0)}  # the client sets its TLS settings and timeouts here
-        self._token, self._expires = "", 0.0
-        self._lock = threading.Lock()
-
-    def _access_token(self, renew: bool = False) -> str:
-        with self._lock:
-            if renew or time.monotonic() >= self._expires:
-                self._token, self._expires = self._fetch()
-            return self._token
-
-    def _fetch(self) -> tuple[str, float]:
-        form = {"grant_type": "client_credentials"} | (
-            {"scope": " ".join(self.spec.scopes)} if self.spec.scopes else {}
-        )
-        basic = (self.client_id, self.secret) if self.spec.client_auth == "basic" else None
-        if basic is None:
-            form |= {"client_id": self.client_id, "client_secret": self.secret}
-        try:
-            reply = requests.post(self.token_url, data=form, auth=basic, **self.requests_args)
-        except requests.RequestException as exc:
-            raise SourceUnavailable(f"OAuth2 token endpoint {self.token_url}: {type(exc).__name__}") from None
-        if reply.status_code >= 500 or reply.status_code == 429:
-            raise SourceUnavailable(f"OAuth2 token endpoint {self.token_url}: HTTP {reply.status_code} (retriable)")
-        body = reply.json() if reply.headers.get("content-type", "").startswith("application/json") else {}
-        if reply.status_code != 200 or "access_token" not in body:
-            reason = body.get("error", "") if isinstance(body, dict) else ""
-            raise SourceRefused(
-                f"OAuth2 token endpoint {self.token_url} refused the client credentials: HTTP {reply.status_code} "
-                f"{reason}".rstrip()
-                + " (not retried)"
-            )
-        return body["access_token"], time.monotonic() + max(0.0, float(body.get("expires_in", 3600)) - 30)
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = "Bearer " + self._access_token()
-        request.register_hook("response", self._renew_on_401)
-        return request
-
-    def _renew_on_401(self, reply: requests.Response, **send: object) -> requests.Response:
-        """A token revoked or expired early: fetch a new one and send the request once more."""
-        if reply.status_code != 401 or getattr(reply.request, "renewed", False):
-            return reply
-        retry = reply.request.copy()
-        retry.renewed = True
-        retry.headers["Authorization"] = "Bearer " + self._access_token(renew=True)
-        reply.close()
-        again = reply.connection.send(retry, **send)
-        again.history.append(reply)
-        again.request = retry
-        return again
