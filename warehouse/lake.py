@@ -10,6 +10,7 @@ every table and view to a snapshot (a number) or a time, so a result can be repr
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -115,7 +116,23 @@ def _attach(
             raise _Busy from None
         raise
     con.execute(f"USE {LAKE}")
+    if not read_only:
+        _row_groups(con)
     return con
+
+
+ROW_GROUP_ROWS = 32_768  # see _row_groups
+
+
+def _row_groups(con: duckdb.DuckDBPyConnection) -> None:
+    """Write Parquet row groups of 32k rows rather than DuckDB's 122k: tables are written in order of the
+    person's ID, so a look-up by ID reads one row group per file, and at 1M rows a quarter-size group made
+    that read 2.5x faster (smaller ones cost more in footer statistics than they save). A lake-wide option
+    of the catalog, set by the first writer; a writer racing another to set it leaves it to the next."""
+    found = con.execute(f"SELECT value FROM {LAKE}.options() WHERE option_name = 'parquet_row_group_size'").fetchone()
+    if found is None:
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"CALL {LAKE}.set_option('parquet_row_group_size', {ROW_GROUP_ROWS})")
 
 
 def connect_locked(settings: Settings, as_of: int | None = None) -> tuple[duckdb.DuckDBPyConnection, int | None]:
@@ -125,9 +142,11 @@ def connect_locked(settings: Settings, as_of: int | None = None) -> tuple[duckdb
     on it can change a setting back (``lock_configuration``). Queries people write never run here: they
     run over masked copies in an instance without the lake (:mod:`access.engine`).
     """
-    # one thread: a look-up reads a few row groups, and a second thread only costs CPU (about 40% more)
+    # one thread: a look-up reads a few row groups, and a second thread only costs CPU (about 40% more);
+    # the footers of the files read are kept between look-ups on the kept instance (lake.locked)
     con = connect(settings, read_only=True, as_of=as_of, threads=1)
     try:
+        con.execute("SET parquet_metadata_cache = true")
         snapshot = as_of if as_of is not None else con.execute(f"FROM {LAKE}.current_snapshot()").fetchone()[0]
         _lock_down(con, settings)
     except duckdb.Error:
