@@ -91,45 +91,72 @@ def tried(settings: Settings, user: str, values: Iterable[str]) -> None:
     counted(settings, user, wanted)
 
 
-def named(settings: Settings, user: str, pairs: Iterable[tuple[str, str]]) -> None:
-    """A list's rows that name a person by name and birth date: refused when one name and year of birth would
-    then have been tried with more than :data:`ENUMERATION` dates (what a masked ``1944-**-**`` hides), or
-    one date and first character with as many names (``张*``), within the window."""
+def reading(name: str) -> tuple[str | None, str | None]:
+    """(toneless pinyin of a name, of its family name) as the linker reads it: homophones (张伟 / 张炜) are one
+    name to the guard, as they are one name to the matcher."""
+    from linkage.features import pinyin_of
+
+    cleaned = re.sub(r"[•・‧∙⋅．.]", "·", "".join(unicodedata.normalize("NFKC", name or "").split()).lower())
+    return pinyin_of([cleaned])[0] if cleaned else (None, None)
+
+
+def _person_buckets(
+    settings: Settings, name_py: str, surname_py: str | None, born: str, most: int, refusal: str
+) -> dict[str, tuple[set[str], int, timedelta, str]]:
+    """One name (as pinyin) and year of birth tried with birth dates, and one birth date and family name tried
+    with names: what a masked ``1944-**-**`` or ``张*`` hides, guessed one candidate at a time."""
+    return {
+        _token(settings, f"name:{name_py}/{born[:4]}"): ({_token(settings, f"born:{born}")}, most, WINDOW, refusal),
+        _token(settings, f"born:{born}/{surname_py or name_py}"): (
+            {_token(settings, f"name:{name_py}")}, most, WINDOW, refusal,
+        ),
+    }  # fmt: skip
+
+
+def people(settings: Settings, user: str, rows: Iterable[tuple[str | None, str | None, object]]) -> None:
+    """A list's rows that name a person by name and birth date (no ID: a row with one is matched on it), as
+    the linker reads them ``(name as pinyin, family name as pinyin, birth date)``. Refused when one name and
+    year of birth would then have been tried with more than :data:`ENUMERATION` dates, or one date and family
+    name with as many names, within the window, counted with the user's searches by name and birth date
+    (:func:`searched`)."""
     refusal = (
         f"the list tries one name with more than {ENUMERATION} birth dates of a year, or one birth date with more "
         f"than {ENUMERATION} names of one family name, in {WINDOW.days} days: it looks like guessing; refused"
     )
     wanted: dict[str, tuple[set[str], int, timedelta, str]] = {}
-    for name, given in pairs:
-        name, born = "".join(unicodedata.normalize("NFKC", name or "").split()), _date(given)
-        if not name or not born:
+    for name_py, surname_py, born in rows:
+        if not name_py or not born:
             continue
-        by_name = wanted.setdefault(_token(settings, f"name:{name}/{born[:4]}"), (set(), ENUMERATION, WINDOW, refusal))
-        by_name[0].add(_token(settings, f"born:{born}"))
-        by_date = wanted.setdefault(_token(settings, f"born:{born}/{name[0]}"), (set(), ENUMERATION, WINDOW, refusal))
-        by_date[0].add(_token(settings, f"name:{name}"))
+        for bucket, (items, *rest) in _person_buckets(
+            settings, name_py, surname_py, _date(born), ENUMERATION, refusal
+        ).items():
+            wanted.setdefault(bucket, (set(), *rest))[0].update(items)
     counted(settings, user, wanted)
 
 
 def searched(settings: Settings, user: str, name: str, born: str, guesses: int, per_day: int) -> None:
     """A search by name and birth date: refused past ``per_day`` searches in a day, or when the name would then
-    have been tried with more than ``guesses`` birth dates (or the date with as many names) in the window."""
-    name_token, born_token = _token(settings, f"name:{name}"), _token(settings, f"born:{born}")
+    have been searched with more than ``guesses`` birth dates of any year (or the date with as many names of
+    any family), or tried with more than ``guesses`` dates of its year by lists and searches together
+    (:func:`people`: one allowance, whatever the route), in the window. Names as pinyin: a homophone is the
+    same name."""
+    name_py, surname_py = reading(name)
+    name_py, born = name_py or name, _date(born)
     now = datetime.now(UTC).isoformat()
     guessing = (
         f"this name or birth date was searched with more than {guesses} others in {WINDOW.days} days: it looks "
         "like guessing what a mask hides, not finding a person; refused"
     )
-    counted(
-        settings,
-        user,
-        {
-            "searches": ({f"{now}/{secrets.token_hex(4)}"}, per_day, timedelta(days=1),
-                         f"at most {per_day} name and birth date searches a day (XGATE_NAME_SEARCHES)"),
-            f"name/{name_token}": ({born_token}, guesses, WINDOW, guessing),
-            f"born/{born_token}": ({name_token}, guesses, WINDOW, guessing),
-        },
-    )  # fmt: skip
+    name_token, born_token = _token(settings, f"name:{name_py}"), _token(settings, f"born:{born}")
+    wanted = {
+        "searches": ({f"{now}/{secrets.token_hex(4)}"}, per_day, timedelta(days=1),
+                     f"at most {per_day} name and birth date searches a day (XGATE_NAME_SEARCHES)"),
+        f"name/{name_token}": ({born_token}, guesses, WINDOW, guessing),
+        f"born/{born_token}": ({name_token}, guesses, WINDOW, guessing),
+    }  # fmt: skip
+    for bucket, (items, *rest) in _person_buckets(settings, name_py, surname_py, born, guesses, guessing).items():
+        wanted[bucket] = (items, *rest)
+    counted(settings, user, wanted)
 
 
 def counted(settings: Settings, user: str, wanted: dict[str, tuple[set[str], int, timedelta, str]]) -> None:

@@ -65,23 +65,19 @@ def context(settings: Settings, user: User, call: Call) -> masked.Context:
 LAKE_THRESHOLD = 0.9  # below it, a list against the lake would return near misses of people it does not name
 
 
-def _not_an_enumeration(settings: Settings, user: str, listing: pa.Table, most: int) -> None:
+def _not_an_enumeration(settings: Settings, user: str, outside: pa.Table) -> None:
     """Refuse a list that guesses rather than names: more than a few distinct ID or phone numbers that a mask
     would show the same way (``510422********4055`` tried with every birth date of a year), or one name with
     several birth dates, in this list or counted with the user's earlier tries (:mod:`access.probes`), would
-    turn the collision into a way to unmask; and lists past ``XGATE_COLLIDE_ROWS``. The refusal is recorded."""
-    if listing.num_rows > most:
-        raise Refused(f"the list has {listing.num_rows:,} rows; at most {most:,} (XGATE_COLLIDE_ROWS)")
+    turn the collision into a way to unmask. Counted on the list as the linker reads it (``outside``, its
+    :func:`linkage.files.list_features`), so what is counted is what can match. The refusal is recorded."""
     numbers = [
-        str(v) for role in ("id_number", "phone", "other_id") if role in listing.column_names
-        for v in listing.column(role).to_pylist() if v and str(v).strip()
+        str(v) for role in ("id18", "phone", "other_id")
+        for v in outside.column(role).to_pylist() if v and str(v).strip()
     ]  # fmt: skip
     probes.tried(settings, user, numbers)
-    columns = set(listing.column_names)
-    if "birth_date" in columns and columns & {"name", "family_name", "given_name"}:
-        parts = [listing.column(c).to_pylist() for c in ("name", "family_name", "given_name") if c in columns]
-        names = ["".join(str(p or "") for p in row) for row in zip(*parts)]
-        probes.named(settings, user, zip(names, listing.column("birth_date").to_pylist()))
+    columns = (outside.column(c).to_pylist() for c in ("id18", "name_py", "surname_py", "birth_date"))
+    probes.people(settings, user, (row[1:] for row in zip(*columns) if row[0] is None))  # rows matched by name
 
 
 def _one_row_a_person(pairs: pa.Table) -> pa.Table:
@@ -137,13 +133,14 @@ class Reader:
         record key, person key, probability, reason; no value of the lake), recorded like any read, the
         lake persons matched as the persons read."""
         found: list[pa.Table] = []
+        outside: list[pa.Table] = []  # the list as the linker reads it: counted by the guard, then matched
 
         def run(_: masked.Context, __: plan.Plan | None) -> tuple[Shown, dict]:
             from linkage import files
 
             con = lake.connect(self.settings, read_only=True, as_of=self.as_of)
             try:
-                pairs = files.link_list_against_lake(con, listing, threshold)
+                pairs = files.link_list_against_lake(con, outside[0], threshold)
                 keys = sorted(set(pairs.column("key_r").to_pylist()))
                 sql = (
                     "SELECT DISTINCT id18 FROM linkage.features WHERE id18 IS NOT NULL AND list_contains($k, unique_id)"
@@ -157,9 +154,15 @@ class Reader:
             return shown, {"rows": pairs.num_rows, "subjects": self._hashes({i for (i,) in ids})}
 
         def check() -> None:
+            from linkage import files
+
             if threshold < LAKE_THRESHOLD:
                 raise Refused(f"against the lake, a match is at least {LAKE_THRESHOLD} probable (--threshold)")
-            _not_an_enumeration(self.settings, call.user.name, listing, self.settings.collide_rows)
+            if listing.num_rows > self.settings.collide_rows:
+                raise Refused(f"the list has {listing.num_rows:,} rows; at most {self.settings.collide_rows:,} "
+                              "(XGATE_COLLIDE_ROWS)")  # fmt: skip
+            outside.append(files.list_features(listing))
+            _not_an_enumeration(self.settings, call.user.name, outside[0])
 
         self._recorded(call, run, check=check)
         return found[0]

@@ -124,9 +124,33 @@ def _oriented(pairs: pa.Table, listing: pa.Table) -> pa.Table:
     return pairs.set_column(0, "key_l", key_l).set_column(1, "key_r", key_r)
 
 
-def link_list_against_lake(con: duckdb.DuckDBPyConnection, listing: pa.Table, threshold: float) -> pa.Table:
-    """Pairs between a list and the lake's people: ``key_l`` (the list's key), ``key_r`` (``dataset:record
-    key``), ``person_key``, ``match_probability``, ``reason``.
+def list_features(listing: pa.Table) -> pa.Table:
+    """The list's rows as the linker reads them (:func:`linkage.features.build`): what the access layer's guard
+    counts and what is matched are one and the same."""
+    work = engine.workspace()
+    try:
+        work.register("_in", listing)
+        features.build(work, "_in", "outside")
+        work.unregister("_in")
+        return work.execute("SELECT * FROM outside").to_arrow_table()
+    finally:
+        work.close()
+
+
+# Against the lake, a pair is kept only where the list states something of the record exactly: the ID; for a
+# row without one, the name (as pinyin: homophones agree) with the birth date; the phone; the other ID. Each
+# is what the access layer's guard counts (access.probes). A near miss (an ID one digit off, a name one
+# character off) that the model would still link tells whether a guessed birth date is the one a mask
+# hides: tried date by date, with a new near miss each time, it unmasks an ID without ever repeating what
+# the guard counts. A row with an ID is matched on its ID, not on the name and date it also holds.
+STATED_EXACTLY = """o.id18 = l.id18 OR (o.id18 IS NULL AND o.name_py = l.name_py AND o.birth_date = l.birth_date)
+  OR o.phone = l.phone OR o.other_id = l.other_id"""
+
+
+def link_list_against_lake(con: duckdb.DuckDBPyConnection, outside: pa.Table, threshold: float) -> pa.Table:
+    """Pairs between a list (its :func:`list_features`) and the lake's people: ``key_l`` (the list's key),
+    ``key_r`` (``dataset:record key``), ``person_key``, ``match_probability``, ``reason``; only pairs where the
+    list states something of the record exactly (:data:`STATED_EXACTLY`).
 
     ``con`` must read ``linkage.features``, ``linkage.models`` and ``shared.person_link`` of the lake (an
     investigator's read: the caller routes it through the access layer and records it).
@@ -136,28 +160,26 @@ def link_list_against_lake(con: duckdb.DuckDBPyConnection, listing: pa.Table, th
     found = latest_model(con)
     if found is None:
         raise ConfigError("the lake has no linkage model yet: run 'xgate link' first")
+    con.register("_outside", outside)
+    try:
+        context, tf = neighbours(con, "_outside", exclude=False)
+    finally:
+        con.unregister("_outside")
     work = engine.workspace()
     try:
-        work.register("_in", listing)
-        features.build(work, "_in", "outside")
-        work.unregister("_in")
-        con.register("_outside", work.execute("SELECT * FROM outside").to_arrow_table())
-        try:
-            context, tf = neighbours(con, "_outside", exclude=False)
-        finally:
-            con.unregister("_outside")
-        for name, table in (("people", context.drop_columns(["person_key"])), ("tf_name", tf)):
+        for name, table in (("outside", outside), ("people", context.drop_columns(["person_key"])), ("tf_name", tf)):
             work.register("_arrow", table)
             work.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM _arrow")
             work.unregister("_arrow")
         frame, _ = engine.between(work, found[1], "people", "outside", explain=True, tf="tf_name")
-        pairs = _oriented(_pairs(work, frame, found[1], threshold), listing)
+        pairs = _oriented(_pairs(work, frame, found[1], threshold), outside)
     finally:
         work.close()
     scratch = duckdb.connect()
-    scratch.register("p", pairs)
-    scratch.register("l", context.select(["unique_id", "person_key"]))
+    for name, table in (("p", pairs), ("o", outside), ("l", context)):
+        scratch.register(name, table)
     return scratch.execute(
         "SELECT p.key_l, p.key_r, l.person_key, p.match_probability, p.reason FROM p "
-        "LEFT JOIN l ON l.unique_id = p.key_r ORDER BY p.match_probability DESC, p.key_l, p.key_r"
+        f"JOIN o ON o.unique_id = p.key_l JOIN l ON l.unique_id = p.key_r WHERE {STATED_EXACTLY} "
+        "ORDER BY p.match_probability DESC, p.key_l, p.key_r"
     ).to_arrow_table()

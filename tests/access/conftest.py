@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 import yaml
 
@@ -26,6 +27,16 @@ ENGINEER = User(name="engineer", role="engineer")
 PASSWORD = "correct horse battery staple"
 CASE = "C-1"
 _HASH = identity.hash_password(PASSWORD)
+
+
+def listed(settings: Settings, user: str, table: pa.Table) -> None:
+    """A list through the guessing guard as ``xgate link file`` counts it: read as the linker reads it."""
+    from access.reader import _not_an_enumeration
+    from linkage import files
+
+    keys = pa.array([f"r{i}" for i in range(table.num_rows)], pa.string())
+    table = table.append_column("unique_id", keys).append_column("source_dataset", pa.array(["list"] * len(keys)))
+    _not_an_enumeration(settings, user, files.list_features(table))
 
 
 def write_users(folder: Path) -> Path:

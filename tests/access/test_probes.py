@@ -10,9 +10,8 @@ import pytest
 from stdnum.cn import ric
 
 from access import audit, grants, lookups, probes
-from access.reader import _not_an_enumeration
 from access.users import Refused
-from tests.access.conftest import CASE, COLLEAGUE, INVESTIGATOR
+from tests.access.conftest import CASE, COLLEAGUE, INVESTIGATOR, listed
 from xgate.settings import Settings
 
 
@@ -69,13 +68,28 @@ def test_a_list_guessing_birth_dates_for_a_name_is_refused(tmp_path: Path) -> No
     dates = ["1944-04-08", "1944/4/9", "19440410", "1944年4月11日"]
     guesses = pa.table({"name": ["余鹏利"] * 4, "birth_date": dates, "id_number": [None] * 4})
     with pytest.raises(Refused, match="guessing"):
-        _not_an_enumeration(settings, "alice", guesses, 1000)
+        listed(settings, "alice", guesses)
     split = pa.table({"family_name": ["余"] * 2, "given_name": ["鹏利"] * 2, "birth_date": dates[:2]})
-    _not_an_enumeration(settings, "alice", split, 1000)  # refused lists count nothing: two dates so far
+    listed(settings, "alice", split)  # refused lists count nothing: two dates so far
     with pytest.raises(Refused, match="guessing"):
-        _not_an_enumeration(settings, "alice", pa.table({"name": ["余 鹏利"] * 2, "birth_date": dates[2:]}), 1000)
+        listed(settings, "alice", pa.table({"name": ["余 鹏利"] * 2, "birth_date": dates[2:]}))
     people = pa.table({"name": ["余鹏利", "王伟", "王伟"], "birth_date": ["1944-04-08", "1980-01-01", "1990-01-01"]})
-    _not_an_enumeration(settings, "bob", people, 1000)
+    listed(settings, "bob", people)
+
+
+def test_a_name_is_counted_as_the_linker_reads_it(tmp_path: Path) -> None:
+    """A column the matcher ignores (a family name beside the full name) makes no new count, a homophone is
+    the same name, and searches by name and birth date draw on the same allowance as lists."""
+    settings = Settings(data_dir=tmp_path)
+    for day, junk in ((1, "zz1"), (2, "zz2")):
+        row = {"name": ["郑燕琳"], "family_name": [junk], "birth_date": [f"1986-02-0{day}"]}
+        listed(settings, "alice", pa.table(row))
+    probes.searched(settings, "alice", "郑艳琳", "1986-02-03", lookups.GUESSES, 100)  # a homophone, searched
+    with pytest.raises(Refused, match="guessing"):
+        listed(settings, "alice", pa.table({"name": ["正燕林"], "family_name": ["zz4"], "birth_date": ["1986-02-10"]}))
+    with pytest.raises(Refused, match="guessing"):
+        probes.searched(settings, "alice", "郑燕琳", "1986-02-10", lookups.GUESSES, 100)
+    listed(settings, "alice", pa.table({"name": ["郑燕琳"], "id_number": [behind_one_mask(1, year=1986)[0]]}))
 
 
 def test_a_damaged_record_vouches_for_nothing(tmp_path: Path) -> None:
@@ -106,6 +120,6 @@ def test_subjects_and_lists_count_with_the_same_tries(access_settings) -> None:
     with pytest.raises(Refused, match="guessing"):
         grants.add_subject(access_settings, INVESTIGATOR, CASE, candidates[3], "suspect")
     # lists, run after run: each list of 3 passes alone, the second is refused with the first counted
-    _not_an_enumeration(access_settings, "colleague", pa.table({"id_number": candidates[4:7]}), 1000)
+    listed(access_settings, "colleague", pa.table({"id_number": candidates[4:7]}))
     with pytest.raises(Refused, match="guessing"):
-        _not_an_enumeration(access_settings, "colleague", pa.table({"id_number": candidates[:3]}), 1000)
+        listed(access_settings, "colleague", pa.table({"id_number": candidates[:3]}))
