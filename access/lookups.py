@@ -44,12 +44,9 @@ class Call:
 
 
 def _linked(ids: str) -> str:
-    """The person's records in every department, found through linkage from the records that carry ``ids``."""
-    return f"""person_key IN (SELECT l.person_key FROM lake.shared.person_link l JOIN (
-  SELECT 'civil.residents' AS dataset, resident_id AS record_key FROM lake.raw.civil_residents WHERE id_number {ids}
-  UNION ALL SELECT 'telecom.subscribers', subscriber_id FROM lake.raw.telecom_subscribers WHERE id_number {ids}
-  UNION ALL SELECT 'health.patients', patient_id FROM lake.raw.health_patients WHERE id_number {ids}) r
-  ON l.dataset = r.dataset AND l.record_key = r.record_key)"""
+    """The person's records in every department, found through linkage from the records that carry ``ids``
+    (``linkage.person_index``, in ID order: a few row groups, not every link, are read)."""
+    return f"person_key IN (SELECT person_key FROM lake.linkage.person_index WHERE id_number {ids})"
 
 
 def _person(ids: str) -> dict[str, tuple[Part, ...]]:

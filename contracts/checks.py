@@ -138,6 +138,15 @@ class Contract:
         checked = {c.field for c in self.checks if c.name in PERSON_ID_CHECKS}
         return tuple(name for name in self.fields if name in checked)
 
+    @property
+    def stored_order(self) -> str | None:
+        """The field a landed batch is written in order of, so a look-up of one person reads one row group of
+        each file: the person's ID number where there is one (and only one), else the field that references
+        another dataset's record (an encounter's patient), else none."""
+        if len(self.person_ids) == 1:
+            return self.person_ids[0]
+        return next((c.field for c in self.checks if c.name == "references"), None)
+
 
 def _custom(props: list | None) -> dict[str, Any]:
     return {p.property: p.value for p in props or [] if p.property}

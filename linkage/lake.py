@@ -9,6 +9,9 @@ Tables (DuckLake, so every run is a snapshot and a past linkage can be read with
 - ``shared.person_cluster``: one row per person: ``person_key``, ``records``, ``datasets``,
   ``weakest_probability``, ``run_id`` (the run that last changed it);
 - ``shared.person_key_history``: merges and splits of keys, per run;
+- ``linkage.person_index``: each ID number a person's records carry (cleaned, 18 digits) with their
+  ``person_key``, in ID order, rebuilt by every run: how a look-up by ID finds the person's linked
+  records in a few row groups instead of reading every link (personal, never shared);
 - ``linkage.features`` (cleaned values the model compares; personal, never shared), ``linkage.models``
   (the trained model per full run, splink JSON: what explains a past linkage) and ``linkage.runs``.
 
@@ -105,6 +108,12 @@ def link_lake(con: duckdb.DuckDBPyConnection, full: bool = False, threshold: flo
             run = _incremental(con, work, run_id, model, threshold)
     finally:
         work.close()
+    con.execute("DELETE FROM linkage.person_index")
+    con.execute(
+        """INSERT INTO linkage.person_index SELECT DISTINCT f.id18, l.person_key FROM shared.person_link l
+        JOIN linkage.features f ON f.unique_id = l.dataset || ':' || l.record_key WHERE f.id18 IS NOT NULL
+        ORDER BY 1"""
+    )
     run.records = con.execute("SELECT count(*) FROM linkage.features").fetchone()[0]
     run.seconds = time.perf_counter() - started
     con.execute(

@@ -17,6 +17,7 @@ TABLES = {
         for c in features.FEATURES
     )
     + ", fingerprint VARCHAR",
+    "linkage.person_index": "id_number VARCHAR, person_key BIGINT",
     "linkage.models": "run_id VARCHAR, trained_at TIMESTAMPTZ, records BIGINT, model JSON",
     "linkage.runs": "run_id VARCHAR, mode VARCHAR, ran_at TIMESTAMPTZ, seconds DOUBLE, records BIGINT, linked BIGINT, "
     "candidate_pairs BIGINT, pairs BIGINT, persons BIGINT, model_run VARCHAR",

@@ -125,8 +125,7 @@ def _land_once(con: duckdb.DuckDBPyConnection, settings: Settings, outcome: Outc
             con.execute(f"DELETE FROM {target} WHERE {key} IN (SELECT {key} FROM winners)")
         elif mode == "replace" and not outcome.held:
             con.execute(f"DELETE FROM {target}")
-        # written in order of the person's ID where there is one: a look-up by ID reads one row group of each file
-        order = f" ORDER BY {quote(contract.person_ids[0])}" if len(contract.person_ids) == 1 else ""
+        order = f" ORDER BY {quote(contract.stored_order)}" if contract.stored_order else ""
         con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM winners{order}")
         for kind, table in (("quarantine", "quarantine.rows"), ("findings", "quarantine.findings")):
             _append(con, table, quality_dir(settings, kind) / f"{outcome.batch_id}.parquet", contract.primary_key)

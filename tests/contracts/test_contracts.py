@@ -36,7 +36,7 @@ def test_check_keys_name_dataset_field_and_check() -> None:
     ("change", "line", "reason"),
     [
         (("apiVersion: v3.1.0", "apiVersion: 3"), 1, "not valid ODCS"),
-        (("version: 1.0.0", "version: [1, 0]"), 5, "not valid ODCS"),
+        (("version: 1.1.0", "version: [1, 0]"), 5, "not valid ODCS"),
         (("implementation: resident_id", "implementation: telepathy"), 20, "unknown check 'telepathy'"),
         (("value: [fullwidth, trim, upper, legacy_id]", "value: [fullwidth, rot13]"), 14, "unknown normaliser"),
         (("primaryKey: true, ", ""), 9, "no field is marked primaryKey"),
