@@ -73,6 +73,23 @@ def test_a_wrong_password_is_refused_and_recorded(xgate, access_settings, tmp_pa
     assert [r["outcome"] for r in audit.records(access_settings)] == ["refused", "refused"]
 
 
+def test_a_failed_sign_in_keeps_an_unknown_name_as_a_keyed_token(xgate, access_settings, tmp_path) -> None:
+    """Anyone may type a name to sign in, a person's ID number too (attack 3, 3c): a name that is no user's is
+    kept as a keyed token in the audit and the failures file alike, a user's own name as it is."""
+    from access import identity
+
+    (tmp_path / "wrong").write_text("guess")
+    names = ("510421194204080455", "510421 1942 0408 0455", "admin")
+    for name in names:
+        assert xgate("login", name, "--password-file", str(tmp_path / "wrong"))[0] == 2
+    kept = [r["user"] for r in audit.records(access_settings)]
+    assert kept == [identity.typed_name(access_settings, n) for n in names] and kept[2] == "admin"
+    assert all(k.startswith("<user:") for k in kept[:2]) and kept[0] != kept[1]
+    failures = access_settings.access_dir / "signin-failures.json"
+    assert set(json.loads(failures.read_text())) == set(kept)
+    assert "510421" not in audit.log_path(access_settings).read_text() + failures.read_text()
+
+
 def test_repeated_failures_lock_the_name(xgate, tmp_path) -> None:
     (tmp_path / "wrong").write_text("guess")
     for _ in range(5):
