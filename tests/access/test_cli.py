@@ -131,6 +131,19 @@ def test_a_case_number_with_a_phone_number_in_it_is_refused(xgate, access_settin
     assert audit.records(access_settings)[-1]["case"].startswith("<phone:")
 
 
+def test_audit_commands_show_control_characters_escaped(xgate, access_settings) -> None:
+    """A query's comment or a purpose reaches the auditor's terminal (attack 3, 4d): escape sequences and bidi
+    overrides are shown escaped, never sent raw, and brackets are not read as markup."""
+    person = "110105199001010021"
+    entry = {"user": "investigator", "role": "investigator", "case": CASE, "command": "query", "outcome": "allowed"}
+    entry |= {"purpose": "p\u202eevil", "subjects": [audit.subject_hash(access_settings, person)]}
+    audit.append(access_settings, entry | {"query": "SELECT 1 AS x /* \x1b[8m hidden [red]r[/red] */"})
+    code, out, _ = xgate("audit", "show", "--last", "3", who="auditor")
+    assert code == 0 and "\x1b" not in out and "\\x1b[8m hidden [red]r[/red]" in out
+    code, out, _ = xgate("audit", "who-read", person)
+    assert code == 0 and "\u202e" not in out and "p\\u202eevil" in out
+
+
 def test_grant_flow_and_audit_answers(xgate, access_settings, facts) -> None:
     code, out, _ = xgate("grant", "request", "health.patients", "--case", CASE, "--reason", "death check",
                          who="investigator")  # fmt: skip
