@@ -50,8 +50,10 @@ def sign_in(
     settings: Settings, name: str, password: str, via: str = "login", warn: Callable[[str], None] | None = None
 ) -> User:
     """The user after their password (:func:`access.identity.sign_in`: lockout included), the attempt recorded
-    either way. A damaged log still lets an auditor sign in to repair it: then ``warn`` is told instead."""
-    entry = {"user": name, "role": None, "case": None, "purpose": None, "command": "login", "query": via}
+    either way (the name as :func:`access.identity.typed_name` keeps it). A damaged log still lets an auditor
+    sign in to repair it: then ``warn`` is told instead."""
+    entry = {"user": identity.typed_name(settings, name), "role": None, "case": None, "purpose": None}
+    entry |= {"command": "login", "query": via}
 
     def record(outcome: dict) -> None:
         try:

@@ -37,7 +37,6 @@ from xgate.settings import Settings
 
 GENESIS = "0" * 64
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])([0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
-MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 
 
 class AuditDamaged(FatalError):
@@ -69,29 +68,115 @@ def named_ids(*texts: str) -> set[str]:
 
 
 VALUE_LIKE = re.compile(r"'(?:[^']|'')*'")  # a string literal
-# digits written in groups (5104 2219 8602 0921 73, 199-1234-5427, +86 139.1234.5678): joined before the
-# patterns above look, from 9 digits on (a date such as 2023-04-02 stays as written)
-SEPARATOR = r"[\s\-._/()\u2010-\u2015\u2212~]"  # blanks, dashes of every width, dots, underscores, slashes, brackets
-GROUPED = re.compile(
-    rf"(?<![0-9A-Za-z])(?:\+?(?:00)?86{SEPARATOR}{{0,2}})?\(?[0-9](?:{SEPARATOR}{{0,2}}[0-9]){{7,}}"
-    rf"(?:{SEPARATOR}{{0,2}}[0-9Xx])(?![0-9A-Za-z])"
-)
-
-
-def _joined(text: str) -> str:
-    def join(found: re.Match) -> str:
-        written = found.group(0)
-        digits = re.sub(r"[^0-9Xx]", "", written)
-        if re.match(r"\+?(?:00)?86", written) and len(digits) in (13, 15):
-            digits = digits[-11:]  # a phone with its country code
-        return digits if re.search(SEPARATOR, written) or written.startswith("+") else written
-
-    return GROUPED.sub(join, text)
-
-
+GAP = 5  # at most this many characters stand between two digit groups of one written number
+PHONE = re.compile(r"(?:0086|86)?(1[3-9][0-9]{9})")  # a mobile number, its country code dropped
+LONG_GROUPED = 9  # digits from which any other grouped number is joined (a date such as 2023-04-02 stays)
 LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z_:])[0-9]{6,}")
 CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff·]+")
 TOKEN = re.compile(r"<(?:id|phone|v|n|t):[0-9a-f]+>")
+
+
+def token(settings: Settings, kind: str, value: str) -> str:
+    """A value as the audit keeps it: a short keyed hash, the same for the same value wherever it stands."""
+    return f"<{kind}:{subject_hash(settings, value)[:12]}>"
+
+
+def _normal(text: str) -> str:
+    """NFKC (full-width digits and colons become ASCII), then every decimal digit of any script as 0-9."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in text)
+
+
+def _gap(between: str) -> bool:
+    """Whether two digit groups with ``between`` between them may be one number: a short run of anything
+    that is neither letter nor digit (blanks, dashes, dots, brackets, a soft hyphen or zero-width space)."""
+    return len(between) <= GAP and not any(c.isalpha() for c in between)
+
+
+def _chains(text: str) -> list[list[tuple[int, int]]]:
+    """The digit groups of ``text`` (start, end), in runs that a person may have written as one number."""
+    chains: list[list[tuple[int, int]]] = []
+    for found in re.finditer(r"[0-9]+", text):
+        if chains and _gap(text[chains[-1][-1][1] : found.start()]):
+            chains[-1].append(found.span())
+        else:
+            chains.append([found.span()])
+    return chains
+
+
+def _personal(digits: str, x_after: bool) -> tuple[str, str, int] | None:
+    """What ``digits`` (a check character X right after them if ``x_after``) are, if a personal number:
+    (kind, the number as hashed, 1 if the X belongs to it)."""
+    if x_after and len(digits) == 17:
+        return "id", digits + "X", 1
+    if phone := PHONE.fullmatch(digits):
+        return "phone", phone.group(1), 0
+    return ("id", digits, 0) if len(digits) in (15, 18) else None
+
+
+def _spans(settings: Settings, text: str, chain: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """What to put where in one chain of digit groups: a group that is a personal number on its own first,
+    then from each group on the longest run of groups that is one (18 digits at most); what is left, in runs
+    of :data:`LONG_GROUPED` digits or more, as a long number."""
+    groups = [text[a:b] for a, b in chain]
+
+    def personal(i: int, j: int) -> tuple[str, str, int] | None:
+        return _personal("".join(groups[i : j + 1]), text[chain[j][1] : chain[j][1] + 1] in ("X", "x"))
+
+    alone = [personal(i, i) for i in range(len(chain))]
+
+    def longest(i: int) -> int | None:
+        """The last group of the longest run from group ``i`` on that is one number (up to a number alone)."""
+        found, width = None, len(groups[i])
+        for j in range(i + 1, len(chain)):
+            width += len(groups[j])
+            if alone[j] or width > 18:
+                break
+            found = j if personal(i, j) else found
+        return found
+
+    spans: list[tuple[int, int, str]] = []
+    i, left = 0, []
+    while i < len(chain):
+        j = i if alone[i] else longest(i)
+        if j is None or (number := personal(i, j)) is None:
+            left.append(i)
+            i += 1
+            continue
+        kind, value, x = number
+        spans.append((chain[i][0], chain[j][1] + x, f"<{kind}:{subject_hash(settings, value)}>"))
+        i = j + 1
+    for run in _runs(left):
+        if len(run) > 1 and sum(len(groups[k]) for k in run) >= LONG_GROUPED:
+            digits = "".join(groups[k] for k in run)
+            spans.append((chain[run[0]][0], chain[run[-1]][1], token(settings, "n", digits)))
+    return spans
+
+
+def _runs(indexes: list[int]) -> list[list[int]]:
+    """``indexes`` (ascending) cut into runs of consecutive ones."""
+    runs: list[list[int]] = []
+    for k in indexes:
+        if runs and runs[-1][-1] == k - 1:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    return runs
+
+
+def _numbers(settings: Settings, text: str) -> str:
+    """``text`` (normalised) with every ID and mobile number replaced by its keyed hash (who-read finds it),
+    whether written whole or in groups with anything that is no letter or digit between them, and any other
+    number of :data:`LONG_GROUPED` digits or more written in groups by a keyed token. By construction rather
+    than by a list of separators: the digit groups that short gaps join (:func:`_chains`) are tried as one
+    number (:func:`_spans`), so ``139 - 1234 - 5678``, ``[139][1234][5678]`` or a zero-width space between
+    groups are one phone number. Over-redacting (a date and time joined) is the price of not leaking."""
+    text = _normal(text)
+    out, done = [], 0
+    for start, end, replacement in sorted(s for chain in _chains(text) for s in _spans(settings, text, chain)):
+        out += [text[done:start], replacement]
+        done = end
+    return "".join(out) + text[done:]
 
 
 def redact(settings: Settings, text: str) -> str:
@@ -99,29 +184,22 @@ def redact(settings: Settings, text: str) -> str:
     finds them), and every other value that could be a person's — a literal with digits or Chinese in it,
     a long number, a run of Chinese characters — by a keyed token, so the log keeps what was asked and
     whom it concerned, never a value itself."""
-    text = _joined(unicodedata.normalize("NFKC", text))
-    text = ID_NUMBER.sub(lambda m: f"<id:{subject_hash(settings, m.group(0))}>", text)
-    text = MOBILE.sub(lambda m: f"<phone:{subject_hash(settings, m.group(0))}>", text)
-
-    def token(kind: str, value: str) -> str:
-        return f"<{kind}:{subject_hash(settings, value)[:12]}>"
+    text = _numbers(settings, text)
 
     def literal(found: re.Match) -> str:
         bare = TOKEN.sub("", found.group(0))  # an ID or phone already hashed stays as it is, for who-read
-        return token("v", found.group(0)) if re.search(r"[0-9]{4}|[\u3400-\u9fff]", bare) else found.group(0)
+        return token(settings, "v", found.group(0)) if re.search(r"[0-9]{4}|[\u3400-\u9fff]", bare) else found.group(0)
 
     text = VALUE_LIKE.sub(literal, text)
-    text = LONG_NUMBER.sub(lambda m: token("n", m.group(0)), text)
-    return CHINESE.sub(lambda m: token("t", m.group(0)), text)
+    text = LONG_NUMBER.sub(lambda m: token(settings, "n", m.group(0)), text)
+    return CHINESE.sub(lambda m: token(settings, "t", m.group(0)), text)
 
 
 def scrub(settings: Settings, text: str) -> str:
     """A purpose, a case's title or a grant's reason as kept: people's words for auditors to read, with ID and
     mobile numbers as keyed hashes (who-read finds them) and any other long number as a keyed token."""
-    text = _joined(unicodedata.normalize("NFKC", text))
-    text = ID_NUMBER.sub(lambda m: f"<id:{subject_hash(settings, m.group(0))}>", text)
-    text = MOBILE.sub(lambda m: f"<phone:{subject_hash(settings, m.group(0))}>", text)
-    return LONG_NUMBER.sub(lambda m: f"<n:{subject_hash(settings, m.group(0))[:12]}>", text)
+    text = _numbers(settings, text)
+    return LONG_NUMBER.sub(lambda m: token(settings, "n", m.group(0)), text)
 
 
 def record_mac(settings: Settings, record: dict) -> str:

@@ -12,11 +12,11 @@ from contextlib import contextmanager, suppress
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from access import acts, audit, grants, identity, ledger, store, users
 from access.cli import CaseOpt, caller, console
+from access.output import safe
 from access.users import Refused, User
 from access.verify import verify
 from xgate.errors import FatalError
@@ -101,7 +101,7 @@ def case_list() -> None:
         if who.role == "investigator" and who.name not in case.members:
             continue
         cells = (case.number, case.title, case.opened_by, f"{case.opened_at:%Y-%m-%d}", ", ".join(sorted(case.members)))
-        table.add_row(*map(escape, cells), str(len(case.subjects)))
+        table.add_row(*map(safe, cells), str(len(case.subjects)))
     console.print(table)
 
 
@@ -151,7 +151,7 @@ def grant_list() -> None:
     for g, state in found:
         expires = f"{g.expires_at:%Y-%m-%d %H:%M}" if g.expires_at else "-"
         cells = (g.id, g.case, g.dataset, g.requested_by, g.approved_by or g.denied_by or "-", expires, state)
-        table.add_row(*map(escape, cells))
+        table.add_row(*map(safe, cells))
     console.print(table)
 
 
@@ -206,7 +206,7 @@ def audit_who_read(id_number: Annotated[str, typer.Argument(help="The data subje
             continue
         how = "named or shown" if wanted in r.get("subjects", ()) else "masked: one of the persons it may be"
         cells = (r["time"][:19], r["user"], r["role"], r["case"], r["purpose"], r["command"], r["outcome"], how)
-        table.add_row(*(escape(c or "-") for c in cells))
+        table.add_row(*(safe(c or "-") for c in cells))
     console.print(table)
 
 
@@ -219,7 +219,7 @@ def audit_show(last: Annotated[int, typer.Option("--last", help="How many of the
     for r in found[-max(last, 0) :]:
         outcome = r.get("reason") or r["outcome"]
         cells = (str(r["seq"]), r["time"][:19], r["user"], r["role"], r["case"], r["command"], outcome)
-        table.add_row(*(escape(c or "-") for c in cells), str(r.get("rows", "-")), escape((r["query"] or "")[:60]))
+        table.add_row(*(safe(c or "-") for c in cells), str(r.get("rows", "-")), safe((r["query"] or "")[:60]))
     console.print(table)
 
 
@@ -236,7 +236,7 @@ def users_check() -> None:
     """Check the users file entry by entry: each refused entry with its file, line and reason; exit 2 if any."""
     found = users.directory(get_settings())
     for problem in found.problems.values():
-        console.print(escape(problem), highlight=False)
+        console.print(safe(problem))
     if found.problems:
         raise Refused(f"{len(found.problems)} entries refused; {len(found.users)} users fine")
     console.print(f"{len(found.users)} users, no problem")

@@ -21,22 +21,32 @@ from xgate.settings import Settings
 
 MAX_DAYS = 90
 CASE_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,39}")
+CASE_DIGITS = 5  # digits a case number may hold in all: fewer than any ID or phone number, however written
+
+
+def case_number(number: str) -> str:
+    """``number`` if it may be a case number, else :class:`Refused` (without repeating it). A case number is
+    kept and shown in clear (ledger, case list, every web page, export stamps), so it holds at most
+    :data:`CASE_DIGITS` digits in all: no personal number fits in it, whatever separates its digits."""
+    if not CASE_NUMBER.fullmatch(number):
+        raise Refused("a case number is 1 to 40 letters, digits and . _ / - (starting with a letter or digit)")
+    if sum(c.isdigit() for c in number) > CASE_DIGITS:
+        raise Refused(f"a case number holds at most {CASE_DIGITS} digits in all (it is shown in clear, so no ID or "
+                      "phone number may fit in it): e.g. 26-031")  # fmt: skip
+    return number
 
 
 def _case(state: ledger.State, user: User, number: str, member: bool = True) -> ledger.Case:
     case = state.cases.get(number)
     if case is None:
-        raise Refused(f"case {number!r} is not open")
+        raise Refused(f"case {case_number(number)!r} is not open")
     if member and user.name not in case.members and user.role != "admin":
         raise Refused(f"{user.name} is not on case {number}")
     return case
 
 
 def open_case(settings: Settings, user: User, number: str, title: str) -> dict:
-    if not CASE_NUMBER.fullmatch(number):
-        raise Refused("a case number is 1 to 40 letters, digits and . _ / - (starting with a letter or digit)")
-    if re.search(r"[0-9]{6}", number):  # it is kept and shown in clear: no ID or phone number inside it
-        raise Refused("a case number holds at most 5 digits in a row")
+    case_number(number)
     if not title.strip():
         raise Refused("a case needs a --title")
 

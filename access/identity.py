@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
-from access import store, users
+from access import audit, store, users
 from access.users import Refused, User
 from xgate.settings import Settings
 
@@ -64,26 +64,37 @@ _NOBODY = User(
 )  # a hash no password matches, checked for unknown names so they cost what known ones do
 
 
+def typed_name(settings: Settings, name: str) -> str:
+    """A name typed to sign in as xgate keeps it (the audit's user, the failures file): a user's own name as
+    it is, anything else as a keyed token (``<user:...>``, the same for the same name). Anyone may type there,
+    without an account: a person's ID or phone number, someone's password in the wrong field, escape codes."""
+    return name if name in users.directory(settings).users else audit.token(settings, "user", name)
+
+
 def sign_in(settings: Settings, name: str, password: str) -> User:
     """The user, after their password (:class:`Refused` otherwise, in the same words whether or not the
     user exists, after the same work). After :data:`LOCK_AFTER` failures in a row a name is shut for
-    :data:`LOCK_MINUTES` minutes, right password or not: guessing costs time the guesser does not have."""
+    :data:`LOCK_MINUTES` minutes, right password or not: guessing costs time the guesser does not have.
+    Failures are kept by :func:`typed_name`, and only while they count."""
     file = store.access_dir(settings) / "signin-failures.json"
     with store.exclusive(file.with_suffix(".lock")):
-        failures = json.loads(file.read_text()) if file.exists() else {}
-        recent = [t for t in failures.get(name, []) if t > time.time() - LOCK_MINUTES * 60]
+        since = time.time() - LOCK_MINUTES * 60
+        kept_so_far = json.loads(file.read_text()) if file.exists() else {}
+        failures = {k: v for k, v in kept_so_far.items() if v and v[-1] > since}  # the ones that no longer count go
+        kept = typed_name(settings, name)
+        recent = [t for t in failures.get(kept, []) if t > since]
         try:
             user = users.find(settings, name)
         except Refused:
             user = None
         ok = check_password(user or _NOBODY, password) and user is not None
         if len(recent) >= LOCK_AFTER or not ok:
-            failures[name] = [*recent, time.time()][-LOCK_AFTER * 2 :]
+            failures[kept] = [*recent, time.time()][-LOCK_AFTER * 2 :]
             store.write_private(file, json.dumps(failures).encode())
             shut = len(recent) >= LOCK_AFTER
-            raise Refused(f"{name} is locked for {LOCK_MINUTES} minutes after repeated failures" if shut
+            raise Refused(f"this name is locked for {LOCK_MINUTES} minutes after repeated failures" if shut
                           else "wrong user name or password")  # fmt: skip
-        failures.pop(name, None)
+        failures.pop(kept, None)
         store.write_private(file, json.dumps(failures).encode())
     return user
 

@@ -10,17 +10,32 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from typing import Literal
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 Format = Literal["table", "json", "csv"]
+UNSHOWN = {"Cc", "Cf", "Cs", "Zl", "Zp"}  # C0, DEL, C1; bidi overrides, zero-width and other format characters
 
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def safe(value: object) -> Text:
+    """A value as a terminal may be shown it: every control or format character escaped (``\\x1b``, ``\\u202e``)
+    and no markup read. What is shown was typed by someone (a query's comment, a purpose, a name typed to
+    sign in, a cell of a source's data): raw, an escape sequence could hide or rewrite what the auditor sees,
+    a bidi override reorder it, ``[...]`` restyle it."""
+    return Text("".join(_escaped(c) if unicodedata.category(c) in UNSHOWN else c for c in _text(value)))
 
 
 def render(sections: dict[str, tuple[list[str], list[tuple]]], fmt: Format, console: Console) -> None:
@@ -45,5 +60,5 @@ def render(sections: dict[str, tuple[list[str], list[tuple]]], fmt: Format, cons
     for name, (cols, rows) in sections.items():
         table = Table(*cols, title=name if len(sections) > 1 else None, title_justify="left")
         for row in rows:
-            table.add_row(*(escape(_text(v)) for v in row))  # [hidden] is not markup
+            table.add_row(*map(safe, row))  # [hidden] is not markup
         console.print(table if rows else f"{name}: no rows")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from access import audit, engine, ledger, masked, plan, policy, probes
+from access import audit, engine, grants, ledger, masked, plan, policy, probes
 from access.lookups import Call, Part
 from access.users import Refused, User, authorise
 from contracts.masking import MASK_MACRO
@@ -52,7 +52,8 @@ def context(settings: Settings, user: User, call: Call) -> masked.Context:
     state = ledger.state(settings)
     case = state.cases.get(call.case)
     if case is None:
-        raise Refused(f"case {call.case!r} is not open: 'xgate case open {call.case} --title ...' first")
+        number = grants.case_number(call.case)  # one that may not be a case number is not repeated either
+        raise Refused(f"case {number!r} is not open: 'xgate case open {number} --title ...' first")
     if user.name not in case.members:
         raise Refused(f"{user.name} is not on case {call.case}; a member of the case can add them")
     return masked.Context(

@@ -80,7 +80,8 @@ def _single_sign_on(request: Request) -> str | None:
     if not name:
         return None
     plain = name if 0 < len(name) <= 64 and name == name.strip() and name.isprintable() else "-"
-    entry = {"user": plain, "role": None, "case": None, "purpose": None, "command": "login", "query": "web sso"}
+    entry = {"user": identity.typed_name(settings, plain) if plain == name else "-", "role": None, "case": None}
+    entry |= {"purpose": None, "command": "login", "query": "web sso"}
     secret = settings.web_proxy_secret.get_secret_value().encode() if settings.web_proxy_secret else b""
     sent = request.headers.get(PROXY_SECRET, "").encode("latin-1")
     try:
@@ -88,6 +89,8 @@ def _single_sign_on(request: Request) -> str | None:
             raise Refused(f"the request did not come through the trusted proxy ({PROXY_SECRET} missing or wrong)")
         if plain != name:
             raise Refused("the proxy named no plain user name")
+        if entry["user"] != name:  # kept as a token (identity.typed_name): the reason does not repeat it either
+            raise Refused("the proxy named no xgate user")
         user = users.find(settings, name)
     except Refused as exc:
         audit.append(settings, entry | {"outcome": "refused", "reason": str(exc)})

@@ -307,8 +307,8 @@ def test_purposes_cases_and_ledger_words_keep_no_number(tmp_path: Path) -> None:
     investigator = User(name="li", role="investigator")
     with pytest.raises(Refused, match="5 digits"):
         grants.open_case(settings, investigator, f"C3-{PERSON}", "title")
-    grants.open_case(settings, investigator, "2026-031", f"missing: {PERSON}")
-    grants.request(settings, investigator, "2026-031", "health.patients", f"death of {PERSON}?")
+    grants.open_case(settings, investigator, "26-031", f"missing: {PERSON}")
+    grants.request(settings, investigator, "26-031", "health.patients", f"death of {PERSON}?")
     kept = ledger.path(settings).read_text(encoding="utf-8")
     assert PERSON not in kept and "missing: <id:" in kept and "death of <id:" in kept
     grouped = f"{PERSON[:4]} {PERSON[4:8]} {PERSON[8:12]} {PERSON[12:16]} {PERSON[16:]}"  # as people write them
@@ -316,3 +316,58 @@ def test_purposes_cases_and_ledger_words_keep_no_number(tmp_path: Path) -> None:
         record = audit.append(settings, {"purpose": f"查 {written} 的情况 2026-03-01", "outcome": "refused"})
         assert re.sub(r"\D", "", written)[-11:] not in json.dumps(record) and "2026-03-01" in record["purpose"]
     assert len(audit.who_read(settings, PERSON)) == 3  # the grouped forms of the ID name the person too
+
+
+# every way of grouping a number that attack 3 (3a) found kept in clear: blank-dash-blank, a figure dash, three
+# blanks, a middle dot, commas, 、, bars, a full-width colon, brackets, a hyphen bullet, a wave dash, a soft
+# hyphen and a zero-width space
+SEPARATORS = (" - ", " ‒ ", "   ", "·", ",", "、", "|", "：", "][", "⁃", "〜", "\u00ad", "\u200b")
+
+
+def _grouped(number: str, sizes: tuple[int, ...], separator: str) -> str:
+    parts, at = [], 0
+    for size in sizes:
+        parts.append(number[at : at + size])
+        at += size
+    written = separator.join(parts)
+    return f"[{written}]" if separator == "][" else written
+
+
+def test_numbers_grouped_with_any_separator_are_kept_as_keyed_hashes(tmp_path: Path) -> None:
+    """Digits with a short run of anything but letters and digits between them are one number: whatever
+    stands between the groups, an ID or a phone in a purpose, a query, a file name or a case number is kept
+    as its keyed hash (the same as written whole), and who-read finds the person named that way."""
+    settings = _settings(tmp_path)
+    phone, ids = (
+        f"<phone:{audit.subject_hash(settings, '13912345678')}>",
+        f"<id:{audit.subject_hash(settings, PERSON)}>",
+    )
+    for separator in SEPARATORS:
+        for number, sizes, hashed in (("13912345678", (3, 4, 4), phone), (PERSON, (4, 4, 4, 4, 2), ids)):
+            written = _grouped(number, sizes, separator)
+            entry = {"purpose": f"查 {written} 的情况", "query": f"SELECT {written} AS x", "case": written}
+            record = audit.append(settings, entry | {"reason": f"link file {written}.csv", "outcome": "refused"})
+            for field in ("purpose", "query", "reason", "case"):
+                kept = record[field]
+                assert hashed in kept and not re.search(r"[0-9]", audit.TOKEN.sub("", kept)), (separator, kept)
+    assert len(audit.who_read(settings, PERSON)) == len(SEPARATORS)
+    for written in (f"{PERSON[:6]}·{PERSON[6:14]}·{PERSON[14:]}", "+86 139 1234 5678", "0086-139-1234-5678",
+                    "１３９ １２３４ ５６７８", "١٣٩١٢٣٤٥٦٧٨", f"ID{PERSON}"):  # fmt: skip
+        assert not re.search(r"[0-9]", audit.TOKEN.sub("", audit.scrub(settings, written))), written
+
+
+def test_grouped_numbers_keep_dates_and_small_numbers_readable(tmp_path: Path) -> None:
+    """Joining stops at letters and at gaps longer than a few characters; a date stays, a person's number
+    beside it is hashed on its own, and a long grouped number that is no ID or phone becomes a token."""
+    settings = _settings(tmp_path)
+    phone = f"<phone:{audit.subject_hash(settings, '13912345678')}>"
+    assert audit.scrub(settings, "2026-03-01 13912345678") == f"2026-03-01 {phone}"
+    assert audit.redact(settings, "SELECT 1, 139 - 1234 - 5678 AS x") == f"SELECT 1, {phone} AS x"
+    assert audit.redact(settings, "SELECT x FROM t WHERE y IN (1, 2, 3) LIMIT 10") == (
+        "SELECT x FROM t WHERE y IN (1, 2, 3) LIMIT 10")  # fmt: skip
+    assert (
+        audit.scrub(settings, "6222 0212 3456 7890 1234")
+        == f"<n:{audit.subject_hash(settings, '62220212345678901234')[:12]}>"
+    )
+    x_check = "11010519900101002X"
+    assert audit.scrub(settings, "1101 0519 9001 0100 2x") == f"<id:{audit.subject_hash(settings, x_check)}>"

@@ -73,6 +73,23 @@ def test_a_wrong_password_is_refused_and_recorded(xgate, access_settings, tmp_pa
     assert [r["outcome"] for r in audit.records(access_settings)] == ["refused", "refused"]
 
 
+def test_a_failed_sign_in_keeps_an_unknown_name_as_a_keyed_token(xgate, access_settings, tmp_path) -> None:
+    """Anyone may type a name to sign in, a person's ID number too (attack 3, 3c): a name that is no user's is
+    kept as a keyed token in the audit and the failures file alike, a user's own name as it is."""
+    from access import identity
+
+    (tmp_path / "wrong").write_text("guess")
+    names = ("510421194204080455", "510421 1942 0408 0455", "admin")
+    for name in names:
+        assert xgate("login", name, "--password-file", str(tmp_path / "wrong"))[0] == 2
+    kept = [r["user"] for r in audit.records(access_settings)]
+    assert kept == [identity.typed_name(access_settings, n) for n in names] and kept[2] == "admin"
+    assert all(k.startswith("<user:") for k in kept[:2]) and kept[0] != kept[1]
+    failures = access_settings.access_dir / "signin-failures.json"
+    assert set(json.loads(failures.read_text())) == set(kept)
+    assert "510421" not in audit.log_path(access_settings).read_text() + failures.read_text()
+
+
 def test_repeated_failures_lock_the_name(xgate, tmp_path) -> None:
     (tmp_path / "wrong").write_text("guess")
     for _ in range(5):
@@ -102,6 +119,29 @@ def test_refusals_are_one_line_exit_2_and_audited(xgate, access_settings, args, 
     assert code == 2 and reason in " ".join(err.split()) and "Traceback" not in err + out
     assert len(err.strip().splitlines()) == 1
     assert audit.records(access_settings)[-1]["outcome"] == "refused"
+
+
+def test_a_case_number_with_a_phone_number_in_it_is_refused(xgate, access_settings) -> None:
+    """``xgate case open "139-1234-5678"`` was opened and shown in clear (attack 3, 3b): refused in one line
+    saying why, the number neither in the message nor in the audit."""
+    code, out, err = xgate("case", "open", "139-1234-5678", "--title", "t", who="investigator")
+    assert code == 2 and "at most 5 digits in all" in err and len(err.strip().splitlines()) == 1
+    kept = err + out + audit.log_path(access_settings).read_text()
+    assert "139-1234-5678" not in kept and "13912345678" not in kept
+    assert audit.records(access_settings)[-1]["case"].startswith("<phone:")
+
+
+def test_audit_commands_show_control_characters_escaped(xgate, access_settings) -> None:
+    """A query's comment or a purpose reaches the auditor's terminal (attack 3, 4d): escape sequences and bidi
+    overrides are shown escaped, never sent raw, and brackets are not read as markup."""
+    person = "110105199001010021"
+    entry = {"user": "investigator", "role": "investigator", "case": CASE, "command": "query", "outcome": "allowed"}
+    entry |= {"purpose": "p\u202eevil", "subjects": [audit.subject_hash(access_settings, person)]}
+    audit.append(access_settings, entry | {"query": "SELECT 1 AS x /* \x1b[8m hidden [red]r[/red] */"})
+    code, out, _ = xgate("audit", "show", "--last", "3", who="auditor")
+    assert code == 0 and "\x1b" not in out and "\\x1b[8m hidden [red]r[/red]" in out
+    code, out, _ = xgate("audit", "who-read", person)
+    assert code == 0 and "\u202e" not in out and "p\\u202eevil" in out
 
 
 def test_grant_flow_and_audit_answers(xgate, access_settings, facts) -> None:

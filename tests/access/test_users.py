@@ -121,3 +121,18 @@ def test_nobody_is_anybody_without_proof(tmp_path: Path, monkeypatch: pytest.Mon
         identity.current(settings)
     with pytest.raises(Refused, match="not valid"):
         identity.current(settings.model_copy(update={"token": SecretStr("admin")}))
+
+
+def test_sign_in_failures_are_kept_only_while_they_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The failures file drops a name whose last failure no longer counts (one kept in clear before names were
+    kept as tokens goes too), so it holds only the names it still locks."""
+    import json
+    import time
+
+    settings = Settings(data_dir=tmp_path, access_dir=tmp_path / "access", users_file=write_users(tmp_path / "p"))
+    failures = tmp_path / "access" / "signin-failures.json"
+    failures.parent.mkdir()
+    failures.write_text(json.dumps({"510421194204080455": [time.time() - identity.LOCK_MINUTES * 60 - 1]}))
+    with pytest.raises(Refused, match="wrong user name or password"):
+        identity.sign_in(settings, "13912345678", "guess")
+    assert list(json.loads(failures.read_text())) == [identity.typed_name(settings, "13912345678")]

@@ -38,6 +38,25 @@ def test_a_form_without_the_session_csrf_token_is_refused(server) -> None:
     assert stranger.status_code == 403
 
 
+def test_an_anonymous_sign_in_keeps_the_typed_name_as_a_keyed_token(server, web_settings) -> None:
+    """Anyone who reaches the port may type a name, a person's ID number too (attack 3, 3c): kept as a keyed
+    token in the audit and the failures file, never in clear."""
+    import json
+
+    from access import audit, identity
+
+    client = requests.Session()
+    csrf = csrf_of(client.get(f"{server}/signin", timeout=10).text)
+    name = "510421 1942 0408 0455"
+    answer = client.post(f"{server}/signin", data={"csrf": csrf, "name": name, "password": "x"}, timeout=30)
+    assert answer.status_code == 401
+    last = [r for r in audit.records(web_settings) if r.get("query") == "web login"][-1]
+    assert last["user"] == identity.typed_name(web_settings, name) and last["user"].startswith("<user:")
+    failures = web_settings.access_dir / "signin-failures.json"
+    assert last["user"] in json.loads(failures.read_text())
+    assert "510421" not in audit.log_path(web_settings).read_text() + failures.read_text()
+
+
 def test_a_look_up_reference_is_its_user_alone(server, people) -> None:
     mine = http_session(server, "investigator")
     page = mine.get(f"{server}/search", timeout=10).text
@@ -74,7 +93,7 @@ SECRET = "the proxy's own secret, 32 characters or more"
 
 
 def test_a_trusted_proxy_header_signs_in_once_and_is_recorded(web_settings) -> None:
-    from access import audit
+    from access import audit, identity
     from web.app import PROXY_SECRET, create_app
 
     with pytest.raises(ConfigError, match="XGATE_WEB_PROXY_SECRET"):  # a header anyone may send: not started
@@ -98,5 +117,5 @@ def test_a_trusted_proxy_header_signs_in_once_and_is_recorded(web_settings) -> N
     assert logins[-5:] == [("auditor", "refused", "the request did not come throu"),
                            ("auditor", "refused", "the request did not come throu"),
                            ("-", "refused", "the proxy named no plain user "),
-                           ("nobody", "refused", "unknown user 'nobody'"),
+                           (identity.typed_name(web_settings, "nobody"), "refused", "the proxy named no xgate user"),
                            ("colleague", "allowed", "")]  # fmt: skip
