@@ -21,7 +21,7 @@ from xgate.settings import Settings
 
 MAX_DAYS = 90
 CASE_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,39}")
-CASE_DIGITS = 5  # digits a case number may hold in all: fewer than any ID or phone number, however written
+CASE_DIGITS = 9  # digits a case number may hold in all: fewer than a phone (11) or an ID (15, 18), however written
 
 
 def case_number(number: str) -> str:
@@ -32,7 +32,7 @@ def case_number(number: str) -> str:
         raise Refused("a case number is 1 to 40 letters, digits and . _ / - (starting with a letter or digit)")
     if sum(c.isdigit() for c in number) > CASE_DIGITS:
         raise Refused(f"a case number holds at most {CASE_DIGITS} digits in all (it is shown in clear, so no ID or "
-                      "phone number may fit in it): e.g. 26-031")  # fmt: skip
+                      "phone number may fit in it): e.g. 2026-031")  # fmt: skip
     return number
 
 

@@ -305,10 +305,10 @@ def test_purposes_cases_and_ledger_words_keep_no_number(tmp_path: Path) -> None:
     assert PERSON not in log and "13812341234" not in log and "的手机" in record["purpose"]
     assert audit.who_read(settings, PERSON)  # the number in the purpose still names the person
     investigator = User(name="li", role="investigator")
-    with pytest.raises(Refused, match="5 digits"):
+    with pytest.raises(Refused, match="9 digits"):
         grants.open_case(settings, investigator, f"C3-{PERSON}", "title")
-    grants.open_case(settings, investigator, "26-031", f"missing: {PERSON}")
-    grants.request(settings, investigator, "26-031", "health.patients", f"death of {PERSON}?")
+    grants.open_case(settings, investigator, "2026-031", f"missing: {PERSON}")
+    grants.request(settings, investigator, "2026-031", "health.patients", f"death of {PERSON}?")
     kept = ledger.path(settings).read_text(encoding="utf-8")
     assert PERSON not in kept and "missing: <id:" in kept and "death of <id:" in kept
     grouped = f"{PERSON[:4]} {PERSON[4:8]} {PERSON[8:12]} {PERSON[12:16]} {PERSON[16:]}"  # as people write them

@@ -125,7 +125,7 @@ def test_a_case_number_with_a_phone_number_in_it_is_refused(xgate, access_settin
     """``xgate case open "139-1234-5678"`` was opened and shown in clear (attack 3, 3b): refused in one line
     saying why, the number neither in the message nor in the audit."""
     code, out, err = xgate("case", "open", "139-1234-5678", "--title", "t", who="investigator")
-    assert code == 2 and "at most 5 digits in all" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "at most 9 digits in all" in err and len(err.strip().splitlines()) == 1
     kept = err + out + audit.log_path(access_settings).read_text()
     assert "139-1234-5678" not in kept and "13912345678" not in kept
     assert audit.records(access_settings)[-1]["case"].startswith("<phone:")
