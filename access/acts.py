@@ -47,7 +47,12 @@ def subject_text(settings: Settings, id_number: str) -> str:
 
 
 def sign_in(
-    settings: Settings, name: str, password: str, via: str = "login", warn: Callable[[str], None] | None = None
+    settings: Settings,
+    name: str,
+    password: str,
+    via: str = "login",
+    warn: Callable[[str], None] | None = None,
+    origin: str = "local",
 ) -> User:
     """The user after their password (:func:`access.identity.sign_in`: lockout included), the attempt recorded
     either way (the name as :func:`access.identity.typed_name` keeps it). A damaged log still lets an auditor
@@ -63,7 +68,7 @@ def sign_in(
                 warn(str(exc))
 
     try:
-        user = identity.sign_in(settings, name, password)
+        user = identity.sign_in(settings, name, password, origin)
     except Refused as exc:
         record({"outcome": "refused", "reason": str(exc)})
         raise

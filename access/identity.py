@@ -56,7 +56,8 @@ def check_password(user: User, password: str) -> bool:
         return False
 
 
-LOCK_AFTER, LOCK_MINUTES = 5, 15  # failed sign-ins in a row, and how long the account then stays shut
+LOCK_AFTER, LOCK_MINUTES = 5, 15  # failed sign-ins in a row from one place, and how long the name stays shut there
+LOCK_ANYWHERE = 30  # failed sign-ins of one name from all places together that shut it everywhere
 _NOBODY = User(
     name="-",
     role="engineer",
@@ -71,30 +72,38 @@ def typed_name(settings: Settings, name: str) -> str:
     return name if name in users.directory(settings).users else audit.token(settings, "user", name)
 
 
-def sign_in(settings: Settings, name: str, password: str) -> User:
+def sign_in(settings: Settings, name: str, password: str, origin: str = "local") -> User:
     """The user, after their password (:class:`Refused` otherwise, in the same words whether or not the
-    user exists, after the same work). After :data:`LOCK_AFTER` failures in a row a name is shut for
-    :data:`LOCK_MINUTES` minutes, right password or not: guessing costs time the guesser does not have.
-    Failures are kept by :func:`typed_name`, and only while they count."""
+    user exists, after the same work). After :data:`LOCK_AFTER` failures in a row from one ``origin`` (this
+    machine's command line, or one web client's address) a name is shut there for :data:`LOCK_MINUTES`
+    minutes, right password or not: guessing costs time the guesser does not have, and someone who can reach
+    the web port cannot shut the owner out of every other place by failing on purpose. After
+    :data:`LOCK_ANYWHERE` failures from all places together it is shut everywhere (guessing from many
+    addresses). Failures are kept by :func:`typed_name` and a keyed token of the origin, only while they count."""
     file = store.access_dir(settings) / "signin-failures.json"
     with store.exclusive(file.with_suffix(".lock")):
         since = time.time() - LOCK_MINUTES * 60
         kept_so_far = json.loads(file.read_text()) if file.exists() else {}
         failures = {k: v for k, v in kept_so_far.items() if v and v[-1] > since}  # the ones that no longer count go
         kept = typed_name(settings, name)
-        recent = [t for t in failures.get(kept, []) if t > since]
+        here = f"{kept} from {audit.token(settings, 'origin', origin)}"
+        recent = [t for t in failures.get(here, []) if t > since]
+        everywhere = sum(
+            1 for key, times in failures.items() if key == kept or key.startswith(f"{kept} from ")
+            for t in times if t > since
+        )  # fmt: skip
         try:
             user = users.find(settings, name)
         except Refused:
             user = None
         ok = check_password(user or _NOBODY, password) and user is not None
-        if len(recent) >= LOCK_AFTER or not ok:
-            failures[kept] = [*recent, time.time()][-LOCK_AFTER * 2 :]
+        shut = len(recent) >= LOCK_AFTER or everywhere >= LOCK_ANYWHERE
+        if shut or not ok:
+            failures[here] = [*recent, time.time()][-LOCK_AFTER * 2 :]
             store.write_private(file, json.dumps(failures).encode())
-            shut = len(recent) >= LOCK_AFTER
             raise Refused(f"this name is locked for {LOCK_MINUTES} minutes after repeated failures" if shut
                           else "wrong user name or password")  # fmt: skip
-        failures.pop(kept, None)
+        failures.pop(here, None)
         store.write_private(file, json.dumps(failures).encode())
     return user
 

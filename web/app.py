@@ -173,7 +173,8 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/signin", dependencies=[Checked])
     def signin(request: Request, name: Annotated[str, Form()], password: Annotated[str, Form()]) -> Response:
         try:
-            user = acts.sign_in(settings, name.strip(), password, via="web login")
+            client = request.client.host if request.client else "unknown"
+            user = acts.sign_in(settings, name.strip(), password, via="web login", origin=f"web {client}")
         except Refused as exc:
             return page(request, "signin.html", 401, error=str(exc), name=name)
         request.state.session = sessions.fresh(settings)  # a new session (and CSRF token) for the signed-in user

@@ -135,4 +135,25 @@ def test_sign_in_failures_are_kept_only_while_they_count(tmp_path: Path, monkeyp
     failures.write_text(json.dumps({"510421194204080455": [time.time() - identity.LOCK_MINUTES * 60 - 1]}))
     with pytest.raises(Refused, match="wrong user name or password"):
         identity.sign_in(settings, "13912345678", "guess")
-    assert list(json.loads(failures.read_text())) == [identity.typed_name(settings, "13912345678")]
+    [kept] = json.loads(failures.read_text())
+    assert kept.startswith(identity.typed_name(settings, "13912345678") + " from <origin:")
+
+
+def test_failing_from_one_place_shuts_the_name_there_only(tmp_path: Path) -> None:
+    """Anyone who reaches the web port can fail on purpose: that shuts the name for that client, not for its
+    owner elsewhere; failures from many places together shut it everywhere."""
+    settings = Settings(data_dir=tmp_path, access_dir=tmp_path / "access", users_file=write_users(tmp_path / "p"))
+    password = PASSWORD
+    for _ in range(identity.LOCK_AFTER):
+        with pytest.raises(Refused, match="wrong user name or password"):
+            identity.sign_in(settings, "investigator", "guess", origin="web 10.0.0.9")
+    with pytest.raises(Refused, match="locked"):
+        identity.sign_in(settings, "investigator", password, origin="web 10.0.0.9")
+    assert identity.sign_in(settings, "investigator", password).name == "investigator"  # the command line
+    assert identity.sign_in(settings, "investigator", password, origin="web 10.0.0.7").name == "investigator"
+    for place in range(identity.LOCK_ANYWHERE // (identity.LOCK_AFTER - 1) + 1):
+        for _ in range(identity.LOCK_AFTER - 1):
+            with pytest.raises(Refused):
+                identity.sign_in(settings, "investigator", "guess", origin=f"web 10.1.0.{place}")
+    with pytest.raises(Refused, match="locked"):
+        identity.sign_in(settings, "investigator", password)
