@@ -63,9 +63,6 @@ def context(settings: Settings, user: User, call: Call) -> masked.Context:
     )
 
 
-LAKE_THRESHOLD = 0.9  # below it, a list against the lake would return near misses of people it does not name
-
-
 def _not_an_enumeration(settings: Settings, user: str, outside: pa.Table) -> None:
     """Refuse a list that guesses rather than names: more than a few distinct ID or phone numbers that a mask
     would show the same way (``510422********4055`` tried with every birth date of a year), or one name with
@@ -83,19 +80,14 @@ def _not_an_enumeration(settings: Settings, user: str, outside: pa.Table) -> Non
 
 def _one_row_a_person(pairs: pa.Table) -> pa.Table:
     """The pairs, refused when several rows of the list meet one person of the lake (variants of one person
-    tried side by side tell which is right: an oracle on what the masks hide), with each reason cut to the
-    fields that agree exactly (how far a near miss was is again what a mask hides)."""
+    tried side by side tell which is right: an oracle on what the masks hide)."""
     rows_of: dict[str, set[str]] = {}
     columns = (pairs.column(c).to_pylist() for c in ("key_l", "key_r", "person_key"))
     for left, right, person in zip(*columns):
         rows_of.setdefault(person or right, set()).add(left)
     if any(len(rows) > 1 for rows in rows_of.values()):
         raise Refused("several rows of the list match one person of the lake: a list names each person once")
-    reasons = [
-        "; ".join(part for part in (r or "").split("; ") if "exact" in part.lower())
-        for r in pairs.column("reason").to_pylist()
-    ]
-    return pairs.set_column(pairs.column_names.index("reason"), "reason", pa.array(reasons, pa.string()))
+    return pairs
 
 
 def _rows_allowed(table: str, seen: masked.Context) -> None:
@@ -129,10 +121,10 @@ class Reader:
             call, lambda seen, planned: self._free(planned, seen) if planned else self._lookup(call, seen), check
         )
 
-    def collide(self, call: Call, listing: pa.Table, threshold: float) -> pa.Table:
-        """An outside person list linked against the lake's people (数据碰撞): the pairs (list key, lake
-        record key, person key, probability, reason; no value of the lake), recorded like any read, the
-        lake persons matched as the persons read."""
+    def collide(self, call: Call, listing: pa.Table) -> pa.Table:
+        """An outside person list matched against the lake's people (数据碰撞) on what its rows state exactly
+        (:data:`linkage.files.ANCHORS`): the pairs (list key, lake record key, person key, reason; no value
+        of the lake), recorded like any read, the lake persons matched as the persons read."""
         found: list[pa.Table] = []
         outside: list[pa.Table] = []  # the list as the linker reads it: counted by the guard, then matched
 
@@ -141,7 +133,7 @@ class Reader:
 
             con = lake.connect(self.settings, read_only=True, as_of=self.as_of)
             try:
-                pairs = files.link_list_against_lake(con, outside[0], threshold)
+                pairs = files.link_list_against_lake(con, outside[0])
                 keys = sorted(set(pairs.column("key_r").to_pylist()))
                 sql = (
                     "SELECT DISTINCT id18 FROM linkage.features WHERE id18 IS NOT NULL AND list_contains($k, unique_id)"
@@ -157,8 +149,6 @@ class Reader:
         def check() -> None:
             from linkage import files
 
-            if threshold < LAKE_THRESHOLD:
-                raise Refused(f"against the lake, a match is at least {LAKE_THRESHOLD} probable (--threshold)")
             if listing.num_rows > self.settings.collide_rows:
                 raise Refused(f"the list has {listing.num_rows:,} rows; at most {self.settings.collide_rows:,} "
                               "(XGATE_COLLIDE_ROWS)")  # fmt: skip

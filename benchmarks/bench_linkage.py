@@ -191,7 +191,7 @@ def _list(data_dir: Path, path: Path) -> dict:
     table = files.read_list(path, files.parse_map(MAP), None, "list")
     con = lake.connect(Settings(data_dir=data_dir), read_only=True)
     start = time.perf_counter()
-    pairs = files.link_list_against_lake(con, files.list_features(table), 0.5)
+    pairs = files.link_list_against_lake(con, files.list_features(table))
     seconds = time.perf_counter() - start
     con.close()
     truth = sum(1 for a, b in zip(pairs.column("key_l").to_pylist(), pairs.column("key_r").to_pylist())

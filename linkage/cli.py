@@ -101,7 +101,7 @@ def _pairs(
         ids = {i for i in table.column("id_number").to_pylist() if i} if "id_number" in table.column_names else set()
         reader = Reader(settings)
         try:
-            pairs = reader.collide(lookups.link_file(user, listing.name, ids, case, purpose), table, threshold)
+            pairs = reader.collide(lookups.link_file(user, listing.name, ids, case, purpose), table)
         finally:
             reader.close()
     return pairs
@@ -136,7 +136,8 @@ def link_file(
     threshold: Annotated[
         float | None,
         typer.Option(
-            help="Least match probability of a pair written (default 0.5 between lists, 0.9 against the lake)."
+            help="Least match probability of a pair written between two lists (default 0.5); against the lake a "
+            "row matches on what it states exactly."
         ),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the pairs to this CSV (default: print them).")] = None,
@@ -155,7 +156,9 @@ def link_file(
     from linkage import files
 
     settings = get_settings()
-    threshold = threshold if threshold is not None else (0.5 if against is not None else 0.9)
+    if against is None and threshold is not None:
+        raise ConfigError("--threshold is for two lists: against the lake a row matches on what it states exactly")
+    threshold = threshold if threshold is not None else (0.5 if against is not None else 1.0)
     _check_threshold(threshold)
     listing = checked(settings, listing)  # a copy of the caller's own file, never one of xgate's stores
     mapping = files.parse_map(map_)
@@ -165,7 +168,8 @@ def link_file(
         if staged is not None:
             pacsv.write_csv(pairs, staged)
     if out is not None:
-        console.print(f"{pairs.num_rows:,} pairs at or above {threshold} written to {out}")
+        exact = "matched exactly" if against is None else f"at or above {threshold}"
+        console.print(f"{pairs.num_rows:,} pairs {exact} written to {out}")
         return
     shown = Table(*pairs.column_names)
     for row in pairs.to_pylist():

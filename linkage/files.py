@@ -2,12 +2,10 @@
 
 A list is a CSV (UTF-8, GBK or GB18030), XLSX or Parquet file read the way ``xgate validate`` reads an
 export; ``--map role=column`` names which column plays which role (:data:`linkage.features.ROLES`).
-Two files are linked with a model trained on them (splink, ``link_only``); a file against the lake is
-scored with the lake's latest trained model against the stored records that share a blocking key with
-it (and the other records of their persons), so past one scan of the stored features it costs what the
-list costs.
-Each candidate pair comes out with both keys, the match probability and the reason (the comparison
-level each field reached).
+Two files are linked with a model trained on them (splink, ``link_only``), each candidate pair coming out
+with both keys, the match probability and the reason (the comparison level each field reached). A file
+against the lake is matched on what its rows state exactly (:data:`ANCHORS`), each pair with the person
+the lake's linkage found: against data the reader may not see in full, a score would be an oracle.
 """
 
 from __future__ import annotations
@@ -137,49 +135,47 @@ def list_features(listing: pa.Table) -> pa.Table:
         work.close()
 
 
-# Against the lake, a pair is kept only where the list states something of the record exactly: the ID; for a
-# row without one, the name (as pinyin: homophones agree) with the birth date; the phone; the other ID. Each
-# is what the access layer's guard counts (access.probes). A near miss (an ID one digit off, a name one
-# character off) that the model would still link tells whether a guessed birth date is the one a mask
-# hides: tried date by date, with a new near miss each time, it unmasks an ID without ever repeating what
-# the guard counts. A row with an ID is matched on its ID, not on the name and date it also holds.
-STATED_EXACTLY = """o.id18 = l.id18 OR (o.id18 IS NULL AND o.name_py = l.name_py AND o.birth_date = l.birth_date)
-  OR o.phone = l.phone OR o.other_id = l.other_id"""
+# Against the lake, a row is matched on what it states exactly, and on nothing else: its ID; for a row without
+# one, its name (as pinyin: homophones agree) with its birth date; its phone; its other ID. Each is what the
+# access layer's guard counts (access.probes). Nothing else the row holds moves the outcome: a model's score
+# that a guessed birth date or name could raise past a threshold, or a near miss (an ID one digit off) that it
+# would still link, would tell which guess is what a mask hides, one row at a time.
+ANCHORS = {
+    "id_number": ("o.id18 = f.id18", "o.id18 IS NOT NULL"),
+    "name and birth date": (
+        "o.name_py = f.name_py AND o.birth_date = f.birth_date",
+        "o.id18 IS NULL AND o.name_py IS NOT NULL AND o.birth_date IS NOT NULL",
+    ),
+    "phone": ("o.phone = f.phone", "o.phone IS NOT NULL"),
+    "other_id": ("o.other_id = f.other_id", "o.other_id IS NOT NULL"),
+}
 
 
-def link_list_against_lake(con: duckdb.DuckDBPyConnection, outside: pa.Table, threshold: float) -> pa.Table:
-    """Pairs between a list (its :func:`list_features`) and the lake's people: ``key_l`` (the list's key),
-    ``key_r`` (``dataset:record key``), ``person_key``, ``match_probability``, ``reason``; only pairs where the
-    list states something of the record exactly (:data:`STATED_EXACTLY`).
+def link_list_against_lake(con: duckdb.DuckDBPyConnection, outside: pa.Table) -> pa.Table:
+    """Pairs between a list (its :func:`list_features`) and the lake's person records: ``key_l`` (the list's
+    key), ``key_r`` (``dataset:record key``), ``person_key`` (the person linkage found), ``match_probability``
+    (1.0: an exact match) and ``reason`` (the :data:`ANCHORS` that agree, nothing else).
 
-    ``con`` must read ``linkage.features``, ``linkage.models`` and ``shared.person_link`` of the lake (an
-    investigator's read: the caller routes it through the access layer and records it).
+    ``con`` must read ``linkage.features`` and ``shared.person_link`` of the lake (an investigator's read: the
+    caller routes it through the access layer and records it).
     """
-    from linkage.lake import latest_model, neighbours
-
-    found = latest_model(con)
-    if found is None:
-        raise ConfigError("the lake has no linkage model yet: run 'xgate link' first")
+    if not con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'linkage' AND table_name = 'features'"
+    ).fetchone()[0]:
+        raise ConfigError("the lake's people have not been linked yet: run 'xgate link' first")
+    found = " UNION ALL ".join(
+        f"SELECT o.unique_id AS key_l, f.unique_id AS key_r, '{name}: exact' AS reason FROM _outside o "
+        f"JOIN linkage.features f ON {on} WHERE {given}"
+        for name, (on, given) in ANCHORS.items()
+    )
     con.register("_outside", outside)
     try:
-        context, tf = neighbours(con, "_outside", exclude=False)
+        return con.execute(
+            f"""WITH found AS ({found})
+            SELECT p.key_l, p.key_r, l.person_key, 1.0 AS match_probability,
+              string_agg(DISTINCT p.reason, '; ' ORDER BY p.reason) AS reason
+            FROM found p LEFT JOIN shared.person_link l ON l.dataset || ':' || l.record_key = p.key_r
+            GROUP BY ALL ORDER BY p.key_l, p.key_r"""
+        ).to_arrow_table()
     finally:
         con.unregister("_outside")
-    work = engine.workspace()
-    try:
-        for name, table in (("outside", outside), ("people", context.drop_columns(["person_key"])), ("tf_name", tf)):
-            work.register("_arrow", table)
-            work.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM _arrow")
-            work.unregister("_arrow")
-        frame, _ = engine.between(work, found[1], "people", "outside", explain=True, tf="tf_name")
-        pairs = _oriented(_pairs(work, frame, found[1], threshold), outside)
-    finally:
-        work.close()
-    scratch = duckdb.connect()
-    for name, table in (("p", pairs), ("o", outside), ("l", context)):
-        scratch.register(name, table)
-    return scratch.execute(
-        "SELECT p.key_l, p.key_r, l.person_key, p.match_probability, p.reason FROM p "
-        f"JOIN o ON o.unique_id = p.key_l JOIN l ON l.unique_id = p.key_r WHERE {STATED_EXACTLY} "
-        "ORDER BY p.match_probability DESC, p.key_l, p.key_r"
-    ).to_arrow_table()

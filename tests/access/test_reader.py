@@ -223,18 +223,15 @@ def test_a_list_collided_with_the_lake_is_a_recorded_read(access_settings, facts
     listing = files.read_list(path, files.parse_map("id_number=身份证号"), None, "list")
     reader = Reader(access_settings)
     try:
-        pairs = reader.collide(lookups.link_file(INVESTIGATOR, path.name, {facts["dead_id"]}, CASE, "tip-off"),
-                               listing, 0.9)  # fmt: skip
+        pairs = reader.collide(lookups.link_file(INVESTIGATOR, path.name, {facts["dead_id"]}, CASE, "tip-off"), listing)
         with pytest.raises(Refused, match="not on case"):
-            reader.collide(lookups.link_file(OUTSIDER, path.name, set(), CASE, "x"), listing, 0.9)
-        with pytest.raises(Refused, match=r"at least 0\.9"):  # near misses of people it does not name: no
-            reader.collide(lookups.link_file(INVESTIGATOR, path.name, set(), CASE, "x"), listing, 0.01)
+            reader.collide(lookups.link_file(OUTSIDER, path.name, set(), CASE, "x"), listing)
         variants = tmp_path / "variants.csv"  # one person tried twice, an ID digit apart: which one is right?
         near = facts["dead_id"][:-5] + str((int(facts["dead_id"][-5]) + 1) % 10) + facts["dead_id"][-4:]
         variants.write_text(f"编号,身份证号\nV1,{facts['dead_id']}\nV2,{near}\n", encoding="utf-8")
         tried = files.read_list(variants, files.parse_map("id_number=身份证号"), None, "list")
         try:
-            more = reader.collide(lookups.link_file(INVESTIGATOR, variants.name, set(), CASE, "x"), tried, 0.9)
+            more = reader.collide(lookups.link_file(INVESTIGATOR, variants.name, set(), CASE, "x"), tried)
             assert set(more.column("key_l").to_pylist()) <= {"V1"}  # if the near one does not match at all
         except Refused as exc:
             assert "match one person" in str(exc)
@@ -269,11 +266,42 @@ def test_a_list_row_is_matched_on_what_it_states_exactly(access_settings, facts,
             path.write_text(f"编号,姓名,{header}\nK1,{facts['name']},{row}\n", encoding="utf-8")
             role = "id_number" if label == "near" else "birth_date"
             listing = files.read_list(path, files.parse_map(f"name=姓名,{role}={header}"), None, "list")
-            found[label] = reader.collide(lookups.link_file(INVESTIGATOR, path.name, set(), CASE, "x"), listing, 0.9)
+            found[label] = reader.collide(lookups.link_file(INVESTIGATOR, path.name, set(), CASE, "x"), listing)
     finally:
         reader.close()
     assert found["near"].num_rows == 0
     assert found["named"].num_rows >= 1
+
+
+def test_what_a_row_holds_beside_its_anchor_changes_nothing(access_settings, facts, tmp_path) -> None:
+    """A row anchored on an exact phone or ID matches whatever birth date or name it also holds, and the pair's
+    reason names the anchor alone: a score those fields move would confirm a guessed birth date (every date
+    of a year tried beside a known phone) or a guessed name, one row at a time."""
+    from access.reader import Reader
+    from linkage import files
+
+    def collide(label: str, header: str, rows: list[str], mapping: str):
+        path = tmp_path / f"{label}.csv"
+        path.write_text(header + "\n" + "".join(f"{r}\n" for r in rows), encoding="utf-8")
+        listing = files.read_list(path, files.parse_map(mapping), None, "list")
+        return reader.collide(lookups.link_file(INVESTIGATOR, path.name, set(), CASE, "x"), listing)
+
+    real = facts["dead_id"]
+    born = f"{real[6:10]}-{real[10:12]}-{real[12:14]}"
+    reader = Reader(access_settings)
+    try:
+        for day in ("1901-01-01", born):
+            pairs = collide(f"phone{day}", "k,name,phone,birth_date", [f"k1,.,{facts['msisdn']},{day}"],
+                            "name=name,phone=phone,birth_date=birth_date")  # fmt: skip
+            assert pairs.num_rows >= 1 and set(pairs.column("reason").to_pylist()) == {"phone: exact"}
+        with pytest.raises(Refused, match="match one person"):
+            collide("dates", "k,name,phone,birth_date", [f"k{d},.,{facts['msisdn']},1980-01-{d:02d}" for d in (1, 2)],
+                    "name=name,phone=phone,birth_date=birth_date")  # fmt: skip
+        pairs = collide("named", "k,id,name", [f"k1,{real},{facts['name']}"], "id_number=id,name=name")
+        assert set(pairs.column("reason").to_pylist()) == {"id_number: exact"}
+        assert set(pairs.column("match_probability").to_pylist()) == {1.0}
+    finally:
+        reader.close()
 
 
 def test_engineers_triage_quarantine_with_values_masked(read, facts) -> None:
@@ -302,7 +330,7 @@ def test_a_list_that_guesses_masked_digits_is_refused_and_recorded(access_settin
     reader = Reader(access_settings)
     try:
         with pytest.raises(Refused, match="looks like guessing"):
-            reader.collide(lookups.link_file(INVESTIGATOR, path.name, set(guesses), CASE, "x"), listing, 0.9)
+            reader.collide(lookups.link_file(INVESTIGATOR, path.name, set(guesses), CASE, "x"), listing)
     finally:
         reader.close()
     [record] = audit.records(access_settings)
