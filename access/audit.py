@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import re
@@ -29,6 +30,8 @@ import secrets
 import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
+
+from stdnum.cn import ric
 
 from access import store
 from access.anchor import Head, anchor
@@ -44,7 +47,11 @@ class AuditDamaged(FatalError):
 
 
 def canonical(value: object) -> bytes:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    """One byte form per value (what is MACed and written). A byte that was no UTF-8 in a command's arguments
+    (a lone surrogate in Python) is written as its JSON escape, which reads back as the same value: a bad
+    byte in a purpose is recorded like any text rather than failing the record (and the read with it)."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text.encode("utf-8", "backslashreplace")
 
 
 def log_path(settings: Settings) -> Path:
@@ -81,16 +88,25 @@ def token(settings: Settings, kind: str, value: str) -> str:
     return f"<{kind}:{subject_hash(settings, value)[:12]}>"
 
 
+HAN_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
+HAN_NUMBER = re.compile(r"[〇零一二三四五六七八九]{7,}")  # a number written in Chinese numerals (一三九一二三四...)
+DASH_LIKE = frozenset("ー丨一｜―")  # letters by Unicode that people write between digit groups as a dash
+
+
 def _normal(text: str) -> str:
-    """NFKC (full-width digits and colons become ASCII), then every decimal digit of any script as 0-9."""
+    """NFKC (full-width digits and colons become ASCII), every decimal digit of any script as 0-9, and a run
+    of Chinese numerals long enough to be a phone or ID number as its digits."""
     text = unicodedata.normalize("NFKC", text)
-    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in text)
+    text = "".join(str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in text)
+    return HAN_NUMBER.sub(lambda m: m.group(0).translate(HAN_DIGITS), text)
 
 
 def _gap(between: str) -> bool:
-    """Whether two digit groups with ``between`` between them may be one number: a short run of anything
-    that is neither letter nor digit (blanks, dashes, dots, brackets, a soft hyphen or zero-width space)."""
-    return len(between) <= GAP and not any(c.isalpha() for c in between)
+    """Whether two digit groups with ``between`` between them may be one number: a run of anything that is
+    neither letter nor digit (blanks, dashes, dots, brackets, quotes and ``||``, a soft hyphen or zero-width
+    space) with at most :data:`GAP` characters besides blanks, or a dash written with a letter (``ー``)."""
+    solid = "".join(between.split())
+    return len(solid) <= GAP and len(between) <= 4 * GAP and not any(c.isalpha() and c not in DASH_LIKE for c in solid)
 
 
 def _chains(text: str) -> list[list[tuple[int, int]]]:
@@ -114,6 +130,12 @@ def _personal(digits: str, x_after: bool) -> tuple[str, str, int] | None:
     return ("id", digits, 0) if len(digits) in (15, 18) else None
 
 
+def _checks(kind: str, value: str) -> bool:
+    """Whether a number found is one for sure: an ID whose check character and birth date hold, a mobile
+    number (its prefix): what is taken first when groups could be read more than one way."""
+    return kind == "phone" or ric.is_valid(value)
+
+
 def _spans(settings: Settings, text: str, chain: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
     """What to put where in one chain of digit groups: a group that is a personal number on its own first,
     then from each group on the longest run of groups that is one (18 digits at most); what is left, in runs
@@ -123,21 +145,37 @@ def _spans(settings: Settings, text: str, chain: list[tuple[int, int]]) -> list[
     def personal(i: int, j: int) -> tuple[str, str, int] | None:
         return _personal("".join(groups[i : j + 1]), text[chain[j][1] : chain[j][1] + 1] in ("X", "x"))
 
-    alone = [personal(i, i) for i in range(len(chain))]
+    spans: list[tuple[int, int, str]] = []
+    taken: set[int] = set()
+    for i in range(len(chain)):  # numbers that check out first (an ID's check character, a phone's prefix), longest
+        if i in taken:
+            continue
+        widths = itertools.accumulate(len(groups[k]) for k in range(i, len(chain)))
+        last = i + sum(1 for w in widths if w <= 18) - 1
+        for j in range(last, i - 1, -1):
+            if taken & set(range(i, j + 1)) or (number := personal(i, j)) is None or not _checks(*number[:2]):
+                continue
+            kind, value, x = number
+            spans.append((chain[i][0], chain[j][1] + x, f"<{kind}:{subject_hash(settings, value)}>"))
+            taken |= set(range(i, j + 1))
+            break
+    alone = [None if i in taken else personal(i, i) for i in range(len(chain))]
 
     def longest(i: int) -> int | None:
         """The last group of the longest run from group ``i`` on that is one number (up to a number alone)."""
         found, width = None, len(groups[i])
         for j in range(i + 1, len(chain)):
             width += len(groups[j])
-            if alone[j] or width > 18:
+            if alone[j] or j in taken or width > 18:
                 break
             found = j if personal(i, j) else found
         return found
 
-    spans: list[tuple[int, int, str]] = []
     i, left = 0, []
     while i < len(chain):
+        if i in taken:
+            i += 1
+            continue
         j = i if alone[i] else longest(i)
         if j is None or (number := personal(i, j)) is None:
             left.append(i)

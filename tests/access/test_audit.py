@@ -318,10 +318,11 @@ def test_purposes_cases_and_ledger_words_keep_no_number(tmp_path: Path) -> None:
     assert len(audit.who_read(settings, PERSON)) == 3  # the grouped forms of the ID name the person too
 
 
-# every way of grouping a number that attack 3 (3a) found kept in clear: blank-dash-blank, a figure dash, three
-# blanks, a middle dot, commas, 、, bars, a full-width colon, brackets, a hyphen bullet, a wave dash, a soft
-# hyphen and a zero-width space
-SEPARATORS = (" - ", " ‒ ", "   ", "·", ",", "、", "|", "：", "][", "⁃", "〜", "\u00ad", "\u200b")
+# every way of grouping a number that attacks 3 and 4 found kept in clear: blank-dash-blank, a figure dash,
+# three blanks, a middle dot, commas, 、, bars, a full-width colon, brackets, a hyphen bullet, a wave dash, a
+# soft hyphen, a zero-width space, six blanks, dashes written with letters (ー, 丨) and quotes around ||
+SEPARATORS = (" - ", " ‒ ", "   ", "·", ",", "、", "|", "：", "][", "⁃", "〜", "\u00ad", "\u200b", "      ", "ー",
+              "丨", "' || '")  # fmt: skip
 
 
 def _grouped(number: str, sizes: tuple[int, ...], separator: str) -> str:
@@ -352,8 +353,17 @@ def test_numbers_grouped_with_any_separator_are_kept_as_keyed_hashes(tmp_path: P
                 assert hashed in kept and not re.search(r"[0-9]", audit.TOKEN.sub("", kept)), (separator, kept)
     assert len(audit.who_read(settings, PERSON)) == len(SEPARATORS)
     for written in (f"{PERSON[:6]}·{PERSON[6:14]}·{PERSON[14:]}", "+86 139 1234 5678", "0086-139-1234-5678",
-                    "１３９ １２３４ ５６７８", "١٣٩١٢٣٤٥٦٧٨", f"ID{PERSON}"):  # fmt: skip
+                    "１３９ １２３４ ５６７８", "١٣٩١٢٣٤٥٦٧٨", f"ID{PERSON}", "一三九一二三四五六七八"):  # fmt: skip
         assert not re.search(r"[0-9]", audit.TOKEN.sub("", audit.scrub(settings, written))), written
+    assert audit.scrub(settings, "张一山 一审") == "张一山 一审"  # Chinese numerals in words stay words
+
+
+def test_a_number_beside_an_id_does_not_hide_it(tmp_path: Path) -> None:
+    """Groups that could be read more than one way are read as an ID whose check character holds (or a phone)
+    first: a case number just before an ID in groups leaves the ID found by who-read (attack 4, 2c)."""
+    settings, valid = _settings(tmp_path), "510421194204080455"
+    kept = audit.scrub(settings, f"case 2026-031: {_grouped(valid, (4, 4, 4, 4, 2), ' ')}")
+    assert kept == f"case 2026-031: <id:{audit.subject_hash(settings, valid)}>"
 
 
 def test_grouped_numbers_keep_dates_and_small_numbers_readable(tmp_path: Path) -> None:
@@ -371,3 +381,13 @@ def test_grouped_numbers_keep_dates_and_small_numbers_readable(tmp_path: Path) -
     )
     x_check = "11010519900101002X"
     assert audit.scrub(settings, "1101 0519 9001 0100 2x") == f"<id:{audit.subject_hash(settings, x_check)}>"
+
+
+def test_a_byte_that_is_no_utf8_is_recorded_and_verifies(tmp_path: Path) -> None:
+    """Arguments are decoded with surrogate escapes: a purpose holding a byte that is no UTF-8 is recorded
+    (attack 4, 8: it failed the record and left the read unrecorded) and the chain still verifies."""
+    settings = _settings(tmp_path)
+    purpose = b"bad \x85 byte".decode("utf-8", "surrogateescape")
+    record = audit.append(settings, {"user": "investigator", "purpose": purpose, "outcome": "refused"})
+    assert audit.records(settings)[-1]["purpose"] == record["purpose"] == purpose
+    assert verify(settings).ok
