@@ -30,12 +30,17 @@ def _escaped(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
+def visible(value: object, keep: str = "") -> str:
+    """A value with every control or format character but those in ``keep`` escaped (``\\x1b``, ``\\u202e``)."""
+    return "".join(_escaped(c) if unicodedata.category(c) in UNSHOWN and c not in keep else c for c in _text(value))
+
+
 def safe(value: object) -> Text:
     """A value as a terminal may be shown it: every control or format character escaped (``\\x1b``, ``\\u202e``)
     and no markup read. What is shown was typed by someone (a query's comment, a purpose, a name typed to
     sign in, a cell of a source's data): raw, an escape sequence could hide or rewrite what the auditor sees,
     a bidi override reorder it, ``[...]`` restyle it."""
-    return Text("".join(_escaped(c) if unicodedata.category(c) in UNSHOWN else c for c in _text(value)))
+    return Text(visible(value))
 
 
 def render(sections: dict[str, tuple[list[str], list[tuple]]], fmt: Format, console: Console) -> None:

@@ -15,8 +15,10 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from access import acts, audit, identity, users
+from access.output import visible
 from access.users import Refused, User
 from web import session as sessions
 from xgate.errors import ConfigError, XgateError, shown, unexpected
@@ -26,7 +28,15 @@ HERE = Path(__file__).parent
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")  # fmt: skip
 HOME = {"investigator": "/search", "auditor": "/auditor", "admin": "/grants", "engineer": "/engineer"}
-templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
+# every value a page shows, escaped for HTML and with its control and format characters written out (a bidi
+# override typed into a query or a purpose would otherwise reorder what the auditor reads); line breaks kept
+templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(default=True),
+    finalize=lambda value: (
+        value if isinstance(value, Markup) or not isinstance(value, str) else visible(value, "\n\r\t")
+    ),
+)
 
 
 class NotSignedIn(Exception):
