@@ -159,7 +159,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(Refused)
     async def _refused(request: Request, exc: Refused) -> Response:
-        return page(request, "message.html", 403, title="Refused", message=str(exc))
+        return page(request, "message.html", 403, title="Refused", message=shown(str(exc)))
 
     @app.exception_handler(XgateError)
     async def _failed(request: Request, exc: XgateError) -> Response:
@@ -186,7 +186,7 @@ def create_app(settings: Settings) -> FastAPI:
             client = request.client.host if request.client else "unknown"
             user = acts.sign_in(settings, name.strip(), password, via="web login", origin=f"web {client}")
         except Refused as exc:
-            return page(request, "signin.html", 401, error=str(exc), name=name)
+            return page(request, "signin.html", 401, error=shown(str(exc)), name=name)
         request.state.session = sessions.fresh(settings)  # a new session (and CSRF token) for the signed-in user
         request.state.session.token = identity.issue(settings, user, use="web")
         return RedirectResponse(HOME[user.role], status_code=303)

@@ -78,12 +78,19 @@ _SECRETS = (
 )
 
 
+# digits that may be a person's number however grouped (139 1234 5678, 5104-2119-...): 11 or more digits with
+# short runs of anything but letters between them, not part of a word (a batch ID, a hash); a date and time stays
+_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9](?:[^0-9A-Za-z]{0,5}[0-9]){10,}[Xx]?(?![0-9A-Za-z])")
+_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([+-][0-9:]{4,5})?$")
+
+
 def shown(text: str) -> str:
     """``text`` as it may be shown or logged: passwords in URIs (``scheme://user:pw@``), ``password = x``
-    in any spacing or quoting, tokens and keys in URL queries and Authorization values are cut out."""
+    in any spacing or quoting, tokens and keys in URL queries and Authorization values are cut out, and so
+    is a number long enough to be a person's ID or phone (an argument echoed back: ``unknown user '139 ...'``)."""
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
-    return text
+    return _NUMBER.sub(lambda m: m.group(0) if _INSTANT.match(m.group(0)) else "<number>", text)
 
 
 def from_os_error(exc: OSError) -> XgateError:

@@ -148,3 +148,19 @@ def test_a_read_only_or_full_data_directory_is_a_storage_error(code: int) -> Non
 
     error = from_os_error(OSError(code, "as the system says", "/data/xgate/staging/x"))
     assert error.exit_code == EXIT_STORAGE and len(str(error).splitlines()) == 1 and "/data/xgate" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("said", "kept"),
+    [
+        ("unknown user '510421 19420408 0455'", "unknown user '<number>'"),
+        ("investigator is not on case 139 1234 5678", "investigator is not on case <number>"),
+        ("no contract dataset '139-1234-5678'", "no contract dataset '<number>'"),
+        ("batch health-patients-20261203T184729547569Z-cc74 is held", None),  # an identifier stays
+        ("1,116,294 rows at 2026-12-03 18:40:54", None),  # counts, dates and times stay
+    ],
+)
+def test_a_number_echoed_back_is_not_shown(said: str, kept: str | None) -> None:
+    """A message repeats what was typed (a user, a case, a dataset): a number that may be a person's ID or
+    phone is cut out of it, however grouped (attack 4, 2d)."""
+    assert shown(said) == (kept or said)
