@@ -75,7 +75,7 @@ def named_ids(*texts: str) -> set[str]:
 
 
 VALUE_LIKE = re.compile(r"'(?:[^']|'')*'")  # a string literal
-GAP = 5  # at most this many characters stand between two digit groups of one written number
+GAP = 8  # at most this many characters (blanks aside) stand between two digit groups of one written number
 PHONE = re.compile(r"(?:0086|86)?(1[3-9][0-9]{9})")  # a mobile number, its country code dropped
 LONG_GROUPED = 9  # digits from which any other grouped number is joined (a date such as 2023-04-02 stays)
 LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z_:])[0-9]{6,}")
@@ -88,8 +88,9 @@ def token(settings: Settings, kind: str, value: str) -> str:
     return f"<{kind}:{subject_hash(settings, value)[:12]}>"
 
 
-HAN_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
-HAN_NUMBER = re.compile(r"[〇零一二三四五六七八九]{7,}")  # a number written in Chinese numerals (一三九一二三四...)
+HAN_DIGITS = str.maketrans("〇零一二三四五六七八九幺两壹贰叁肆伍陆柒捌玖", "0012345678912123456789")
+# a run of Chinese numerals that may be part of a number (一三九 一二三四, 壹叁玖...): as digits
+HAN_NUMBER = re.compile(r"[〇零一二三四五六七八九幺两壹贰叁肆伍陆柒捌玖]{3,}")
 DASH_LIKE = frozenset("ー丨一｜―")  # letters by Unicode that people write between digit groups as a dash
 
 
@@ -97,7 +98,11 @@ def _normal(text: str) -> str:
     """NFKC (full-width digits and colons become ASCII), every decimal digit of any script as 0-9, and a run
     of Chinese numerals long enough to be a phone or ID number as its digits."""
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in text)
+    text = "".join(  # format characters (zero-width, word joiners) are invisible: gone
+        str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c
+        for c in text
+        if unicodedata.category(c) != "Cf"
+    )
     return HAN_NUMBER.sub(lambda m: m.group(0).translate(HAN_DIGITS), text)
 
 
@@ -147,18 +152,20 @@ def _spans(settings: Settings, text: str, chain: list[tuple[int, int]]) -> list[
 
     spans: list[tuple[int, int, str]] = []
     taken: set[int] = set()
-    for i in range(len(chain)):  # numbers that check out first (an ID's check character, a phone's prefix), longest
-        if i in taken:
-            continue
-        widths = itertools.accumulate(len(groups[k]) for k in range(i, len(chain)))
-        last = i + sum(1 for w in widths if w <= 18) - 1
-        for j in range(last, i - 1, -1):
-            if taken & set(range(i, j + 1)) or (number := personal(i, j)) is None or not _checks(*number[:2]):
+    for wanted in ("id", "phone"):  # numbers that check out first, IDs (their check character) before phones
+        for i in range(len(chain)):
+            if i in taken:
                 continue
-            kind, value, x = number
-            spans.append((chain[i][0], chain[j][1] + x, f"<{kind}:{subject_hash(settings, value)}>"))
-            taken |= set(range(i, j + 1))
-            break
+            widths = itertools.accumulate(len(groups[k]) for k in range(i, len(chain)))
+            last = i + sum(1 for w in widths if w <= 18) - 1
+            for j in range(last, i - 1, -1):
+                number = None if taken & set(range(i, j + 1)) else personal(i, j)
+                if number is None or number[0] != wanted or not _checks(*number[:2]):
+                    continue
+                kind, value, x = number
+                spans.append((chain[i][0], chain[j][1] + x, f"<{kind}:{subject_hash(settings, value)}>"))
+                taken |= set(range(i, j + 1))
+                break
     alone = [None if i in taken else personal(i, i) for i in range(len(chain))]
 
     def longest(i: int) -> int | None:

@@ -99,8 +99,9 @@ def sign_in(settings: Settings, name: str, password: str, origin: str = "local")
         ok = check_password(user or _NOBODY, password) and user is not None
         shut = len(recent) >= LOCK_AFTER or everywhere >= LOCK_ANYWHERE
         if shut or not ok:
-            failures[here] = [*recent, time.time()][-LOCK_AFTER * 2 :]
-            store.write_private(file, json.dumps(failures).encode())
+            if not shut:  # tries while shut add nothing: they neither lengthen the lock nor count elsewhere
+                failures[here] = [*recent, time.time()][-LOCK_AFTER:]
+                store.write_private(file, json.dumps(failures).encode())
             raise Refused(f"this name is locked for {LOCK_MINUTES} minutes after repeated failures" if shut
                           else "wrong user name or password")  # fmt: skip
         failures.pop(here, None)

@@ -107,7 +107,7 @@ def _person_buckets(
     with names: what a masked ``1944-**-**`` or ``张*`` hides, guessed one candidate at a time."""
     return {
         _token(settings, f"name:{name_py}/{born[:4]}"): ({_token(settings, f"born:{born}")}, most, WINDOW, refusal),
-        _token(settings, f"born:{born}/{surname_py or name_py}"): (
+        _token(settings, f"born:{born}/{surname_py or '?'}"): (
             {_token(settings, f"name:{name_py}")}, most, WINDOW, refusal,
         ),
     }  # fmt: skip

@@ -113,7 +113,7 @@ def _select_roles(con: duckdb.DuckDBPyConnection, relation: str) -> str:
 
 
 def pinyin_of(names: list[str]) -> list[tuple[str | None, str | None]]:
-    """(toneless pinyin of the whole name, of its first character) per name; one reading per character."""
+    """(toneless pinyin of the whole name, of its first character that has one) per name; one reading per character."""
     from pypinyin import Style, lazy_pinyin
 
     cache: dict[str, str] = {}
@@ -125,8 +125,8 @@ def pinyin_of(names: list[str]) -> list[tuple[str | None, str | None]]:
 
     out = []
     for name in names:
-        parts = [syllable(c) for c in name]
-        out.append(("".join(parts) or None, parts[0] or None))
+        parts = [p for p in (syllable(c) for c in name) if p]  # a middle dot reads as nothing, here too
+        out.append(("".join(parts) or None, parts[0] if parts else None))
     return out
 
 

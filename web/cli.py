@@ -21,4 +21,12 @@ def web(
     from web.app import create_app
 
     typer.echo(f"xgate web on http://{host}:{port}/ (sign in with your xgate user name and password; Ctrl-C stops)")
-    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.Server(config(create_app(get_settings()), host, port)).run()
+
+
+def config(app, host: str, port: int):
+    """How the workbench is served. The client's address is the connection's: a forwarded-for header is
+    anyone's to write, and would give one client as many addresses (and sign-in failures) as it likes."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False)

@@ -81,6 +81,8 @@ _SECRETS = (
 # digits that may be a person's number however grouped (139 1234 5678, 5104-2119-...): 11 or more digits with
 # short runs of anything but letters between them, not part of a word (a batch ID, a hash); a date and time stays
 _NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9](?:[^0-9A-Za-z]{0,5}[0-9]){10,}[Xx]?(?![0-9A-Za-z])")
+# a mobile or ID number written against letters (ID510421..., tel139...), exactly as long as one
+_WORD_NUMBER = re.compile(r"(?<![0-9])(?:1[3-9][0-9]{9}|[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9])")
 _INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([+-][0-9:]{4,5})?$")
 
 
@@ -90,7 +92,8 @@ def shown(text: str) -> str:
     is a number long enough to be a person's ID or phone (an argument echoed back: ``unknown user '139 ...'``)."""
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
-    return _NUMBER.sub(lambda m: m.group(0) if _INSTANT.match(m.group(0)) else "<number>", text)
+    text = _NUMBER.sub(lambda m: m.group(0) if _INSTANT.match(m.group(0)) else "<number>", text)
+    return _WORD_NUMBER.sub("<number>", text)
 
 
 def from_os_error(exc: OSError) -> XgateError:

@@ -364,6 +364,14 @@ def test_a_number_beside_an_id_does_not_hide_it(tmp_path: Path) -> None:
     settings, valid = _settings(tmp_path), "510421194204080455"
     kept = audit.scrub(settings, f"case 2026-031: {_grouped(valid, (4, 4, 4, 4, 2), ' ')}")
     assert kept == f"case 2026-031: <id:{audit.subject_hash(settings, valid)}>"
+    for before in ("item 1: ", "#1 "):  # a 1 that with the ID's first digits reads as a mobile number (attack 5)
+        assert audit.scrub(settings, f"{before}{_grouped(valid, (6, 4, 4, 4), ' ')}").endswith(
+            f"<id:{audit.subject_hash(settings, valid)}>"
+        )
+    phone = f"<phone:{audit.subject_hash(settings, '13912345678')}>"
+    for written in ("一三九 一二三四 五六七八", "1391二三四5678", "幺三九幺二三四五六七八", "壹叁玖壹贰叁肆伍陆柒捌",
+                    "139......1234......5678", "139" + "\u2060" * 6 + "1234" + "\u2060" * 6 + "5678"):  # fmt: skip
+        assert audit.scrub(settings, written) == phone, written
 
 
 def test_grouped_numbers_keep_dates_and_small_numbers_readable(tmp_path: Path) -> None:

@@ -90,6 +90,13 @@ def test_a_name_is_counted_as_the_linker_reads_it(tmp_path: Path) -> None:
     with pytest.raises(Refused, match="guessing"):
         probes.searched(settings, "alice", "郑燕琳", "1986-02-10", lookups.GUESSES, 100)
     listed(settings, "alice", pa.table({"name": ["郑燕琳"], "id_number": [behind_one_mask(1, year=1986)[0]]}))
+    # names behind one masked family name on one date, each written with a leading dot (read as nothing by
+    # the matcher): one family name still, so the fourth is refused (attack 5)
+    names = ["·陈明斌", ".陈明华", "·陈明军", ".陈明伟"]
+    for name in names[:3]:
+        listed(settings, "bob", pa.table({"name": [name], "birth_date": ["1950-08-21"]}))
+    with pytest.raises(Refused, match="guessing"):
+        listed(settings, "bob", pa.table({"name": [names[3]], "birth_date": ["1950-08-21"]}))
 
 
 def test_a_damaged_record_vouches_for_nothing(tmp_path: Path) -> None:

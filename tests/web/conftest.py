@@ -24,6 +24,7 @@ from access import grants
 from tests.access.conftest import CASE, COLLEAGUE, INVESTIGATOR, PASSWORD, named_person, write_users
 from tests.conftest import free_port
 from warehouse import lake
+from web.cli import config
 from xgate.settings import Settings
 
 ARTIFACTS = Path(__file__).parents[1] / "artifacts" / "web"
@@ -63,7 +64,7 @@ def people(landed: tuple[Settings, dict]) -> list[str]:
 def served(app) -> Iterator[str]:
     """``app`` served by uvicorn in a thread on a free port, until the block ends: its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(config(app, "127.0.0.1", port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

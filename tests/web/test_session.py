@@ -8,6 +8,7 @@ import pytest
 import requests
 from pydantic import SecretStr
 
+from tests.access.conftest import PASSWORD
 from tests.web.conftest import csrf_of, http_session, served
 from web import session as sessions
 from xgate.errors import ConfigError
@@ -119,3 +120,22 @@ def test_a_trusted_proxy_header_signs_in_once_and_is_recorded(web_settings) -> N
                            ("-", "refused", "the proxy named no plain user "),
                            (identity.typed_name(web_settings, "nobody"), "refused", "the proxy named no xgate user"),
                            ("colleague", "allowed", "")]  # fmt: skip
+
+
+def test_a_forwarded_for_header_gives_a_client_no_other_address(server, web_settings) -> None:
+    """Sign-in failures lock a name per client address, which is the connection's: a client that writes a
+    new X-Forwarded-For on every try is still one client, locked after 5, and the name stays open to the
+    command line (attack 5: three invented addresses locked the admin out everywhere)."""
+    from access import identity
+
+    client = requests.Session()
+    token = csrf_of(client.get(f"{server}/signin", timeout=10).text)
+    try:
+        for n in range(identity.LOCK_AFTER + 1):
+            answer = client.post(f"{server}/signin", data={"csrf": token, "name": "supervisor", "password": "x"},
+                                 headers={"X-Forwarded-For": f"10.9.9.{n}"}, timeout=30)  # fmt: skip
+            assert answer.status_code == 401
+        assert "locked" in answer.text
+        assert identity.sign_in(web_settings, "supervisor", PASSWORD).name == "supervisor"
+    finally:
+        (web_settings.access_dir / "signin-failures.json").unlink(missing_ok=True)

@@ -156,6 +156,8 @@ def test_a_read_only_or_full_data_directory_is_a_storage_error(code: int) -> Non
         ("unknown user '510421 19420408 0455'", "unknown user '<number>'"),
         ("investigator is not on case 139 1234 5678", "investigator is not on case <number>"),
         ("no contract dataset '139-1234-5678'", "no contract dataset '<number>'"),
+        ("unknown user 'ID510421194204080455'", "unknown user 'ID<number>'"),
+        ("/tmp/m13912345678.csv: no such file", "/tmp/m<number>.csv: no such file"),
         ("batch health-patients-20261203T184729547569Z-cc74 is held", None),  # an identifier stays
         ("1,116,294 rows at 2026-12-03 18:40:54", None),  # counts, dates and times stay
     ],
