@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import pwd
@@ -72,24 +73,38 @@ def typed_name(settings: Settings, name: str) -> str:
     return name if name in users.directory(settings).users else audit.token(settings, "user", name)
 
 
+def web_origin(host: str | None) -> str:
+    """Where a web sign-in comes from, as failures are counted: the client's address, this machine's loopback
+    addresses as one (a local process may connect from any 127.x address) and an IPv6 client's /64 network
+    (one host holds all of it)."""
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:
+        return f"web {host}"
+    if address.is_loopback:
+        return "web loopback"
+    return f"web {ipaddress.ip_network(f'{address}/64', strict=False)}" if address.version == 6 else f"web {address}"
+
+
 def sign_in(settings: Settings, name: str, password: str, origin: str = "local") -> User:
     """The user, after their password (:class:`Refused` otherwise, in the same words whether or not the
     user exists, after the same work). After :data:`LOCK_AFTER` failures in a row from one ``origin`` (this
     machine's command line, or one web client's address) a name is shut there for :data:`LOCK_MINUTES`
     minutes, right password or not: guessing costs time the guesser does not have, and someone who can reach
     the web port cannot shut the owner out of every other place by failing on purpose. After
-    :data:`LOCK_ANYWHERE` failures from all places together it is shut everywhere (guessing from many
-    addresses). Failures are kept by :func:`typed_name` and a keyed token of the origin, only while they count."""
+    :data:`LOCK_ANYWHERE` failures from all web clients together it is shut on the web (guessing from many
+    addresses); the command line is shut only by its own failures. Failures are kept by :func:`typed_name`
+    and a keyed token of the origin, only while they count."""
     file = store.access_dir(settings) / "signin-failures.json"
     with store.exclusive(file.with_suffix(".lock")):
         since = time.time() - LOCK_MINUTES * 60
         kept_so_far = json.loads(file.read_text()) if file.exists() else {}
         failures = {k: v for k, v in kept_so_far.items() if v and v[-1] > since}  # the ones that no longer count go
         kept = typed_name(settings, name)
-        here = f"{kept} from {audit.token(settings, 'origin', origin)}"
+        here, local = (f"{kept} from {audit.token(settings, 'origin', o)}" for o in (origin, "local"))
         recent = [t for t in failures.get(here, []) if t > since]
-        everywhere = sum(
-            1 for key, times in failures.items() if key == kept or key.startswith(f"{kept} from ")
+        everywhere = sum(  # the web's failures, whatever the client: the command line is never shut by them
+            1 for key, times in failures.items() if key.startswith(f"{kept} from ") and key != local
             for t in times if t > since
         )  # fmt: skip
         try:
@@ -97,7 +112,7 @@ def sign_in(settings: Settings, name: str, password: str, origin: str = "local")
         except Refused:
             user = None
         ok = check_password(user or _NOBODY, password) and user is not None
-        shut = len(recent) >= LOCK_AFTER or everywhere >= LOCK_ANYWHERE
+        shut = len(recent) >= LOCK_AFTER or (here != local and everywhere >= LOCK_ANYWHERE)
         if shut or not ok:
             if not shut:  # tries while shut add nothing: they neither lengthen the lock nor count elsewhere
                 failures[here] = [*recent, time.time()][-LOCK_AFTER:]

@@ -91,31 +91,34 @@ def tried(settings: Settings, user: str, values: Iterable[str]) -> None:
     counted(settings, user, wanted)
 
 
-def reading(name: str) -> tuple[str | None, str | None]:
-    """(toneless pinyin of a name, of its family name) as the linker reads it: homophones (张伟 / 张炜) are one
-    name to the guard, as they are one name to the matcher."""
+def reading(name: str) -> str | None:
+    """The toneless pinyin of a name as the linker reads it: homophones (张伟 / 张炜) are one name to the guard,
+    as they are one name to the matcher."""
     from linkage.features import pinyin_of
 
     cleaned = re.sub(r"[•・‧∙⋅．.]", "·", "".join(unicodedata.normalize("NFKC", name or "").split()).lower())
-    return pinyin_of([cleaned])[0] if cleaned else (None, None)
+    return pinyin_of([cleaned])[0][0] if cleaned else None
 
 
 def _person_buckets(
-    settings: Settings, name_py: str, surname_py: str | None, born: str, most: int, refusal: str
+    settings: Settings, name_py: str, born: str, most: int, refusal: str
 ) -> dict[str, tuple[set[str], int, timedelta, str]]:
     """One name (as pinyin) and year of birth tried with birth dates, and one birth date and family name tried
-    with names: what a masked ``1944-**-**`` or ``张*`` hides, guessed one candidate at a time."""
+    with names: what a masked ``1944-**-**`` or ``张*`` hides, guessed one candidate at a time. The family
+    name counts by the first letter of the whole name's pinyin: the matcher compares that whole string only,
+    so where a guess puts its first syllable (``黄伟``, ``huang伟``, ``花ng伟``) changes neither the match nor
+    the count."""
     return {
         _token(settings, f"name:{name_py}/{born[:4]}"): ({_token(settings, f"born:{born}")}, most, WINDOW, refusal),
-        _token(settings, f"born:{born}/{surname_py or '?'}"): (
+        _token(settings, f"born:{born}/{name_py[:1]}"): (
             {_token(settings, f"name:{name_py}")}, most, WINDOW, refusal,
         ),
     }  # fmt: skip
 
 
-def people(settings: Settings, user: str, rows: Iterable[tuple[str | None, str | None, object]]) -> None:
+def people(settings: Settings, user: str, rows: Iterable[tuple[str | None, object]]) -> None:
     """A list's rows that name a person by name and birth date (no ID: a row with one is matched on it), as
-    the linker reads them ``(name as pinyin, family name as pinyin, birth date)``. Refused when one name and
+    the linker reads them ``(name as pinyin, birth date)``. Refused when one name and
     year of birth would then have been tried with more than :data:`ENUMERATION` dates, or one date and family
     name with as many names, within the window, counted with the user's searches by name and birth date
     (:func:`searched`)."""
@@ -124,12 +127,10 @@ def people(settings: Settings, user: str, rows: Iterable[tuple[str | None, str |
         f"than {ENUMERATION} names of one family name, in {WINDOW.days} days: it looks like guessing; refused"
     )
     wanted: dict[str, tuple[set[str], int, timedelta, str]] = {}
-    for name_py, surname_py, born in rows:
+    for name_py, born in rows:
         if not name_py or not born:
             continue
-        for bucket, (items, *rest) in _person_buckets(
-            settings, name_py, surname_py, _date(born), ENUMERATION, refusal
-        ).items():
+        for bucket, (items, *rest) in _person_buckets(settings, name_py, _date(born), ENUMERATION, refusal).items():
             wanted.setdefault(bucket, (set(), *rest))[0].update(items)
     counted(settings, user, wanted)
 
@@ -140,7 +141,7 @@ def searched(settings: Settings, user: str, name: str, born: str, guesses: int, 
     any family), or tried with more than ``guesses`` dates of its year by lists and searches together
     (:func:`people`: one allowance, whatever the route), in the window. Names as pinyin: a homophone is the
     same name."""
-    name_py, surname_py = reading(name)
+    name_py = reading(name)
     name_py, born = name_py or name, _date(born)
     now = datetime.now(UTC).isoformat()
     guessing = (
@@ -154,7 +155,7 @@ def searched(settings: Settings, user: str, name: str, born: str, guesses: int, 
         f"name/{name_token}": ({born_token}, guesses, WINDOW, guessing),
         f"born/{born_token}": ({name_token}, guesses, WINDOW, guessing),
     }  # fmt: skip
-    for bucket, (items, *rest) in _person_buckets(settings, name_py, surname_py, born, guesses, guessing).items():
+    for bucket, (items, *rest) in _person_buckets(settings, name_py, born, guesses, guessing).items():
         wanted[bucket] = (items, *rest)
     counted(settings, user, wanted)
 

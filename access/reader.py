@@ -74,7 +74,7 @@ def _not_an_enumeration(settings: Settings, user: str, outside: pa.Table) -> Non
         for v in outside.column(role).to_pylist() if v and str(v).strip()
     ]  # fmt: skip
     probes.tried(settings, user, numbers)
-    columns = (outside.column(c).to_pylist() for c in ("id18", "name_py", "surname_py", "birth_date"))
+    columns = (outside.column(c).to_pylist() for c in ("id18", "name_py", "birth_date"))
     probes.people(settings, user, (row[1:] for row in zip(*columns) if row[0] is None))  # rows matched by name
 
 

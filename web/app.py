@@ -183,8 +183,8 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/signin", dependencies=[Checked])
     def signin(request: Request, name: Annotated[str, Form()], password: Annotated[str, Form()]) -> Response:
         try:
-            client = request.client.host if request.client else "unknown"
-            user = acts.sign_in(settings, name.strip(), password, via="web login", origin=f"web {client}")
+            client = identity.web_origin(request.client.host if request.client else None)
+            user = acts.sign_in(settings, name.strip(), password, via="web login", origin=client)
         except Refused as exc:
             return page(request, "signin.html", 401, error=shown(str(exc)), name=name)
         request.state.session = sessions.fresh(settings)  # a new session (and CSRF token) for the signed-in user

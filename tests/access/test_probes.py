@@ -92,7 +92,7 @@ def test_a_name_is_counted_as_the_linker_reads_it(tmp_path: Path) -> None:
     listed(settings, "alice", pa.table({"name": ["郑燕琳"], "id_number": [behind_one_mask(1, year=1986)[0]]}))
     # names behind one masked family name on one date, each written with a leading dot (read as nothing by
     # the matcher): one family name still, so the fourth is refused (attack 5)
-    names = ["·陈明斌", ".陈明华", "·陈明军", ".陈明伟"]
+    names = ["·陈明斌", ".陈明华", "ch恩明军", "陈明伟"]  # however the first syllable is written, one family
     for name in names[:3]:
         listed(settings, "bob", pa.table({"name": [name], "birth_date": ["1950-08-21"]}))
     with pytest.raises(Refused, match="guessing"):

@@ -159,5 +159,10 @@ def test_failing_from_one_place_shuts_the_name_there_only(tmp_path: Path, monkey
         for _ in range(identity.LOCK_AFTER - 1):
             with pytest.raises(Refused):
                 identity.sign_in(settings, "investigator", "guess", origin=f"web 10.1.0.{place}")
-    with pytest.raises(Refused, match="locked"):
-        identity.sign_in(settings, "investigator", password)
+    with pytest.raises(Refused, match="locked"):  # many web clients together shut the name on the web
+        identity.sign_in(settings, "investigator", password, origin="web 10.2.0.1")
+    assert identity.sign_in(settings, "investigator", password).name == "investigator"  # never the command line
+    # this machine's loopback addresses are one client, an IPv6 client its /64
+    assert {identity.web_origin(h) for h in ("127.0.0.2", "127.0.0.7", "::1")} == {"web loopback"}
+    six = identity.web_origin("2001:db8::1")
+    assert six == identity.web_origin("2001:db8::ffff") != identity.web_origin("10.0.0.9")
