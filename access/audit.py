@@ -217,11 +217,37 @@ def _numbers(settings: Settings, text: str) -> str:
     number (:func:`_spans`), so ``139 - 1234 - 5678``, ``[139][1234][5678]`` or a zero-width space between
     groups are one phone number. Over-redacting (a date and time joined) is the price of not leaking."""
     text = _normal(text)
+    text = _replaced(text, [s for chain in _chains(text) for s in _ids_within(settings, text, chain)])
+    return _replaced(text, [s for chain in _chains(text) for s in _spans(settings, text, chain)])
+
+
+def _replaced(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """``text`` with each (start, end) span put in its place (spans do not overlap)."""
     out, done = [], 0
-    for start, end, replacement in sorted(s for chain in _chains(text) for s in _spans(settings, text, chain)):
+    for start, end, replacement in sorted(spans):
         out += [text[done:start], replacement]
         done = end
     return "".join(out) + text[done:]
+
+
+def _ids_within(settings: Settings, text: str, chain: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """Every ID whose check character and birth date hold among a chain's digits, wherever it starts: a digit
+    stuck before it (``①5104...`` reads ``15104...``), a list number or a case number before its groups."""
+    where = [k for a, b in chain for k in range(a, b)]
+    digits = "".join(text[k] for k in where)
+    spans, at = [], 0
+    while at + 17 <= len(digits):
+        body = digits[at : at + 17]
+        after = where[at + 16] + 1
+        if at + 18 <= len(digits) and ric.is_valid(body + digits[at + 17]):
+            spans.append((where[at], where[at + 17] + 1, f"<id:{subject_hash(settings, body + digits[at + 17])}>"))
+            at += 18
+        elif at + 17 == len(digits) and text[after : after + 1] in ("X", "x") and ric.is_valid(body + "X"):
+            spans.append((where[at], after + 1, f"<id:{subject_hash(settings, body + 'X')}>"))
+            at += 17
+        else:
+            at += 1
+    return spans
 
 
 def redact(settings: Settings, text: str) -> str:

@@ -12,6 +12,7 @@ non-zero exit, never a traceback. The exit codes (README, "Exit codes") are thes
 from __future__ import annotations
 
 import re
+import unicodedata
 
 EXIT_FAILED = 1  # a source failed (refused or unreachable), or another failure; validate: rows would be quarantined
 EXIT_CONFIG = 2  # a bad argument, setting, declaration or contract
@@ -81,8 +82,11 @@ _SECRETS = (
 # digits that may be a person's number however grouped (139 1234 5678, 5104-2119-...): 11 or more digits with
 # short runs of anything but letters between them, not part of a word (a batch ID, a hash); a date and time stays
 _NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9](?:[^0-9A-Za-z]{0,5}[0-9]){10,}[Xx]?(?![0-9A-Za-z])")
+# the same written in groups against letters (tel139-1234-5678, ID542421-1992-...): a batch ID's digits are
+# not in groups
+_GROUPED_NUMBER = re.compile(r"(?<![0-9])[0-9]+(?:[^0-9A-Za-z]{1,5}[0-9]+)+(?![0-9])")
 # a mobile or ID number written against letters (ID510421..., tel139...), exactly as long as one
-_WORD_NUMBER = re.compile(r"(?<![0-9])(?:1[3-9][0-9]{9}|[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9])")
+_WORD_NUMBER = re.compile(r"(?<![0-9])(?:(?:86)?1[3-9][0-9]{9}|[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9])")
 _INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([+-][0-9:]{4,5})?$")
 
 
@@ -92,8 +96,16 @@ def shown(text: str) -> str:
     is a number long enough to be a person's ID or phone (an argument echoed back: ``unknown user '139 ...'``)."""
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
-    text = _NUMBER.sub(lambda m: m.group(0) if _INSTANT.match(m.group(0)) else "<number>", text)
+    text = unicodedata.normalize("NFKC", text)  # full-width digits are digits
+    for pattern in (_GROUPED_NUMBER, _NUMBER):
+        text = pattern.sub(_cut, text)
     return _WORD_NUMBER.sub("<number>", text)
+
+
+def _cut(found: re.Match) -> str:
+    """A number found, cut unless it is a date and time or too short to be a person's (11 digits or more)."""
+    number = found.group(0)
+    return number if _INSTANT.match(number) or sum(c.isdigit() for c in number) < 11 else "<number>"
 
 
 def from_os_error(exc: OSError) -> XgateError:

@@ -364,6 +364,9 @@ def test_a_number_beside_an_id_does_not_hide_it(tmp_path: Path) -> None:
     settings, valid = _settings(tmp_path), "510421194204080455"
     kept = audit.scrub(settings, f"case 2026-031: {_grouped(valid, (4, 4, 4, 4, 2), ' ')}")
     assert kept == f"case 2026-031: <id:{audit.subject_hash(settings, valid)}>"
+    assert audit.scrub(settings, f"①{_grouped(valid, (6, 4, 4, 4), ' ')}") == (  # ① is a 1 stuck to it (attack 6)
+        f"1<id:{audit.subject_hash(settings, valid)}>"
+    )
     for before in ("item 1: ", "#1 "):  # a 1 that with the ID's first digits reads as a mobile number (attack 5)
         assert audit.scrub(settings, f"{before}{_grouped(valid, (6, 4, 4, 4), ' ')}").endswith(
             f"<id:{audit.subject_hash(settings, valid)}>"

@@ -158,6 +158,11 @@ def test_a_read_only_or_full_data_directory_is_a_storage_error(code: int) -> Non
         ("no contract dataset '139-1234-5678'", "no contract dataset '<number>'"),
         ("unknown user 'ID510421194204080455'", "unknown user 'ID<number>'"),
         ("/tmp/m13912345678.csv: no such file", "/tmp/m<number>.csv: no such file"),
+        ("not on case tel139-1234-5678", "not on case tel<number>"),
+        ("unknown user 'ID542421-1992-0220-4127'", "unknown user 'ID<number>'"),
+        ("no contract dataset '１３９１２３４５６７８'", "no contract dataset '<number>'"),
+        ("unknown user 'tel8613912345678'", "unknown user 'tel<number>'"),
+        ("version 1.2.3 on 10.0.0.1", None),
         ("batch health-patients-20261203T184729547569Z-cc74 is held", None),  # an identifier stays
         ("1,116,294 rows at 2026-12-03 18:40:54", None),  # counts, dates and times stay
     ],
