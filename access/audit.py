@@ -98,11 +98,7 @@ def _normal(text: str) -> str:
     """NFKC (full-width digits and colons become ASCII), every decimal digit of any script as 0-9, and a run
     of Chinese numerals long enough to be a phone or ID number as its digits."""
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(  # format characters (zero-width, word joiners) are invisible: gone
-        str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c
-        for c in text
-        if unicodedata.category(c) != "Cf"
-    )
+    text = "".join(str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in text)
     return HAN_NUMBER.sub(lambda m: m.group(0).translate(HAN_DIGITS), text)
 
 
@@ -110,7 +106,7 @@ def _gap(between: str) -> bool:
     """Whether two digit groups with ``between`` between them may be one number: a run of anything that is
     neither letter nor digit (blanks, dashes, dots, brackets, quotes and ``||``, a soft hyphen or zero-width
     space) with at most :data:`GAP` characters besides blanks, or a dash written with a letter (``ー``)."""
-    solid = "".join(between.split())
+    solid = "".join(c for c in between if not c.isspace() and unicodedata.category(c) != "Cf")  # invisible: none
     return len(solid) <= GAP and len(between) <= 4 * GAP and not any(c.isalpha() and c not in DASH_LIKE for c in solid)
 
 
