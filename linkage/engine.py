@@ -160,13 +160,11 @@ def predict(con: duckdb.DuckDBPyConnection, linker, threshold: float) -> Scored:
     return _scored(con, frame, threshold, list(comparisons.BLOCKING_RULES.values()))
 
 
-def between(
-    con: duckdb.DuckDBPyConnection, model: dict, existing: str, new: str, explain: bool = False, tf: str | None = None
-) -> tuple:
+def between(con: duckdb.DuckDBPyConnection, model: dict, existing: str, new: str, tf: str | None = None) -> tuple:
     """(frame of new-vs-existing candidate pairs scored with a saved model, the linker): splink's
     ``predict_between``, whose cost follows the new records. Name term frequencies come from ``tf`` (a
     table of ``name_cp``, ``tf_name_cp`` over every lake record) when given, else from the existing ones."""
-    linker = _linker(con, [existing], model, "dedupe_only", explain)
+    linker = _linker(con, [existing], model, "dedupe_only")
     if tf is None:
         linker.table_management.compute_tf_table("name_cp")
     else:

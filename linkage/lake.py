@@ -236,16 +236,16 @@ def _write(con: duckdb.DuckDBPyConnection, links: pa.Table, history: pa.Table, r
     con.unregister("_hist")
 
 
-def neighbours(con: duckdb.DuckDBPyConnection, fresh: str, exclude: bool) -> tuple[pa.Table, pa.Table]:
+def neighbours(con: duckdb.DuckDBPyConnection, fresh: str) -> tuple[pa.Table, pa.Table]:
     """(stored features of the records that share a blocking key with ``fresh`` (a relation registered on
     ``con``) and of every other record of their persons, with ``person_key``; the name term frequencies
     over every stored record, for the names of both). Semi-joins on the lake: what comes back follows
-    ``fresh``, not the lake. ``exclude`` leaves out stored records that ``fresh`` replaces."""
+    ``fresh``, not the lake. Stored records that ``fresh`` replaces are left out."""
     hits = " UNION ".join(
         f"SELECT l.unique_id FROM linkage.features l JOIN {fresh} r ON {rule}"
         for rule in comparisons.BLOCKING_RULES.values()
     )
-    skip = f"WHERE f.unique_id NOT IN (SELECT unique_id FROM {fresh})" if exclude else ""
+    skip = f"WHERE f.unique_id NOT IN (SELECT unique_id FROM {fresh})"
     context = con.execute(
         f"""WITH hit AS ({hits}),
         link AS (SELECT dataset || ':' || record_key AS unique_id, person_key FROM shared.person_link),
@@ -280,7 +280,7 @@ def _incremental(con, work, run_id: str, model: tuple[str, dict], threshold: flo
         con.execute("BEGIN TRANSACTION")
         return Run(run_id, "incremental", 0, 0, 0, 0, persons, 0.0, model[0])
     con.register("_fresh", work.execute("SELECT * FROM fresh").to_arrow_table())
-    context, tf = neighbours(con, "_fresh", exclude=True)
+    context, tf = neighbours(con, "_fresh")
     work.register("_context", context)
     work.execute("CREATE OR REPLACE TEMP TABLE existing AS SELECT * EXCLUDE (person_key) FROM _context")
     work.execute("CREATE OR REPLACE TEMP TABLE _previous AS SELECT unique_id, person_key FROM _context")
