@@ -44,6 +44,18 @@ DETERMINISTIC = ["l.id18 = r.id18 AND l.name_cp = r.name_cp"]
 # pairs. (A number whose check character fails gives no birth date: its pair falls to the next level.)
 SAME_BIRTH = ("two digits swapped, same birth date", "one digit off, same birth date")
 _BIRTH = "substring(id_body_l, 7, 8) = substring(id_body_r, 7, 8) AND birth_date_l = birth_date_r"
+# A pair with no ID number on one side (a health record taken without one) has only its name, birth date
+# and sex to join on, and such records are the sloppy ones: a homophone or a typo is far commoner among
+# them than among records that carry an ID. Fuzzy levels therefore come twice, with and without an ID to
+# compare, so the model learns their weight where it matters instead of averaging it over every pair
+# (averaged, a homophone among a million people weighs less than the chance of two strangers sharing a
+# birth date, and no record without an ID ever joins on one).
+NO_ID = "(id18_l IS NULL OR id18_r IS NULL)"
+
+
+def _twice(label: str, sql: str) -> list[tuple[str, str]]:
+    """The level split by whether the pair has an ID number to compare (see :data:`NO_ID`)."""
+    return [(f"{label}, no ID to compare", f"{sql} AND {NO_ID}"), (label, sql)]
 
 
 def install_comparison_macros(con: duckdb.DuckDBPyConnection) -> None:
@@ -73,8 +85,8 @@ def comparisons() -> list:
                 "name_cp",
                 [
                     ("exact", "name_cp_l = name_cp_r"),
-                    ("homophone (same pinyin)", "name_py_l = name_py_r"),
-                    (
+                    *_twice("homophone (same pinyin)", "name_py_l = name_py_r"),
+                    *_twice(
                         "one character off (3+ characters)",
                         "length(name_cp_l) >= 3 AND length(name_cp_r) >= 3 AND xl_edit1(name_cp_l, name_cp_r)",
                     ),
@@ -106,7 +118,7 @@ def comparisons() -> list:
                 "birth_date",
                 [
                     ("exact", "birth_date_l = birth_date_r"),
-                    ("day and month swapped", "xl_swapped_dm(birth_date_l, birth_date_r)"),
+                    *_twice("day and month swapped", "xl_swapped_dm(birth_date_l, birth_date_r)"),
                     (
                         "same year and month",
                         "year(birth_date_l) = year(birth_date_r) AND month(birth_date_l) = month(birth_date_r)",
